@@ -1,0 +1,83 @@
+"""Configuration in one place: CLI flags, then FMW_* environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_LANDING_DIR = Path("landing")
+DEFAULT_SUPPRESSION_K = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    data_dir: Path
+    suppression_k: int = DEFAULT_SUPPRESSION_K
+    full_refresh: bool = False
+
+    @property
+    def internal_dir(self) -> Path:
+        return self.data_dir / "internal"
+
+    @property
+    def internal_db(self) -> Path:
+        return self.internal_dir / "warehouse.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def published_db(self) -> Path:
+        return self.published_dir / "warehouse.duckdb"
+
+    @property
+    def candidates_dir(self) -> Path:
+        """Where a refresh builds the next published database before it is swapped in.
+
+        It sits on the same file system as the published file, so the swap is one rename.
+        """
+        return self.data_dir / "internal" / "candidates"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.internal_dir / "dbt_target"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from error
+
+
+def resolve_settings(
+    landing_dir: Path | None = None,
+    data_dir: Path | None = None,
+    suppression_k: int | None = None,
+    full_refresh: bool = False,
+) -> Settings:
+    k = suppression_k or _env_int("FMW_SUPPRESSION_K") or DEFAULT_SUPPRESSION_K
+    if k < 1:
+        raise ValueError(f"the suppression threshold k must be at least 1, got {k}")
+    return Settings(
+        landing_dir=(landing_dir or _env_path("FMW_LANDING_DIR") or DEFAULT_LANDING_DIR).resolve(),
+        data_dir=(data_dir or _env_path("FMW_DATA_DIR") or DEFAULT_DATA_DIR).resolve(),
+        suppression_k=k,
+        full_refresh=full_refresh,
+    )

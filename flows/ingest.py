@@ -1,0 +1,200 @@
+"""Ingest the landing zone into the internal database, one file per transaction.
+
+Files are taken in arrival order (modification time, then name). A file already loaded is
+not read again; a file whose bytes equal a loaded file is recorded as
+`skipped_same_bytes`; a file that cannot be read is recorded as `failed` with the reason,
+and the run goes on. Each file's rows, quarantine records and `ops.file_loads` row are
+committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from flows import fmr_load, reference_load, story_load
+from flows.fms_load import load_staged_fms
+from flows.fms_read import UnreadableFile, stage_file
+from flows.form import Form
+from flows.landing import LandingFile, LoadCounts, landing_files, sha256_of
+from flows.warehouse import ensure_schema
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class FileResult:
+    source: str
+    file_name: str
+    status: str  # loaded | skipped_same_bytes | failed
+    counts: LoadCounts
+    reason: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.counts.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.counts.rows_quarantined for f in self.files)
+
+    @property
+    def files_loaded(self) -> int:
+        return sum(1 for f in self.files if f.status == "loaded")
+
+
+RAW_TABLES = (
+    "raw.fms_submissions",
+    "raw.fmr_tallies",
+    "raw.stories",
+    "raw.fx_rates",
+    "quarantine.rows",
+)
+
+Loader = Callable[[duckdb.DuckDBPyConnection, Form, LandingFile, str], LoadCounts]
+
+
+def _load_fms(
+    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
+) -> LoadCounts:
+    staged = stage_file(connection, form, landing.path)
+    return load_staged_fms(connection, form, staged, landing.name, run_id)
+
+
+LOADERS: dict[str, Loader] = {
+    "fms": _load_fms,
+    "fmr": fmr_load.load_fmr_file,
+    "stories": story_load.load_story_file,
+    "reference": reference_load.load_reference_file,
+}
+
+
+def _already_seen(connection: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    """file name -> sha256 for files that need no work (loaded or skipped)."""
+    rows = connection.execute(
+        "SELECT file_name, sha256 FROM ops.file_loads "
+        "WHERE source = ? AND status IN ('loaded', 'skipped_same_bytes')",
+        [source],
+    ).fetchall()
+    return dict(rows)
+
+
+def _loaded_file_with_hash(
+    connection: duckdb.DuckDBPyConnection, source: str, sha256: str
+) -> tuple[str, int] | None:
+    return connection.execute(
+        "SELECT file_name, rows_read FROM ops.file_loads "
+        "WHERE source = ? AND sha256 = ? AND status = 'loaded' LIMIT 1",
+        [source, sha256],
+    ).fetchone()
+
+
+def _record(
+    connection: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    sha256: str,
+    result: FileResult,
+    run_id: str,
+) -> None:
+    connection.execute(
+        "DELETE FROM ops.file_loads WHERE source = ? AND file_name = ? AND sha256 = ?",
+        [landing.source, landing.name, sha256],
+    )
+    counts = result.counts
+    connection.execute(
+        "INSERT INTO ops.file_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "current_timestamp::TIMESTAMP)",
+        [
+            landing.source,
+            landing.name,
+            sha256,
+            counts.rows_read,
+            counts.rows_loaded,
+            counts.rows_duplicate,
+            counts.rows_quarantined,
+            result.status,
+            result.reason,
+            landing.arrival_rank,
+            run_id,
+        ],
+    )
+
+
+def ingest_file(
+    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
+) -> FileResult | None:
+    """Load one file in its own transaction; None when it was already dealt with."""
+    sha256 = sha256_of(landing.path)
+    if _already_seen(connection, landing.source).get(landing.name) == sha256:
+        return None
+    twin = _loaded_file_with_hash(connection, landing.source, sha256)
+    if twin is not None:
+        twin_name, rows_read = twin
+        result = FileResult(
+            landing.source,
+            landing.name,
+            "skipped_same_bytes",
+            LoadCounts(rows_read, 0, rows_read, 0),
+            f"same bytes as {twin_name}",
+        )
+        _record(connection, landing, sha256, result, run_id)
+        return result
+
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        counts = LOADERS[landing.source](connection, form, landing, run_id)
+        result = FileResult(landing.source, landing.name, "loaded", counts)
+        _record(connection, landing, sha256, result, run_id)
+        connection.execute("COMMIT")
+        return result
+    except (UnreadableFile, duckdb.Error, OSError, ValueError) as error:
+        connection.execute("ROLLBACK")
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log.warning("%s/%s failed: %s", landing.source, landing.name, reason)
+        result = FileResult(landing.source, landing.name, "failed", LoadCounts(0, 0, 0, 0), reason)
+        _record(connection, landing, sha256, result, run_id)
+        return result
+
+
+def reset_raw_layer(connection: duckdb.DuckDBPyConnection) -> None:
+    """For --full-refresh: forget every load, so all files are read again in order."""
+    for table in RAW_TABLES:
+        connection.execute(f"DELETE FROM {table}")
+    connection.execute("DELETE FROM ops.file_loads")
+
+
+def ingest_landing_zone(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing_dir: Path,
+    run_id: str,
+    full_refresh: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+) -> IngestSummary:
+    ensure_schema(connection, form)
+    if full_refresh:
+        connection.execute("BEGIN TRANSACTION")
+        reset_raw_layer(connection)
+        connection.execute("COMMIT")
+    summary = IngestSummary()
+    reference_load.load_reference_tables(connection, form)
+    for source in LOADERS:
+        files = landing_files(landing_dir, source)
+        for position, landing in enumerate(files, start=1):
+            progress(f"ingest {source} {position}/{len(files)}: {landing.name}")
+            result = ingest_file(connection, form, landing, run_id)
+            if result is not None:
+                summary.files.append(result)
+    return summary

@@ -1,0 +1,163 @@
+"""The internal DuckDB database: its tables, and how to open it.
+
+Raw tables hold values as delivered (VARCHAR, validated against the form, direct
+identifiers never present); dbt casts them in staging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from flows.fms_validation import raw_columns
+from flows.form import Form
+from flows.xlsform_sql import quote_identifier
+
+LINEAGE_COLUMNS = (
+    ("source_file", "VARCHAR"),
+    ("source_row", "INTEGER"),
+    ("row_hash", "VARCHAR"),
+    ("loaded_run_id", "VARCHAR"),
+    ("loaded_at", "TIMESTAMP"),
+)
+
+FMR_COLUMNS = (
+    "date",
+    "fmp",
+    "direction",
+    "sex",
+    "age_group",
+    "nationality",
+    "transport",
+    "count",
+    "observer_id",
+    "hours_observed",
+)
+
+STORY_COLUMNS = (
+    ("id", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("published", "VARCHAR"),
+    ("language", "VARCHAR"),
+    ("url", "VARCHAR"),
+    ("consent", "VARCHAR"),
+    ("pseudonym", "VARCHAR"),
+    ("person_age", "VARCHAR"),
+    ("person_sex", "VARCHAR"),
+    ("person_ethnicity", "VARCHAR"),
+    ("person_children", "VARCHAR"),
+    ("residence_place", "VARCHAR"),
+    ("residence_adm1_code", "VARCHAR"),
+    ("residence_adm2_code", "VARCHAR"),
+    ("residence_match_quality", "VARCHAR"),
+    ("origin_place", "VARCHAR"),
+    ("origin_adm1_code", "VARCHAR"),
+    ("origin_adm2_code", "VARCHAR"),
+    ("origin_match_quality", "VARCHAR"),
+    ("destination_country", "VARCHAR"),
+    ("destination_area", "VARCHAR"),
+    ("sector_before", "VARCHAR"),
+    ("sector", "VARCHAR"),
+    ("channel", "VARCHAR"),
+    ("themes", "VARCHAR[]"),
+    ("collected_programme", "VARCHAR"),
+    ("collected_activity", "VARCHAR"),
+    ("collected_fmp", "VARCHAR"),
+    ("body", "VARCHAR"),
+)
+
+
+def _table(name: str, columns: list[tuple[str, str]]) -> str:
+    body = ",\n  ".join(f"{quote_identifier(c)} {t}" for c, t in columns)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {body}\n)"
+
+
+def schema_ddl(form: Form) -> list[str]:
+    fms = [(c, "VARCHAR") for c in raw_columns(form)] + [("extra_columns", "VARCHAR")]
+    return [
+        "CREATE SCHEMA IF NOT EXISTS raw",
+        "CREATE SCHEMA IF NOT EXISTS quarantine",
+        "CREATE SCHEMA IF NOT EXISTS ops",
+        "CREATE SCHEMA IF NOT EXISTS reference",
+        _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS)),
+        _table(
+            "raw.fmr_tallies",
+            [(c, "VARCHAR") for c in FMR_COLUMNS]
+            + [("source_file", "VARCHAR"), ("source_row", "INTEGER"), ("loaded_run_id", "VARCHAR")],
+        ),
+        _table(
+            "raw.stories",
+            list(STORY_COLUMNS)
+            + [("row_hash", "VARCHAR"), ("source_file", "VARCHAR"), ("loaded_run_id", "VARCHAR")],
+        ),
+        _table(
+            "raw.fx_rates",
+            [("month", "VARCHAR"), ("currency", "VARCHAR"), ("lak_per_unit", "VARCHAR")]
+            + [("source_file", "VARCHAR"), ("source_row", "INTEGER"), ("loaded_run_id", "VARCHAR")],
+        ),
+        _table(
+            "quarantine.rows",
+            [
+                ("run_id", "VARCHAR"),
+                ("source", "VARCHAR"),
+                ("file_name", "VARCHAR"),
+                ("row_number", "INTEGER"),
+                ("column_name", "VARCHAR"),
+                ("reason", "VARCHAR"),
+                ("value", "VARCHAR"),
+                ("record", "VARCHAR"),
+            ],
+        ),
+        _table(
+            "ops.file_loads",
+            [
+                ("source", "VARCHAR"),
+                ("file_name", "VARCHAR"),
+                ("sha256", "VARCHAR"),
+                ("rows_read", "BIGINT"),
+                ("rows_loaded", "BIGINT"),
+                ("rows_duplicate", "BIGINT"),
+                ("rows_quarantined", "BIGINT"),
+                ("status", "VARCHAR"),
+                ("reason", "VARCHAR"),
+                ("arrival_rank", "BIGINT"),
+                ("run_id", "VARCHAR"),
+                ("loaded_at", "TIMESTAMP"),
+            ],
+        ),
+        _table(
+            "ops.runs",
+            [
+                ("run_id", "VARCHAR"),
+                ("started_at", "TIMESTAMP"),
+                ("finished_at", "TIMESTAMP"),
+                ("status", "VARCHAR"),
+                ("files_seen", "BIGINT"),
+                ("files_loaded", "BIGINT"),
+                ("files_failed", "BIGINT"),
+                ("rows_loaded", "BIGINT"),
+                ("rows_quarantined", "BIGINT"),
+                ("message", "VARCHAR"),
+            ],
+        ),
+    ]
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a DuckDB file and always close it: a connection left open keeps a stale view."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def ensure_schema(connection: duckdb.DuckDBPyConnection, form: Form) -> None:
+    for statement in schema_ddl(form):
+        connection.execute(statement)
