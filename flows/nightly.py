@@ -1,0 +1,149 @@
+"""The `nightly_refresh` Prefect flow: ingest -> dbt build -> quality -> publish.
+
+The flow only wires stages together; each stage's logic is a plain function elsewhere.
+Tasks return small values (counts, paths), never frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.config import Settings, resolve_settings
+from flows.form import default_form
+from flows.ingest import IngestSummary, ingest_landing_zone
+from flows.publish import build_candidate, discard_candidate, publish_candidate
+from flows.quality import QualityReport, record_quality_results, run_quality
+from flows.runs import finish_run, new_run_id, start_run
+from flows.transform import run_dbt
+from flows.warehouse import connect
+
+
+@dataclass
+class RefreshOutcome:
+    run_id: str
+    status: str
+    published_db: str | None = None
+    files: list[dict[str, object]] = field(default_factory=list)
+    quality: str = ""
+    message: str = ""
+
+
+class QualityGateFailed(RuntimeError):
+    """A critical quality check failed: nothing was published."""
+
+    def __init__(self, outcome: RefreshOutcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+def _ingest_counts(summary: IngestSummary) -> dict[str, int]:
+    return {
+        "files_seen": len(summary.files),
+        "files_loaded": summary.files_loaded,
+        "files_failed": len(summary.failed),
+        "rows_loaded": summary.rows_loaded,
+        "rows_quarantined": summary.rows_quarantined,
+    }
+
+
+@task(name="ingest", cache_policy=NO_CACHE)
+def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
+    logger = get_run_logger()
+    with connect(settings.internal_db) as connection:
+        summary = ingest_landing_zone(
+            connection,
+            default_form(),
+            settings.landing_dir,
+            run_id,
+            full_refresh=settings.full_refresh,
+            progress=logger.info,
+        )
+    for failed in summary.failed:
+        logger.warning("file %s/%s failed: %s", failed.source, failed.file_name, failed.reason)
+    logger.info(
+        "ingested %d files: %d rows loaded, %d quarantined, %d files failed",
+        len(summary.files),
+        summary.rows_loaded,
+        summary.rows_quarantined,
+        len(summary.failed),
+    )
+    return summary
+
+
+@task(name="dbt build", cache_policy=NO_CACHE)
+def transform_stage(settings: Settings) -> int:
+    results = run_dbt(settings, "build")
+    get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
+    return len(results)
+
+
+@task(name="quality", cache_policy=NO_CACHE)
+def quality_stage(settings: Settings, run_id: str) -> tuple[Path, QualityReport]:
+    candidate = build_candidate(settings, run_id)
+    report = run_quality(candidate)
+    with connect(candidate) as connection:
+        record_quality_results(connection, run_id, report)
+    with connect(settings.internal_db) as connection:
+        record_quality_results(connection, run_id, report)
+    get_run_logger().info("quality: %s", report.summary())
+    return candidate, report
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_stage(settings: Settings, candidate: Path) -> Path:
+    published = publish_candidate(settings, candidate)
+    get_run_logger().info("published %s", published)
+    return published
+
+
+@flow(name="nightly_refresh", log_prints=True)
+def nightly_refresh(
+    landing_dir: str | None = None,
+    data_dir: str | None = None,
+    full_refresh: bool = False,
+    suppression_k: int | None = None,
+) -> RefreshOutcome:
+    settings = resolve_settings(
+        landing_dir=Path(landing_dir) if landing_dir else None,
+        data_dir=Path(data_dir) if data_dir else None,
+        suppression_k=suppression_k,
+        full_refresh=full_refresh,
+    )
+    run_id = new_run_id()
+    start_run(settings, run_id)
+    candidate: Path | None = None
+    try:
+        summary = ingest_stage(settings, run_id)
+        counts = _ingest_counts(summary)
+        transform_stage(settings)
+        candidate, report = quality_stage(settings, run_id)
+        outcome = RefreshOutcome(
+            run_id=run_id,
+            status="published",
+            files=[asdict(f) for f in summary.files],
+            quality=report.summary(),
+        )
+        if report.blocks_publication:
+            outcome.status = "blocked_by_quality"
+            outcome.message = "; ".join(
+                f"{r.suite}.{r.check_name}: {r.observed}"
+                for r in report.critical_failures + report.errors
+            )
+            finish_run(settings, run_id, outcome.status, outcome.message, counts)
+            raise QualityGateFailed(outcome)
+        outcome.published_db = str(publish_stage(settings, candidate))
+        candidate = None
+        finish_run(settings, run_id, "published", None, counts)
+        return outcome
+    except QualityGateFailed:
+        raise
+    except Exception as error:
+        finish_run(settings, run_id, "failed", str(error).splitlines()[0] if str(error) else "")
+        raise
+    finally:
+        if candidate is not None:
+            discard_candidate(candidate)

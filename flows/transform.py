@@ -1,0 +1,68 @@
+"""Run the dbt project in-process against the internal database."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from flows.config import DBT_PROJECT_DIR, Settings
+
+
+class DbtBuildFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    name: str
+    resource_type: str
+    status: str
+    message: str | None
+
+
+def _dbt_args(settings: Settings, command: str) -> list[str]:
+    args = [
+        command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.dbt_target_dir),
+        "--log-path",
+        str(settings.internal_dir / "dbt_logs"),
+        "--vars",
+        json.dumps({"k": settings.suppression_k}),
+        "--quiet",
+    ]
+    if settings.full_refresh and command == "build":
+        args.append("--full-refresh")
+    return args
+
+
+def run_dbt(settings: Settings, command: str = "build") -> list[DbtResult]:
+    """Run `dbt <command>`; raise DbtBuildFailed naming every failed node."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["FMW_INTERNAL_DB"] = str(settings.internal_db)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    settings.internal_dir.mkdir(parents=True, exist_ok=True)
+    outcome = dbtRunner().invoke(_dbt_args(settings, command))
+    if outcome.exception is not None:
+        raise DbtBuildFailed(f"dbt {command} could not run: {outcome.exception}")
+    results = [
+        DbtResult(
+            name=r.node.name,
+            resource_type=str(r.node.resource_type),
+            status=str(r.status),
+            message=r.message,
+        )
+        for r in (outcome.result or [])
+    ]
+    failed = [r for r in results if r.status in {"error", "fail", "runtime error"}]
+    if not outcome.success or failed:
+        details = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in failed)
+        raise DbtBuildFailed(f"dbt {command} failed: {details or 'see the dbt log'}")
+    return results
+
