@@ -6,8 +6,8 @@ from __future__ import annotations
 import duckdb
 import pycountry
 
-from flows.landing import LandingFile, LoadCounts
 from flows.form import Form
+from flows.landing import LandingFile, LoadCounts
 from flows.tabular_load import Checks, CsvSpec, load_validated_csv
 from flows.warehouse import FMR_COLUMNS
 from flows.xlsform_sql import sql_list

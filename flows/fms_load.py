@@ -97,9 +97,11 @@ def _quarantine_invalid_rows(
     file_name: str,
     run_id: str,
 ) -> None:
-    record = "to_json({" + ", ".join(
-        f"{quote_literal(c)}: {quote_identifier(c)}" for c in columns
-    ) + "})"
+    record = (
+        "to_json({"
+        + ", ".join(f"{quote_literal(c)}: {quote_identifier(c)}" for c in columns)
+        + "})"
+    )
     connection.execute(
         f"""
         INSERT INTO quarantine.rows

@@ -315,7 +315,9 @@ def _create_staged_view(
     columns = [f"CAST({source_row} AS INTEGER) AS source_row"]
     for name in (*raw_system_columns(), *raw_form_columns(form)):
         if name in present:
-            columns.append(f"nullif(trim({quote_identifier(name)}), '') AS {quote_identifier(name)}")
+            columns.append(
+                f"nullif(trim({quote_identifier(name)}), '') AS {quote_identifier(name)}"
+            )
         else:
             columns.append(f"CAST(NULL AS VARCHAR) AS {quote_identifier(name)}")
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
@@ -325,4 +327,3 @@ def _create_staged_view(
         f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {', '.join(columns)} "
         "FROM fms_file_rows"
     )
-

@@ -79,9 +79,7 @@ class _FormSql:
     def relevance(self, field: Field) -> str | None:
         if not field.relevant:
             return None
-        return " AND ".join(
-            translate(rule, reference=self.reference) for rule in field.relevant
-        )
+        return " AND ".join(translate(rule, reference=self.reference) for rule in field.relevant)
 
     def masked(self, field: Field) -> str:
         """The stored value: NULL when the question is not relevant for this row."""
@@ -154,7 +152,7 @@ def _type_errors(sql: _FormSql, field: Field, value: str) -> list[str]:
 
 def _date_errors(column: str, value: str) -> list[str]:
     parsed = f"TRY_STRPTIME({value}, '%Y-%m-%d')"
-    submitted = "TRY_CAST(\"_submission_time\" AS TIMESTAMP)"
+    submitted = 'TRY_CAST("_submission_time" AS TIMESTAMP)'
     return [
         _error(
             column,
@@ -194,14 +192,15 @@ def _select_one_errors(sql: _FormSql, field: Field, value: str) -> list[str]:
     rule = parse_choice_filter(sql.form, field.list_name, field.choice_filter)
     if rule.field is None:
         filtered = [c.name for c in choices if c.attributes.get(rule.attribute) == rule.literal]
-        condition = f"list_contains({sql_list(allowed)}, {value}) AND NOT list_contains({sql_list(filtered)}, {value})"
+        outside = f"NOT list_contains({sql_list(filtered)}, {value})"
         reason = f"not allowed by choice_filter {field.choice_filter}"
     else:
         pairs = [f"{c.attributes.get(rule.attribute, '')}|{c.name}" for c in choices]
         key = f"{sql.reference(rule.field)} || '|' || {value}"
-        condition = f"list_contains({sql_list(allowed)}, {value}) AND NOT list_contains({sql_list(pairs)}, {key})"
+        outside = f"NOT list_contains({sql_list(pairs)}, {key})"
         reason = f"does not belong to the answer of {rule.field} ({field.choice_filter})"
-    errors.append(_error(field.name, condition, quote_literal(reason), value))
+    in_list = f"list_contains({sql_list(allowed)}, {value})"
+    errors.append(_error(field.name, f"{in_list} AND {outside}", quote_literal(reason), value))
     return errors
 
 
@@ -222,8 +221,14 @@ def _select_multiple_agreement_errors(sql: _FormSql, field: Field) -> list[str]:
         combined = sql.masked(field)
         from_options = _FormSql.from_option_columns(layout)
         relevance = sql.relevance(field) or "true"
-        listed = f"list_sort(list_filter(string_split(coalesce({combined}, ''), ' '), o -> list_contains({sql_list(list(layout.option_columns))}, o)))"
-        ticked = f"list_sort(list_filter(string_split(coalesce({from_options}, ''), ' '), o -> o <> ''))"
+        options = sql_list(list(layout.option_columns))
+        listed = (
+            f"list_sort(list_filter(string_split(coalesce({combined}, ''), ' '), "
+            f"o -> list_contains({options}, o)))"
+        )
+        ticked = (
+            f"list_sort(list_filter(string_split(coalesce({from_options}, ''), ' '), o -> o <> ''))"
+        )
         errors.append(
             _error(
                 field.name,
@@ -237,6 +242,7 @@ def _select_multiple_agreement_errors(sql: _FormSql, field: Field) -> list[str]:
 
 def _system_errors() -> list[str]:
     uuid, status = _col("_uuid"), _col("_validation_status")
+    known_statuses = sql_list(VALIDATION_STATUSES)
     submitted, deprecated, kobo_id = _col("_submission_time"), _col("deprecated_id"), _col("_id")
     return [
         _error("_uuid", f"{uuid} IS NULL", quote_literal("missing _uuid"), "NULL"),
@@ -254,7 +260,7 @@ def _system_errors() -> list[str]:
         ),
         _error(
             "_validation_status",
-            f"{status} IS NOT NULL AND NOT list_contains({sql_list(VALIDATION_STATUSES)}, {status})",
+            f"{status} IS NOT NULL AND NOT list_contains({known_statuses}, {status})",
             quote_literal("unknown validation status"),
             status,
         ),
@@ -267,9 +273,7 @@ def _system_errors() -> list[str]:
     ]
 
 
-def validation_select(
-    form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]
-) -> str:
+def validation_select(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:
     """SELECT over `staged` giving source_row, the raw columns and the row's errors."""
     sql = _FormSql(form, layouts)
     errors: list[str] = _system_errors()

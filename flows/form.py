@@ -103,7 +103,11 @@ def _rows(sheet: openpyxl.worksheet.worksheet.Worksheet) -> list[dict[str, str]]
         if all(cell is None for cell in raw):
             continue
         rows.append(
-            {h: ("" if cell is None else str(cell).strip()) for h, cell in zip(header, raw) if h}
+            {
+                h: ("" if cell is None else str(cell).strip())
+                for h, cell in zip(header, raw, strict=False)
+                if h
+            }
         )
     return rows
 
@@ -145,9 +149,7 @@ def _parse_fields(survey: list[dict[str, str]]) -> tuple[Field, ...]:
 def _parse_choices(rows: list[dict[str, str]]) -> dict[str, tuple[Choice, ...]]:
     choices: dict[str, list[Choice]] = {}
     for row in rows:
-        attributes = {
-            k: v for k, v in row.items() if k not in {"list_name", "name", "label"} and v
-        }
+        attributes = {k: v for k, v in row.items() if k not in {"list_name", "name", "label"} and v}
         choices.setdefault(row["list_name"], []).append(
             Choice(row["list_name"], row["name"], row.get("label", ""), attributes)
         )

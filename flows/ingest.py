@@ -20,10 +20,11 @@ from flows import fmr_load, reference_load, story_load
 from flows.fms_load import load_staged_fms
 from flows.fms_read import UnreadableFile, stage_file
 from flows.form import Form
-from flows.landing import LandingFile, LoadCounts, landing_files, sha256_of
+from flows.landing import SOURCES, LandingFile, LoadCounts, landing_files, sha256_of
 from flows.warehouse import ensure_schema
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class FileResult:
@@ -66,15 +67,9 @@ RAW_TABLES = (
 Loader = Callable[[duckdb.DuckDBPyConnection, Form, LandingFile, str], LoadCounts]
 
 
-def _load_fms(
-    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
-) -> LoadCounts:
-    staged = stage_file(connection, form, landing.path)
-    return load_staged_fms(connection, form, staged, landing.name, run_id)
-
-
+# FMS exports are staged (read into a temporary table) before the file's transaction
+# starts, so that DuckDB numbers the rows in file order; see _load_in_transaction.
 LOADERS: dict[str, Loader] = {
-    "fms": _load_fms,
     "fmr": fmr_load.load_fmr_file,
     "stories": story_load.load_story_file,
     "reference": reference_load.load_reference_file,
@@ -132,6 +127,30 @@ def _record(
     )
 
 
+def _load_in_transaction(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    sha256: str,
+    run_id: str,
+) -> FileResult:
+    """Load the file and record it in one transaction: all of it, or nothing."""
+    staged = stage_file(connection, form, landing.path) if landing.source == "fms" else None
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        if staged is not None:
+            counts = load_staged_fms(connection, form, staged, landing.name, run_id)
+        else:
+            counts = LOADERS[landing.source](connection, form, landing, run_id)
+        result = FileResult(landing.source, landing.name, "loaded", counts)
+        _record(connection, landing, sha256, result, run_id)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return result
+
+
 def ingest_file(
     connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
 ) -> FileResult | None:
@@ -152,15 +171,9 @@ def ingest_file(
         _record(connection, landing, sha256, result, run_id)
         return result
 
-    connection.execute("BEGIN TRANSACTION")
     try:
-        counts = LOADERS[landing.source](connection, form, landing, run_id)
-        result = FileResult(landing.source, landing.name, "loaded", counts)
-        _record(connection, landing, sha256, result, run_id)
-        connection.execute("COMMIT")
-        return result
+        return _load_in_transaction(connection, form, landing, sha256, run_id)
     except (UnreadableFile, duckdb.Error, OSError, ValueError) as error:
-        connection.execute("ROLLBACK")
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         log.warning("%s/%s failed: %s", landing.source, landing.name, reason)
         result = FileResult(landing.source, landing.name, "failed", LoadCounts(0, 0, 0, 0), reason)
@@ -190,7 +203,7 @@ def ingest_landing_zone(
         connection.execute("COMMIT")
     summary = IngestSummary()
     reference_load.load_reference_tables(connection, form)
-    for source in LOADERS:
+    for source in SOURCES:
         files = landing_files(landing_dir, source)
         for position, landing in enumerate(files, start=1):
             progress(f"ingest {source} {position}/{len(files)}: {landing.name}")

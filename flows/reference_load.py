@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pycountry
 
-from flows.landing import LandingFile, LoadCounts
 from flows.form import Form
+from flows.landing import LandingFile, LoadCounts
 from flows.tabular_load import CsvSpec, load_validated_csv
 
 CHOICE_ATTRIBUTES = ("country", "adm1", "adm2", "fmp_type", "neighbour")
@@ -85,7 +85,5 @@ def load_reference_file(
     connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
 ) -> LoadCounts:
     if landing.name != "fx_rates.csv":
-        raise ValueError(
-            f"unknown reference file {landing.name!r}: only fx_rates.csv is accepted"
-        )
+        raise ValueError(f"unknown reference file {landing.name!r}: only fx_rates.csv is accepted")
     return load_validated_csv(connection, FX_RATES_SPEC, fx_rate_checks(form), landing, run_id)

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.landing import LandingFile, LoadCounts
 from flows.fms_read import UnreadableFile
+from flows.landing import LandingFile, LoadCounts
 from flows.xlsform_sql import quote_identifier, quote_literal
 
 Checks = dict[str, list[tuple[str, str]]]  # column -> [(SQL condition that is an error, reason)]
@@ -52,7 +52,7 @@ def read_csv_rows(path: Path, spec: CsvSpec) -> tuple[pd.DataFrame, list[tuple[i
         if len(row) != len(header):
             malformed.append((number, f"row has {len(row)} fields, the header has {len(header)}"))
             continue
-        values = dict(zip(header, row))
+        values = dict(zip(header, row, strict=True))
         good.append(
             {"source_row": number}
             | {c: (values.get(c) or "").strip() or None for c in spec.columns}
@@ -82,18 +82,25 @@ def _errors_sql(spec: CsvSpec, checks: Checks) -> str:
 
 
 def load_validated_csv(
-    connection: duckdb.DuckDBPyConnection, spec: CsvSpec, checks: Checks, landing: LandingFile, run_id: str
+    connection: duckdb.DuckDBPyConnection,
+    spec: CsvSpec,
+    checks: Checks,
+    landing: LandingFile,
+    run_id: str,
 ) -> LoadCounts:
     frame, malformed, rows_read = read_csv_rows(landing.path, spec)
     columns = ", ".join(quote_identifier(c) for c in spec.columns)
     key = ", ".join(quote_identifier(c) for c in spec.key)
     file_name = quote_literal(landing.name)
+    as_text = ", ".join(
+        f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in spec.columns
+    )
     connection.register("tabular_frame", frame)
     try:
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE tabular_checked AS
-            SELECT source_row, {", ".join(f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in spec.columns)}
+            SELECT source_row, {as_text}
             FROM tabular_frame
             """
         )
@@ -103,9 +110,11 @@ def load_validated_csv(
         f"CREATE OR REPLACE TEMP TABLE tabular_checked AS "
         f"SELECT *, {_errors_sql(spec, checks)} AS errors FROM tabular_checked"
     )
-    record = "to_json({" + ", ".join(
-        f"{quote_literal(c)}: {quote_identifier(c)}" for c in spec.columns
-    ) + "})"
+    record = (
+        "to_json({"
+        + ", ".join(f"{quote_literal(c)}: {quote_identifier(c)}" for c in spec.columns)
+        + "})"
+    )
     connection.execute(
         f"""
         INSERT INTO quarantine.rows
@@ -122,7 +131,8 @@ def load_validated_csv(
         "SELECT count(*) FROM tabular_checked WHERE len(errors) > 0"
     ).fetchone()[0] + len(malformed)
 
-    group_hash = f"md5(string_agg(md5(concat_ws(chr(31), {columns})), ',' ORDER BY md5(concat_ws(chr(31), {columns}))))"
+    row_hash = f"md5(concat_ws(chr(31), {columns}))"
+    group_hash = f"md5(string_agg({row_hash}, ',' ORDER BY {row_hash}))"
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tabular_changed_keys AS

@@ -53,7 +53,9 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(expression, position)
         if not match or match.end() == position:
             raise UnsupportedExpression(f"cannot parse {expression!r} at {position}")
-        kind = next(k for k in ("ref", "string", "number", "op", "paren", "word", "dot") if match[k])
+        kind = next(
+            k for k in ("ref", "string", "number", "op", "paren", "word", "dot") if match[k]
+        )
         tokens.append((kind, match["name"] if kind == "ref" else match[kind]))
         position = match.end()
     return tokens

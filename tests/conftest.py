@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+from flows.form import Form, default_form  # noqa: E402
+from flows.warehouse import ensure_schema  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def form() -> Form:
+    return default_form()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, form: Form) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(tmp_path / "internal.duckdb"))
+    ensure_schema(connection, form)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    for source in ("fms", "fmr", "stories", "reference"):
+        (path / source).mkdir(parents=True)
+    return path

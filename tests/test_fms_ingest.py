@@ -1,0 +1,304 @@
+"""FMS exports: every row loaded or quarantined, duplicates and changes recognised,
+direct identifiers never stored."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import ingest
+from flows.form import Form
+from flows.ingest import ingest_landing_zone
+from tests.kobo_files import (
+    DIRECT_IDENTIFIERS,
+    refusal,
+    submission,
+    write_csv,
+    write_kobo_json,
+    write_xlsx,
+)
+
+
+def _ingest(connection: duckdb.DuckDBPyConnection, form: Form, landing: Path, run: str = "r1"):
+    return ingest_landing_zone(connection, form, landing, run)
+
+
+def _arrive_in_order(*paths: Path) -> None:
+    for rank, path in enumerate(paths):
+        os.utime(path, (1_700_000_000 + rank, 1_700_000_000 + rank))
+
+
+def _file_load(connection: duckdb.DuckDBPyConnection, name: str) -> dict[str, object]:
+    cursor = connection.execute("SELECT * FROM ops.file_loads WHERE file_name = ?", [name])
+    columns = [d[0] for d in cursor.description]
+    return dict(zip(columns, cursor.fetchone(), strict=True))
+
+
+def _held_uuids(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.execute("SELECT _uuid FROM raw.fms_submissions ORDER BY 1").fetchall()
+    return [uuid for (uuid,) in rows]
+
+
+@pytest.mark.parametrize(
+    "writer",
+    [
+        lambda p, rows: write_csv(p.with_suffix(".csv"), rows, delimiter=";", bom=True),
+        lambda p, rows: write_csv(p.with_suffix(".csv"), rows, delimiter=",", bom=False),
+        lambda p, rows: write_xlsx(p.with_suffix(".xlsx"), rows),
+        lambda p, rows: write_kobo_json(p.with_suffix(".json"), rows),
+    ],
+    ids=["csv-semicolon-bom", "csv-comma", "xlsx", "kobo-json"],
+)
+def test_every_export_format_loads_the_same_submissions(writer, warehouse, form, landing):
+    rows = [submission("u1"), submission("u2", **{"profile/sex": "male"}), refusal("u3")]
+    path = writer(landing / "fms" / "export", rows)
+
+    _ingest(warehouse, form, landing)
+
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
+    load = _file_load(warehouse, path.name)
+    assert (load["status"], load["rows_read"], load["rows_loaded"]) == ("loaded", 3, 3)
+    status, transport, sex = warehouse.execute(
+        "SELECT _validation_status, transport, sex FROM raw.fms_submissions WHERE _uuid = 'u1'"
+    ).fetchone()
+    assert (status, transport, sex) == ("validation_status_approved", "bus train", "female")
+
+
+def test_direct_identifiers_are_never_stored(warehouse, form, landing):
+    bad = submission("u9", **{"profile/age": "9"})
+    write_csv(landing / "fms" / "a.csv", [submission("u1"), bad])
+    write_kobo_json(landing / "fms" / "b.json", [submission("u2")])
+
+    _ingest(warehouse, form, landing)
+
+    for schema, table in warehouse.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables()"
+    ).fetchall():
+        text = warehouse.execute(f'SELECT CAST(t AS VARCHAR) FROM {schema}."{table}" AS t')
+        dump = "\n".join(r[0] for r in text.fetchall())
+        for secret in ("SECRETDEVICE42", "Secretname", "5555 0142", "Secretvillage", "101.3402"):
+            assert secret not in dump, f"{secret} found in {schema}.{table}"
+    assert set(DIRECT_IDENTIFIERS)  # the files really carried them
+
+
+def test_cumulative_exports_count_repeated_submissions_as_duplicates(warehouse, form, landing):
+    first = write_csv(landing / "fms" / "jan.csv", [submission("u1"), submission("u2")])
+    second = write_csv(
+        landing / "fms" / "feb.csv",
+        [submission("u1"), submission("u2"), submission("u3")],
+        delimiter=",",
+        bom=False,
+    )
+    _arrive_in_order(first, second)
+
+    _ingest(warehouse, form, landing)
+
+    load = _file_load(warehouse, "feb.csv")
+    assert (load["rows_read"], load["rows_loaded"], load["rows_duplicate"]) == (3, 1, 2)
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
+
+
+def test_a_changed_submission_replaces_the_held_version(warehouse, form, landing):
+    first = write_csv(landing / "fms" / "jan.csv", [submission("u1")])
+    rejected = {"_validation_status": "validation_status_not_approved"}
+    second = write_csv(landing / "fms" / "feb.csv", [submission("u1", **rejected)])
+    _arrive_in_order(first, second)
+
+    _ingest(warehouse, form, landing)
+
+    assert _file_load(warehouse, "feb.csv")["rows_loaded"] == 1
+    status = warehouse.execute("SELECT _validation_status FROM raw.fms_submissions").fetchall()
+    assert status == [("validation_status_not_approved",)]
+
+
+def test_byte_identical_file_is_skipped_by_hash(warehouse, form, landing):
+    first = write_csv(landing / "fms" / "export.csv", [submission("u1"), submission("u2")])
+    copy = landing / "fms" / "export (1).csv"
+    copy.write_bytes(first.read_bytes())
+    _arrive_in_order(first, copy)
+
+    _ingest(warehouse, form, landing)
+
+    load = _file_load(warehouse, copy.name)
+    assert load["status"] == "skipped_same_bytes"
+    assert load["rows_read"] == load["rows_duplicate"] == 2
+
+
+def test_a_second_run_reads_nothing_again(warehouse, form, landing):
+    write_csv(landing / "fms" / "export.csv", [submission("u1")])
+    _ingest(warehouse, form, landing, "r1")
+
+    summary = _ingest(warehouse, form, landing, "r2")
+
+    assert summary.files == []
+    assert warehouse.execute("SELECT count(*) FROM ops.file_loads").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "column", "reason"),
+    [
+        ({"_uuid": ""}, "_uuid", "missing _uuid"),
+        ({"journey/dest_country": "FRA"}, "dest_country", "not in choice list country"),
+        ({"profile/age": "twenty"}, "age", "not an integer"),
+        ({"profile/age": "25.5"}, "age", "not an integer"),
+        ({"profile/age": "95"}, "age", "violates constraint"),
+        ({"profile/sex": ""}, "sex", "required answer is missing"),
+        ({"origin/origin_adm2": "LA0201"}, "origin_adm2", "does not belong"),
+        ({"journey/transport": "bus rocket"}, "transport", "not in choice list transport"),
+        ({"today": "2026-02-30"}, "today", "not a date"),
+        ({"today": "2026-04-01"}, "today", "after the submission date"),
+        ({"_validation_status": "approved!"}, "_validation_status", "unknown validation status"),
+    ],
+)
+def test_a_row_that_breaks_the_form_is_quarantined_with_its_reason(
+    answers, column, reason, warehouse, form, landing
+):
+    bad = submission("bad", **answers)
+    write_csv(landing / "fms" / "export.csv", [submission("good1"), bad, submission("good2")])
+
+    _ingest(warehouse, form, landing)
+
+    load = _file_load(warehouse, "export.csv")
+    assert (load["rows_read"], load["rows_loaded"], load["rows_quarantined"]) == (3, 2, 1)
+    quarantined = warehouse.execute(
+        "SELECT file_name, row_number, column_name, reason FROM quarantine.rows"
+    ).fetchall()
+    assert [(f, r, c) for f, r, c, _ in quarantined] == [("export.csv", 2, column)]
+    assert reason in quarantined[0][3]
+
+
+def test_a_refusal_keeps_no_answers_even_if_the_export_has_some(warehouse, form, landing):
+    write_csv(landing / "fms" / "export.csv", [refusal("u1", **{"profile/age": "33"})])
+
+    _ingest(warehouse, form, landing)
+
+    consent, age = warehouse.execute("SELECT consent, age FROM raw.fms_submissions").fetchone()
+    assert (consent, age) == ("no", None)
+
+
+def test_select_multiple_may_come_as_option_columns_only(warehouse, form, landing):
+    row = submission("u1")
+    del row["journey/transport"]
+    row |= {
+        "journey/transport/bus": "1",
+        "journey/transport/train": "0",
+        "journey/transport/boat": "1",
+    }
+    write_xlsx(landing / "fms" / "export.xlsx", [row])
+
+    _ingest(warehouse, form, landing)
+
+    assert warehouse.execute("SELECT transport FROM raw.fms_submissions").fetchone() == (
+        "bus boat",
+    )
+
+
+def test_select_multiple_encodings_that_disagree_are_quarantined(warehouse, form, landing):
+    row = submission("u1", **{"journey/transport/bus": "1", "journey/transport/train": "0"})
+    write_csv(landing / "fms" / "export.csv", [row])
+
+    _ingest(warehouse, form, landing)
+
+    assert _file_load(warehouse, "export.csv")["rows_quarantined"] == 1
+
+
+def test_unknown_extra_columns_are_kept(warehouse, form, landing):
+    row = submission("u1", **{"work/remittance_channel": "bank", "__version__": "v2"})
+    write_csv(landing / "fms" / "export.csv", [row])
+
+    _ingest(warehouse, form, landing)
+
+    extras = warehouse.execute("SELECT extra_columns FROM raw.fms_submissions").fetchone()[0]
+    assert extras == '{"work/remittance_channel":"bank"}'
+
+
+def test_columns_in_any_order_and_bare_names_are_understood(warehouse, form, landing):
+    row = submission("u1")
+    reordered = dict(reversed(list(row.items())))
+    write_csv(landing / "fms" / "export.csv", [reordered], delimiter=",")
+
+    _ingest(warehouse, form, landing)
+
+    assert _held_uuids(warehouse) == ["u1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("truncated.xlsx", b"PK\x03\x04 not really a workbook", "cannot read XLSX"),
+        ("broken.json", b'{"count": 1, "results": [{"_uuid": ', "invalid JSON"),
+        (
+            "latin1.csv",
+            "_uuid;today;intro/consent;intro/direction;intro/fmp\nu1;2026-03-04;yes;outflow;Sékong\n".encode(
+                "latin-1"
+            ),
+            "not UTF-8",
+        ),
+        ("other_form.csv", b"household_id,members,water_source\nH1,5,well\n", "missing column"),
+    ],
+)
+def test_an_unreadable_file_fails_alone_and_the_run_goes_on(
+    name, content, reason, warehouse, form, landing
+):
+    (landing / "fms" / name).write_bytes(content)
+    write_csv(landing / "fms" / "good.csv", [submission("u1")])
+
+    summary = _ingest(warehouse, form, landing)
+
+    assert [(f.file_name, f.status) for f in summary.failed] == [(name, "failed")]
+    assert reason in (summary.failed[0].reason or "")
+    assert _held_uuids(warehouse) == ["u1"]
+
+
+def test_a_ragged_csv_row_is_quarantined_and_the_rest_loads(warehouse, form, landing):
+    path = write_csv(landing / "fms" / "export.csv", [submission("u1"), submission("u2")])
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines.insert(2, "only;three;fields")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    _ingest(warehouse, form, landing)
+
+    load = _file_load(warehouse, "export.csv")
+    assert (load["rows_read"], load["rows_loaded"], load["rows_quarantined"]) == (3, 2, 1)
+    assert warehouse.execute("SELECT row_number FROM quarantine.rows").fetchall() == [(2,)]
+
+
+def test_a_failure_in_the_middle_of_a_file_leaves_the_warehouse_as_it_was(
+    warehouse, form, landing, monkeypatch
+):
+    write_csv(
+        landing / "fms" / "export.csv",
+        [submission("u1"), submission("bad", **{"profile/age": "9"})],
+    )
+    real_loader = ingest.load_staged_fms
+
+    def loader_that_dies_after_writing(*args):
+        real_loader(*args)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest, "load_staged_fms", loader_that_dies_after_writing)
+
+    summary = _ingest(warehouse, form, landing)
+
+    assert summary.failed[0].reason == "disk full"
+    assert warehouse.execute("SELECT count(*) FROM raw.fms_submissions").fetchone() == (0,)
+    assert warehouse.execute("SELECT count(*) FROM quarantine.rows").fetchone() == (0,)
+    assert _file_load(warehouse, "export.csv")["status"] == "failed"
+
+
+def test_every_file_balances_its_rows(warehouse, form, landing):
+    write_csv(landing / "fms" / "a.csv", [submission("u1"), submission(None), refusal("u2")])
+    write_kobo_json(
+        landing / "fms" / "b.json", [submission("u1"), submission("u3", **{"profile/age": "x"})]
+    )
+
+    _ingest(warehouse, form, landing)
+
+    unbalanced = warehouse.execute(
+        "SELECT file_name FROM ops.file_loads "
+        "WHERE rows_read <> rows_loaded + rows_duplicate + rows_quarantined"
+    ).fetchall()
+    assert unbalanced == []
