@@ -123,10 +123,11 @@ def load_validated_csv(
         FROM (SELECT *, unnest(errors) AS e FROM tabular_checked WHERE len(errors) > 0)
         """
     )
-    connection.executemany(
-        "INSERT INTO quarantine.rows VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL)",
-        [(run_id, spec.source, landing.name, row, reason) for row, reason in malformed],
-    )
+    if malformed:
+        connection.executemany(
+            "INSERT INTO quarantine.rows VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL)",
+            [(run_id, spec.source, landing.name, row, reason) for row, reason in malformed],
+        )
     quarantined = connection.execute(
         "SELECT count(*) FROM tabular_checked WHERE len(errors) > 0"
     ).fetchone()[0] + len(malformed)

@@ -12,7 +12,7 @@ import pytest
 from flows import ingest
 from flows.form import Form
 from flows.ingest import ingest_landing_zone
-from tests.kobo_files import (
+from kobo_files import (
     DIRECT_IDENTIFIERS,
     refusal,
     submission,
