@@ -38,9 +38,7 @@ class QualityReport:
 
     @property
     def blocks_publication(self) -> bool:
-        return bool(self.critical_failures) or any(
-            r.severity == "critical" for r in self.errors
-        )
+        return bool(self.critical_failures) or any(r.severity == "critical" for r in self.errors)
 
     def summary(self) -> str:
         passed = sum(1 for r in self.results if r.success is True)

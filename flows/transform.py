@@ -65,4 +65,3 @@ def run_dbt(settings: Settings, command: str = "build") -> list[DbtResult]:
         details = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in failed)
         raise DbtBuildFailed(f"dbt {command} failed: {details or 'see the dbt log'}")
     return results
-
