@@ -1,0 +1,265 @@
+"""Run Great Expectations suites against tables of a DuckDB file, inside DuckDB.
+
+A suite lives in `<directory>/<name>.json`: the JSON of `ExpectationSuite.to_json_dict()` plus a
+top-level `"table": "schema.table"` naming the table it validates. Each expectation may carry
+`meta: {"severity": "critical" | "warning"}` (default "critical").
+
+GX computes every metric as SQL through SQLAlchemy (duckdb-engine) on a read-only connection; no
+rows are copied into pandas. What GX 1.24 needs to work on DuckDB is all in the "GX on DuckDB"
+section at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+# Before GX is imported: validation must never send usage analytics anywhere.
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+
+import duckdb_engine  # noqa: E402
+import great_expectations as gx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from great_expectations.core.expectation_validation_result import (  # noqa: E402
+    ExpectationValidationResult,
+)
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.expectations.metrics import util as gx_metric_util  # noqa: E402
+from sqlalchemy.dialects import registry  # noqa: E402
+
+SEVERITIES = ("critical", "warning")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# kwargs that say *what* an expectation checks; they make its check_name readable.
+_KEY_KWARGS = ("column", "column_A", "column_B", "column_list")
+_MAX_OBSERVED_CHARS = 200
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suite: str
+    check_name: str  # e.g. "expect_column_values_to_not_be_null(respondents)", unique in the suite
+    severity: str  # "critical" | "warning"
+    success: bool | None  # None when GX raised an exception instead of giving a verdict
+    observed: str  # observed value / unexpected count and examples / the exception message
+    error: str | None  # the exception message when success is None
+
+
+def load_suite(name: str, directory: Path) -> gx.ExpectationSuite:
+    """Read `<directory>/<name>.json`; the validated table ends up in `suite.meta["table"]`."""
+    path = directory / f"{name}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    table = data.pop("table", None)
+    if not isinstance(table, str):
+        raise ValueError(f'{path}: needs a top-level "table": "schema.table"')
+    _split_table(table)  # fail on a malformed name now, not halfway through a run
+    if data.get("name") != name:
+        raise ValueError(f"{path}: suite name {data.get('name')!r} does not match the file name")
+    for expectation in data.get("expectations", []):
+        severity = (expectation.get("meta") or {}).get("severity", "critical")
+        if severity not in SEVERITIES:
+            raise ValueError(
+                f"{path}: {expectation['type']}: severity {severity!r} not in {SEVERITIES}"
+            )
+        # GX 1.24 also has its own `severity` field (to_json_dict always writes it); it must not
+        # say something different from meta["severity"], which is what CheckResult reports.
+        if expectation.get("severity", severity) != severity:
+            raise ValueError(
+                f"{path}: {expectation['type']}: severity {expectation['severity']!r} contradicts"
+                f" meta severity {severity!r}"
+            )
+    suite = gx.ExpectationSuite(**data)
+    suite.meta["table"] = table
+    return suite
+
+
+def run_suite(db_path: Path, suite_name: str, directory: Path) -> list[CheckResult]:
+    """Validate the suite's table in the DuckDB file at db_path, opened read-only.
+
+    Every connection is closed before returning, so the file can be opened for writing right away.
+    Results come in suite order; an expectation GX could not evaluate has success None.
+    """
+    suite = load_suite(suite_name, directory)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite = context.suites.add(suite)  # gives the expectations the ids their results refer to
+    schema, table = _split_table(suite.meta["table"])
+    datasource = context.data_sources.add_sql(
+        name="duckdb",
+        connection_string=f"duckdb+{_DIALECT_DRIVER}:///{db_path.resolve()}",
+        kwargs={"connect_args": {"read_only": True, "search_path": schema}},
+    )
+    try:
+        asset = datasource.add_table_asset(name=table, table_name=table)
+        batch = asset.add_batch_definition_whole_table("whole table").get_batch()
+        validation = batch.validate(suite, result_format="BASIC")
+    finally:
+        # GX keeps two engines (one for the datasource, one for its execution engine).
+        datasource.get_execution_engine().close()
+        datasource.get_engine().dispose()
+    return _check_results(suite, validation.results)
+
+
+def _split_table(qualified: str) -> tuple[str, str]:
+    schema, _, table = qualified.rpartition(".")
+    schema = schema or "main"
+    # The schema is interpolated into `SET search_path`, so only plain identifiers are allowed.
+    if not (_IDENTIFIER.fullmatch(schema) and _IDENTIFIER.fullmatch(table)):
+        raise ValueError(f"table {qualified!r} is not of the form schema.table")
+    return schema, table
+
+
+def _check_results(
+    suite: gx.ExpectationSuite, results: Sequence[ExpectationValidationResult]
+) -> list[CheckResult]:
+    by_id = {result.expectation_config.id: result for result in results}
+    checks = []
+    for expectation, check_name in zip(suite.expectations, _check_names(suite), strict=True):
+        severity = expectation.meta.get("severity", "critical") if expectation.meta else "critical"
+        result = by_id.get(expectation.id)
+        error = "GX returned no result" if result is None else _exception_message(result)
+        if result is None or error is not None:
+            success, observed = None, _shorten(error or "")
+        else:
+            success, observed = bool(result.success), _observed(result.result)
+        checks.append(CheckResult(suite.name, check_name, severity, success, observed, error))
+    return checks
+
+
+def _check_names(suite: gx.ExpectationSuite) -> list[str]:
+    names: list[str] = []
+    for expectation in suite.expectations:
+        config = expectation.configuration
+        key_values: list[str] = []
+        for key in _KEY_KWARGS:
+            value = config.kwargs.get(key)
+            if value is not None:
+                key_values.extend(value if isinstance(value, list) else [value])
+        name = f"{config.type}({', '.join(key_values)})" if key_values else config.type
+        # Same type on the same columns twice (e.g. two regexes): number the later ones.
+        duplicates = sum(1 for earlier in names if earlier.split(" #")[0] == name)
+        names.append(f"{name} #{duplicates + 1}" if duplicates else name)
+    return names
+
+
+def _exception_message(result: ExpectationValidationResult) -> str | None:
+    """The exception GX raised for this expectation, or None when it gave a verdict.
+
+    GX 1.24 reports exceptions in two shapes, both with success=False:
+    {"raised_exception": True, "exception_message": ...} when the expectation itself failed, and
+    {metric id: {"raised_exception": True, ...}, ...} when metrics it needs could not be computed.
+    """
+    info: Mapping[str, Any] = result.exception_info or {}
+    infos = [info] if "raised_exception" in info else list(info.values())
+    messages = [
+        str(item.get("exception_message"))
+        for item in infos
+        if isinstance(item, Mapping) and item.get("raised_exception")
+    ]
+    return "; ".join(dict.fromkeys(messages)) if messages else None
+
+
+def _observed(result: Mapping[str, Any]) -> str:
+    if "observed_value" in result:
+        return _shorten(str(result["observed_value"]))
+    if "unexpected_count" in result:
+        count = result["unexpected_count"]
+        if not count:
+            return "0 unexpected"
+        examples = ", ".join(_example(value) for value in result["partial_unexpected_list"][:3])
+        percent = result.get("unexpected_percent") or 0.0
+        return _shorten(f"{count} unexpected ({percent:.3g}%), e.g. {examples}")
+    return ""
+
+
+def _example(value: Any) -> str:
+    """One unexpected value; a row of a multi-column check comes as a dict or a pair."""
+    if isinstance(value, Mapping):
+        value = tuple(value.values())
+    if isinstance(value, tuple | list):
+        return f"({', '.join(_example(item) for item in value)})"
+    return value.isoformat() if isinstance(value, date) else repr(value)
+
+
+def _shorten(text: str) -> str:
+    first_line = text.strip().split("\n", 1)[0]
+    if len(first_line) <= _MAX_OBSERVED_CHARS:
+        return first_line
+    return first_line[: _MAX_OBSERVED_CHARS - 3] + "..."
+
+
+# --- GX on DuckDB: the workarounds GX 1.24 needs, all of them here ------------------------------
+
+
+class _ReadOnlyDuckDBDialect(duckdb_engine.Dialect):
+    """duckdb-engine for a read-only database, minus the implicit BEGIN/ROLLBACK.
+
+    Dropping them works around GX issue #11579 (every expectation fails with IndexError):
+    SqlAlchemyExecutionEngine.execute_query runs `with engine.connect() as c: r = c.execute(q)`
+    and calls r.fetchall() after the block. Closing the Connection rolls back its implicit
+    transaction, and a duckdb-engine cursor *is* its DuckDB connection, so the ROLLBACK replaces
+    the unfetched result; GX gets [] and reads row 0. StaticPool or pool_reset_on_return=None do
+    not help: that rollback comes from Connection.close(), not from the pool. A read-only database
+    has nothing to roll back, so each query simply runs in DuckDB's autocommit mode.
+    """
+
+    supports_statement_cache = False  # as duckdb-engine; SQLAlchemy wants each subclass to say
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        pass
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        pass
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        # The table is addressed unqualified, with its schema on the search path: when column
+        # reflection fails (SQLAlchemy 2.1's PostgreSQL query wants pg_collation, which DuckDB
+        # lacks) GX falls back to `SELECT * FROM <table>` and drops the schema.
+        search_path = cparams.pop("search_path", None)
+        connection = super().connect(*cargs, **cparams)
+        if search_path is not None:
+            connection.execute(f"SET search_path = '{search_path}'")
+        return connection
+
+
+_DIALECT_DRIVER = "gx_readonly"
+registry.register(f"duckdb.{_DIALECT_DRIVER}", __name__, _ReadOnlyDuckDBDialect.__name__)
+
+
+def _regex_expression(
+    column: Any, regex: str, dialect: Any, positive: bool = True
+) -> sa.ColumnElement[bool] | None:
+    """GX's get_dialect_regex_expression, plus the DuckDB branch GX 1.24 lacks.
+
+    Without it every regex expectation raises "Regex is not supported for dialect duckdb".
+    regexp_matches() finds the pattern anywhere in the value, like GX does on pandas and
+    PostgreSQL; DuckDB's `~` operator would demand a full match.
+    """
+    if getattr(dialect, "name", None) == "duckdb":
+        matches = sa.func.regexp_matches(column, sa.literal(regex))
+        return matches if positive else sa.not_(matches)
+    return _gx_regex_expression(column, regex, dialect, positive)
+
+
+_gx_regex_expression = gx_metric_util.get_dialect_regex_expression
+
+
+def _use_regex_expression_with_duckdb() -> None:
+    # GX's regex metrics import get_dialect_regex_expression by name: rebind it where it is used.
+    # (Not in util itself, so _gx_regex_expression stays GX's own even if this module reloads.)
+    for name, module in list(sys.modules.items()):
+        if (
+            name.startswith("great_expectations.")
+            and module is not gx_metric_util
+            and getattr(module, "get_dialect_regex_expression", None) is _gx_regex_expression
+        ):
+            module.get_dialect_regex_expression = _regex_expression
+
+
+_use_regex_expression_with_duckdb()
