@@ -8,12 +8,21 @@ import sys
 from pathlib import Path
 
 
-def _prepare_prefect() -> None:
-    """Run flows in-process: an ephemeral Prefect API unless a server is configured."""
+def _prepare_prefect(data_dir: str | None) -> None:
+    """Run flows in-process: an ephemeral Prefect API unless a server is configured.
+
+    The ephemeral API keeps its state under the data directory, so two data directories
+    never share (and lock) one Prefect database.
+    """
     if not os.environ.get("PREFECT_API_URL"):
+        from flows.config import resolve_settings
+
+        prefect_home = resolve_settings(data_dir=Path(data_dir) if data_dir else None).prefect_home
+        os.environ.setdefault("PREFECT_HOME", str(prefect_home))
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "true")
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -51,7 +60,7 @@ def _print_outcome(outcome) -> None:  # noqa: ANN001 - RefreshOutcome, imported 
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
-    _prepare_prefect()
+    _prepare_prefect(args.data_dir)
     from flows.nightly import QualityGateFailed, nightly_refresh
 
     try:
@@ -83,6 +92,21 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from flows.analyst_query import NothingPublished, query_published
+    from flows.config import resolve_settings
+
+    settings = resolve_settings(data_dir=Path(args.data_dir) if args.data_dir else None)
+    try:
+        sys.stdout.write(query_published(settings.published_db, args.sql, args.format))
+    except (NothingPublished, duckdb.Error) as error:
+        print(f"query failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fmw", description="Flow Monitoring Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     refresh.add_argument("--k", type=int, help="small-cell suppression threshold (default 5)")
     refresh.set_defaults(handler=_cmd_refresh)
+
+    query = commands.add_parser("query", help="query the published database, read-only")
+    query.add_argument("sql", help="the SQL to run")
+    query.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    query.set_defaults(handler=_cmd_query)
     return parser
 
 

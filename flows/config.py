@@ -47,6 +47,10 @@ class Settings:
         return self.data_dir / "internal" / "candidates"
 
     @property
+    def prefect_home(self) -> Path:
+        return self.internal_dir / "prefect"
+
+    @property
     def dbt_target_dir(self) -> Path:
         return self.internal_dir / "dbt_target"
 

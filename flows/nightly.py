@@ -17,7 +17,7 @@ from flows.form import default_form
 from flows.ingest import IngestSummary, ingest_landing_zone
 from flows.publish import build_candidate, discard_candidate, publish_candidate
 from flows.quality import QualityReport, record_quality_results, run_quality
-from flows.runs import finish_run, new_run_id, start_run
+from flows.runs import finish_run, new_run_id, record_ingest_counts, start_run
 from flows.transform import run_dbt
 from flows.warehouse import connect
 
@@ -118,7 +118,7 @@ def nightly_refresh(
     candidate: Path | None = None
     try:
         summary = ingest_stage(settings, run_id)
-        counts = _ingest_counts(summary)
+        record_ingest_counts(settings, run_id, _ingest_counts(summary))
         transform_stage(settings)
         candidate, report = quality_stage(settings, run_id)
         outcome = RefreshOutcome(
@@ -133,11 +133,11 @@ def nightly_refresh(
                 f"{r.suite}.{r.check_name}: {r.observed}"
                 for r in report.critical_failures + report.errors
             )
-            finish_run(settings, run_id, outcome.status, outcome.message, counts)
+            finish_run(settings, run_id, outcome.status, outcome.message)
             raise QualityGateFailed(outcome)
         outcome.published_db = str(publish_stage(settings, candidate))
         candidate = None
-        finish_run(settings, run_id, "published", None, counts)
+        finish_run(settings, run_id, "published")
         return outcome
     except QualityGateFailed:
         raise

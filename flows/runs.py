@@ -9,6 +9,14 @@ from flows.config import Settings
 from flows.form import default_form
 from flows.warehouse import connect, ensure_schema
 
+RUN_COUNT_COLUMNS = (
+    "files_seen",
+    "files_loaded",
+    "files_failed",
+    "rows_loaded",
+    "rows_quarantined",
+)
+
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
@@ -24,30 +32,23 @@ def start_run(settings: Settings, run_id: str) -> None:
         )
 
 
-def finish_run(
-    settings: Settings,
-    run_id: str,
-    status: str,
-    message: str | None = None,
-    counts: dict[str, int] | None = None,
-) -> None:
-    counts = counts or {}
+def record_ingest_counts(settings: Settings, run_id: str, counts: dict[str, int]) -> None:
+    """Store what ingest did before the candidate is built, so the published row has it."""
     with connect(settings.internal_db) as connection:
         connection.execute(
             """
-            UPDATE ops.runs SET finished_at = current_timestamp::TIMESTAMP, status = ?,
-                message = ?, files_seen = ?, files_loaded = ?, files_failed = ?,
+            UPDATE ops.runs SET files_seen = ?, files_loaded = ?, files_failed = ?,
                 rows_loaded = ?, rows_quarantined = ?
             WHERE run_id = ?
             """,
-            [
-                status,
-                message,
-                counts.get("files_seen"),
-                counts.get("files_loaded"),
-                counts.get("files_failed"),
-                counts.get("rows_loaded"),
-                counts.get("rows_quarantined"),
-                run_id,
-            ],
+            [*(counts[c] for c in RUN_COUNT_COLUMNS), run_id],
+        )
+
+
+def finish_run(settings: Settings, run_id: str, status: str, message: str | None = None) -> None:
+    with connect(settings.internal_db) as connection:
+        connection.execute(
+            "UPDATE ops.runs SET finished_at = current_timestamp::TIMESTAMP, status = ?, "
+            "message = ? WHERE run_id = ?",
+            [status, message, run_id],
         )

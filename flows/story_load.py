@@ -196,6 +196,7 @@ def _place_columns(prefix: str, place: str | None, match: PlaceMatch | None) -> 
         f"{prefix}_adm1_code": match.adm1_code if match else None,
         f"{prefix}_adm2_code": match.adm2_code if match else None,
         f"{prefix}_match_quality": match.match_quality if match else None,
+        f"{prefix}_match_note": match.note if match else None,
     }
 
 

@@ -33,3 +33,12 @@ def landing(tmp_path: Path) -> Path:
     for source in ("fms", "fmr", "stories", "reference"):
         (path / source).mkdir(parents=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One ephemeral Prefect API for the whole session, only for tests that run flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

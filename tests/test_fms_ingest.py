@@ -8,10 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from flows import ingest
-from flows.form import Form
-from flows.ingest import ingest_landing_zone
 from kobo_files import (
     DIRECT_IDENTIFIERS,
     refusal,
@@ -20,6 +16,10 @@ from kobo_files import (
     write_kobo_json,
     write_xlsx,
 )
+
+from flows import ingest
+from flows.form import Form
+from flows.ingest import ingest_landing_zone
 
 
 def _ingest(connection: duckdb.DuckDBPyConnection, form: Form, landing: Path, run: str = "r1"):

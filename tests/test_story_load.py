@@ -131,6 +131,8 @@ def test_the_contract_example_loads_with_its_residence_resolved_by_alias(
             "lao-2024-buakham.md",
         )
     ]
+    ((note,),) = stored(warehouse, "origin_match_note")
+    assert "nearest official one: Samphanh" in note
 
 
 def test_the_body_is_stored_without_the_front_matter(
