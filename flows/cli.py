@@ -62,6 +62,7 @@ def _print_outcome(outcome) -> None:  # noqa: ANN001 - RefreshOutcome, imported 
 def _cmd_refresh(args: argparse.Namespace) -> int:
     _prepare_prefect(args.data_dir)
     from flows.nightly import QualityGateFailed, nightly_refresh
+    from flows.run_lock import RefreshAlreadyRunning
 
     try:
         outcome = nightly_refresh(
@@ -69,7 +70,11 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             full_refresh=args.full_refresh,
             suppression_k=args.k,
+            wait_for_lock=args.wait,
         )
+    except RefreshAlreadyRunning as busy:
+        print(f"not started: {busy}", file=sys.stderr)
+        return 3
     except QualityGateFailed as blocked:
         _print_outcome(blocked.outcome)
         print("nothing was published: the previous published database is unchanged")
@@ -107,6 +112,65 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported lazily
+    from flows.config import resolve_settings
+
+    return resolve_settings(
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        keep_snapshots=getattr(args, "keep", None),
+    )
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from flows.status import status_report
+
+    sys.stdout.write(status_report(_settings(args), limit=args.limit))
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from flows.publish import NoEarlierSnapshot, rollback
+    from flows.run_lock import RefreshAlreadyRunning, refresh_lock
+
+    settings = _settings(args)
+    try:
+        with refresh_lock(settings.lock_path, wait=args.wait):
+            run_id = rollback(settings)
+    except (NoEarlierSnapshot, RefreshAlreadyRunning) as error:
+        print(f"rollback failed: {error}", file=sys.stderr)
+        return 1
+    print(f"re-published the database of run {run_id}: {settings.published_db}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from flows.analyst_query import NothingPublished
+    from flows.export import ExportError, export_table
+
+    settings = _settings(args)
+    out = Path(args.out or f"{args.table.replace('.', '__')}.{args.format}")
+    try:
+        path = export_table(settings.published_db, args.table, args.format, out, hxl=args.hxl)
+    except (ExportError, NothingPublished) as error:
+        print(f"export failed: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    _prepare_prefect(args.data_dir)
+    from prefect import serve
+
+    from flows.schedule import nightly_deployment
+
+    deployment = nightly_deployment(
+        cron=args.cron, timezone=args.timezone, landing_dir=args.landing, data_dir=args.data_dir
+    )
+    serve(deployment)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fmw", description="Flow Monitoring Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh", action="store_true", help="rebuild everything from the landing zone"
     )
     refresh.add_argument("--k", type=int, help="small-cell suppression threshold (default 5)")
+    refresh.add_argument(
+        "--wait",
+        action="store_true",
+        help="if a refresh is already running, wait for it instead of exiting (status 3)",
+    )
     refresh.set_defaults(handler=_cmd_refresh)
 
     query = commands.add_parser("query", help="query the published database, read-only")
@@ -131,6 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
     query.set_defaults(handler=_cmd_query)
+
+    status = commands.add_parser("status", help="recent runs and what is published now")
+    status.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    status.add_argument("--limit", type=int, default=10, help="how many recent runs to show")
+    status.set_defaults(handler=_cmd_status)
+
+    back = commands.add_parser("rollback", help="re-publish the previous published database")
+    back.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    back.add_argument("--wait", action="store_true", help="wait for a running refresh")
+    back.set_defaults(handler=_cmd_rollback)
+
+    export = commands.add_parser("export", help="export a published table")
+    export.add_argument("table", help="schema.table, e.g. marts.fms_corridor_monthly")
+    export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
+    export.add_argument("--hxl", action="store_true", help="add the HXL hashtag row")
+    export.add_argument("--out", help="output file (default: <schema>__<table>.<format>)")
+    export.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    export.set_defaults(handler=_cmd_export)
+
+    serve = commands.add_parser("serve", help="serve the scheduled nightly_refresh deployment")
+    serve.add_argument("--cron", default="0 2 * * *", help="cron schedule (default 0 2 * * *)")
+    serve.add_argument("--timezone", default="Asia/Vientiane", help="schedule time zone")
+    serve.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
+    serve.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    serve.set_defaults(handler=_cmd_serve)
     return parser
 
 

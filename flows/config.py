@@ -13,6 +13,9 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_LANDING_DIR = Path("landing")
 DEFAULT_SUPPRESSION_K = 5
+DEFAULT_KEEP_SNAPSHOTS = 7
+DEFAULT_SCHEDULE_CRON = "0 2 * * *"
+DEFAULT_SCHEDULE_TIMEZONE = "Asia/Vientiane"
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Settings:
     data_dir: Path
     suppression_k: int = DEFAULT_SUPPRESSION_K
     full_refresh: bool = False
+    keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS
 
     @property
     def internal_dir(self) -> Path:
@@ -45,6 +49,15 @@ class Settings:
         It sits on the same file system as the published file, so the swap is one rename.
         """
         return self.data_dir / "internal" / "candidates"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """The last published databases, newest last, for `fmw rollback`."""
+        return self.internal_dir / "snapshots"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.internal_dir / "refresh.lock"
 
     @property
     def prefect_home(self) -> Path:
@@ -75,13 +88,18 @@ def resolve_settings(
     data_dir: Path | None = None,
     suppression_k: int | None = None,
     full_refresh: bool = False,
+    keep_snapshots: int | None = None,
 ) -> Settings:
     k = suppression_k or _env_int("FMW_SUPPRESSION_K") or DEFAULT_SUPPRESSION_K
     if k < 1:
         raise ValueError(f"the suppression threshold k must be at least 1, got {k}")
+    keep = keep_snapshots or _env_int("FMW_KEEP_SNAPSHOTS") or DEFAULT_KEEP_SNAPSHOTS
+    if keep < 1:
+        raise ValueError(f"at least one snapshot must be kept, got {keep}")
     return Settings(
         landing_dir=(landing_dir or _env_path("FMW_LANDING_DIR") or DEFAULT_LANDING_DIR).resolve(),
         data_dir=(data_dir or _env_path("FMW_DATA_DIR") or DEFAULT_DATA_DIR).resolve(),
         suppression_k=k,
         full_refresh=full_refresh,
+        keep_snapshots=keep,
     )

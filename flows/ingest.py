@@ -206,8 +206,9 @@ def ingest_landing_zone(
     for source in SOURCES:
         files = landing_files(landing_dir, source)
         for position, landing in enumerate(files, start=1):
-            progress(f"ingest {source} {position}/{len(files)}: {landing.name}")
             result = ingest_file(connection, form, landing, run_id)
+            outcome = "already loaded" if result is None else result.status
+            progress(f"ingest {source} {position}/{len(files)}: {landing.name}: {outcome}")
             if result is not None:
                 summary.files.append(result)
     return summary

@@ -6,6 +6,8 @@ Tasks return small values (counts, paths), never frames.
 
 from __future__ import annotations
 
+import os
+import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,9 +17,17 @@ from prefect.cache_policies import NO_CACHE
 from flows.config import Settings, resolve_settings
 from flows.form import default_form
 from flows.ingest import IngestSummary, ingest_landing_zone
+from flows.progress import say
 from flows.publish import build_candidate, discard_candidate, publish_candidate
 from flows.quality import QualityReport, record_quality_results, run_quality
-from flows.runs import finish_run, new_run_id, record_ingest_counts, start_run
+from flows.run_lock import refresh_lock
+from flows.runs import (
+    finish_run,
+    mark_interrupted_runs_failed,
+    new_run_id,
+    record_ingest_counts,
+    start_run,
+)
 from flows.transform import run_dbt
 from flows.warehouse import connect
 
@@ -60,7 +70,7 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
             settings.landing_dir,
             run_id,
             full_refresh=settings.full_refresh,
-            progress=logger.info,
+            progress=say,
         )
     for failed in summary.failed:
         logger.warning("file %s/%s failed: %s", failed.source, failed.file_name, failed.reason)
@@ -76,6 +86,7 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
 
 @task(name="dbt build", cache_policy=NO_CACHE)
 def transform_stage(settings: Settings) -> int:
+    say("dbt build: staging, intermediate and marts models with their tests")
     results = run_dbt(settings, "build")
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
     return len(results)
@@ -94,10 +105,21 @@ def quality_stage(settings: Settings, run_id: str) -> tuple[Path, QualityReport]
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_stage(settings: Settings, candidate: Path) -> Path:
-    published = publish_candidate(settings, candidate)
+def publish_stage(settings: Settings, candidate: Path, run_id: str) -> Path:
+    say("publish: swapping in the audited database")
+    published = publish_candidate(settings, candidate, run_id)
     get_run_logger().info("published %s", published)
     return published
+
+
+def fault_point(stage: str) -> None:
+    """Kill this process at the start of `stage` when FMW_FAULT_AT names it.
+
+    Used only by the tests that prove a refresh killed at any stage leaves the published
+    database unchanged; unset in normal runs.
+    """
+    if os.environ.get("FMW_FAULT_AT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @flow(name="nightly_refresh", log_prints=True)
@@ -106,20 +128,41 @@ def nightly_refresh(
     data_dir: str | None = None,
     full_refresh: bool = False,
     suppression_k: int | None = None,
+    wait_for_lock: bool = False,
 ) -> RefreshOutcome:
+    """Run one refresh; only one runs at a time per data directory."""
     settings = resolve_settings(
         landing_dir=Path(landing_dir) if landing_dir else None,
         data_dir=Path(data_dir) if data_dir else None,
         suppression_k=suppression_k,
         full_refresh=full_refresh,
     )
-    run_id = new_run_id()
+    with refresh_lock(settings.lock_path, wait=wait_for_lock) as stale:
+        if stale:
+            say(f"a previous refresh (pid {stale.get('pid')}) was killed; cleaning up after it")
+        clean_up_interrupted_runs(settings)
+        return _refresh(settings, new_run_id())
+
+
+def clean_up_interrupted_runs(settings: Settings) -> None:
+    """Runs still marked running were killed: say so, and drop their candidate files."""
+    mark_interrupted_runs_failed(settings)
+    if settings.candidates_dir.is_dir():
+        for leftover in settings.candidates_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+
+
+def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
     start_run(settings, run_id)
+    say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
     try:
+        fault_point("ingest")
         summary = ingest_stage(settings, run_id)
         record_ingest_counts(settings, run_id, _ingest_counts(summary))
+        fault_point("dbt")
         transform_stage(settings)
+        fault_point("quality")
         candidate, report = quality_stage(settings, run_id)
         outcome = RefreshOutcome(
             run_id=run_id,
@@ -135,7 +178,8 @@ def nightly_refresh(
             )
             finish_run(settings, run_id, outcome.status, outcome.message)
             raise QualityGateFailed(outcome)
-        outcome.published_db = str(publish_stage(settings, candidate))
+        fault_point("publish")
+        outcome.published_db = str(publish_stage(settings, candidate, run_id))
         candidate = None
         finish_run(settings, run_id, "published")
         return outcome

@@ -9,6 +9,7 @@ old file or the new one, and sessions already open keep reading the old one.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -68,15 +69,83 @@ def build_candidate(settings: Settings, run_id: str) -> Path:
     return path
 
 
-def publish_candidate(settings: Settings, candidate: Path) -> Path:
-    """Atomically replace the published database with the audited candidate."""
+class NoEarlierSnapshot(RuntimeError):
+    pass
+
+
+def publish_candidate(settings: Settings, candidate: Path, run_id: str) -> Path:
+    """Keep a snapshot of the audited candidate, then swap it in atomically."""
+    keep_snapshot(settings, candidate, run_id)
+    _swap_in(settings, candidate)
+    prune_snapshots(settings)
+    return settings.published_db
+
+
+def _swap_in(settings: Settings, source: Path) -> None:
     settings.published_dir.mkdir(parents=True, exist_ok=True)
-    staging = settings.published_dir / f".{candidate.name}.incoming"
-    os.replace(candidate, staging)  # same directory as the target: the final rename is atomic
+    staging = settings.published_dir / f".{source.name}.incoming"
+    os.replace(source, staging)  # same directory as the target: the final rename is atomic
     _fsync(staging)
     os.replace(staging, settings.published_db)
     _fsync_dir(settings.published_dir)
-    return settings.published_db
+
+
+def snapshot_path(settings: Settings, run_id: str) -> Path:
+    return settings.snapshots_dir / f"warehouse-{run_id}.duckdb"
+
+
+def keep_snapshot(settings: Settings, database: Path, run_id: str) -> Path:
+    settings.snapshots_dir.mkdir(parents=True, exist_ok=True)
+    target = snapshot_path(settings, run_id)
+    partial = target.with_suffix(".partial")
+    shutil.copyfile(database, partial)
+    os.replace(partial, target)
+    return target
+
+
+def snapshots(settings: Settings) -> list[Path]:
+    """Published databases kept, oldest first (run ids sort by time)."""
+    if not settings.snapshots_dir.is_dir():
+        return []
+    return sorted(settings.snapshots_dir.glob("warehouse-*.duckdb"))
+
+
+def prune_snapshots(settings: Settings) -> None:
+    for old in snapshots(settings)[: -settings.keep_snapshots]:
+        old.unlink(missing_ok=True)
+
+
+def run_id_of_snapshot(path: Path) -> str:
+    return path.stem.removeprefix("warehouse-")
+
+
+def published_run_id(settings: Settings) -> str | None:
+    """The run that produced the database analysts see now."""
+    if not settings.published_db.exists():
+        return None
+    with connect(settings.published_db, read_only=True) as connection:
+        row = connection.execute(
+            "SELECT run_id FROM ops.runs WHERE status = 'published' "
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def rollback(settings: Settings) -> str:
+    """Re-publish the snapshot before the one published now; return its run id."""
+    current = published_run_id(settings)
+    earlier = [p for p in snapshots(settings) if current is None or run_id_of_snapshot(p) < current]
+    if not earlier:
+        raise NoEarlierSnapshot(
+            f"no snapshot older than the published run {current} is kept in "
+            f"{settings.snapshots_dir}"
+        )
+    previous = earlier[-1]
+    settings.published_dir.mkdir(parents=True, exist_ok=True)
+    copy = settings.published_dir / f".{previous.name}.rollback"
+    shutil.copyfile(previous, copy)
+    _swap_in(settings, copy)
+    return run_id_of_snapshot(previous)
 
 
 def discard_candidate(candidate: Path) -> None:

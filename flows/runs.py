@@ -52,3 +52,16 @@ def finish_run(settings: Settings, run_id: str, status: str, message: str | None
             "message = ? WHERE run_id = ?",
             [status, message, run_id],
         )
+
+
+def mark_interrupted_runs_failed(settings: Settings) -> None:
+    """Called with the refresh lock held: any run still 'running' was killed."""
+    if not settings.internal_db.exists():
+        return
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, default_form())
+        connection.execute(
+            "UPDATE ops.runs SET status = 'failed', finished_at = current_timestamp::TIMESTAMP, "
+            "message = 'interrupted: the process ended before the run finished' "
+            "WHERE status = 'running'"
+        )

@@ -1,0 +1,31 @@
+"""The scheduled nightly refresh: a Prefect deployment served by `fmw serve`."""
+
+from __future__ import annotations
+
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.config import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE
+from flows.nightly import nightly_refresh
+
+DEPLOYMENT_NAME = "nightly"
+
+
+def nightly_deployment(
+    cron: str = DEFAULT_SCHEDULE_CRON,
+    timezone: str = DEFAULT_SCHEDULE_TIMEZONE,
+    landing_dir: str | None = None,
+    data_dir: str | None = None,
+) -> RunnerDeployment:
+    """The deployment: one cron schedule, and at most one run at a time (one DuckDB writer).
+
+    A scheduled run that finds a refresh still running waits for its lock.
+    """
+    return nightly_refresh.to_deployment(
+        name=DEPLOYMENT_NAME,
+        schedules=[CronSchedule(cron=cron, timezone=timezone)],
+        concurrency_limit=1,
+        parameters={"landing_dir": landing_dir, "data_dir": data_dir, "wait_for_lock": True},
+        description="Nightly refresh of the Flow Monitoring Warehouse",
+        tags=["fmw", "nightly"],
+    )
