@@ -48,7 +48,8 @@ def test_the_lock_of_a_killed_refresh_is_detected_and_cleared(tmp_path: Path):
             "-c",
             "import sys, time; from pathlib import Path\n"
             "from flows.run_lock import refresh_lock\n"
-            "with refresh_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
+            "with refresh_lock(Path(sys.argv[1])):\n"
+            "    print('locked', flush=True); time.sleep(60)",
             str(lock),
         ],
         stdout=subprocess.PIPE,
