@@ -18,6 +18,7 @@ def _prepare_prefect(data_dir: str | None) -> None:
         from flows.config import resolve_settings
 
         prefect_home = resolve_settings(data_dir=Path(data_dir) if data_dir else None).prefect_home
+        prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect creates only the leaf
         os.environ.setdefault("PREFECT_HOME", str(prefect_home))
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "true")
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -1,0 +1,148 @@
+"""The nightly flow end to end on hand-built landing zones: publishing, idempotence,
+readers during a refresh, one refresh at a time, and refreshes killed at every stage."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from kobo_files import refusal, submission, write_csv, write_kobo_json
+
+from flows.nightly import nightly_refresh
+
+pytestmark = pytest.mark.slow
+
+TOTAL_SQL = "SELECT sum(respondents) FROM marts.fms_corridor_monthly"
+
+
+def _interviews(prefix: str, count: int, month: str = "2026-03") -> list[dict[str, str]]:
+    return [
+        submission(
+            f"{prefix}{i}",
+            today=f"{month}-04",
+            _submission_time=f"{month}-05T03:00:00",
+            **{"profile/sex": "female" if i % 2 else "male"},
+        )
+        for i in range(count)
+    ]
+
+
+def _landing(root: Path) -> Path:
+    landing = root / "landing"
+    write_csv(landing / "fms" / "export_1.csv", _interviews("a", 30) + [refusal("r1")])
+    (landing / "fmr").mkdir()
+    (landing / "stories").mkdir()
+    return landing
+
+
+def _add_export(landing: Path, name: str, extra: int) -> None:
+    rows = _interviews("a", 30) + _interviews("b", extra, "2026-04")
+    path = write_kobo_json(landing / "fms" / name, rows)
+    later = time.time() + 10
+    os.utime(path, (later, later))
+
+
+def _published_total(data_dir: Path) -> int:
+    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(TOTAL_SQL).fetchone()[0]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_refresh_publishes_and_a_second_one_changes_nothing(prefect_harness, tmp_path):
+    landing, data = _landing(tmp_path), tmp_path / "data"
+
+    first = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+    second = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+
+    assert (first.status, second.status) == ("published", "published")
+    assert _published_total(data) == 30
+    assert second.files == []
+    with duckdb.connect(str(data / "published" / "warehouse.duckdb"), read_only=True) as con:
+        loads = con.execute(
+            "SELECT file_name, rows_read, rows_loaded FROM ops.file_loads"
+        ).fetchall()
+        runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
+    assert loads == [("export_1.csv", 31, 31)]
+    assert runs == [("published",), ("published",)]
+
+
+def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
+    prefect_harness, tmp_path
+):
+    landing, data = _landing(tmp_path), tmp_path / "data"
+    nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+    _add_export(landing, "export_2.json", extra=12)
+    published = data / "published" / "warehouse.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(published), TOTAL_SQL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        outcome = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+        time.sleep(1.0)
+    finally:
+        reader.terminate()
+    out, err = reader.communicate(timeout=30)
+
+    assert outcome.status == "published"
+    answers = [line for line in out.splitlines() if line]
+    assert "ERROR" not in out, out + err
+    assert len(answers) > 10
+    assert set(answers) == {"30", "42"}
+
+
+READER = """
+import sys, duckdb
+path, sql = sys.argv[1], sys.argv[2]
+while True:
+    try:
+        con = duckdb.connect(path, read_only=True)
+        print(con.execute(sql).fetchone()[0], flush=True)
+        con.close()
+    except Exception as error:
+        print("ERROR", type(error).__name__, error, flush=True)
+"""
+
+
+def _fmw(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize("stage", ["ingest", "dbt", "quality", "publish"])
+def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(stage, tmp_path):
+    landing, data = _landing(tmp_path), tmp_path / "data"
+    refresh = ("refresh", "--landing", str(landing), "--data-dir", str(data))
+    assert _fmw(*refresh).returncode == 0
+    published = data / "published" / "warehouse.duckdb"
+    before = _sha256(published)
+    _add_export(landing, "export_2.json", extra=12)
+
+    killed = _fmw(*refresh, env={"FMW_FAULT_AT": stage})
+
+    assert killed.returncode == -9
+    assert _sha256(published) == before
+    after = _fmw(*refresh)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert _published_total(data) == 42
+    status = _fmw("status", "--data-dir", str(data)).stdout
+    assert "interrupted" in status
