@@ -41,12 +41,12 @@ from typing import Any, Literal, NotRequired, TypedDict, TypeVar
 import openpyxl
 import yaml
 
-from flows.form import Form, default_form
+from flows.form import META_COLUMNS, Form, default_form
+from flows.landing import SOURCES
 
 _T = TypeVar("_T")
 
 MANIFEST_NAME = "sample_manifest.json"
-SOURCES = ("fms", "fmr", "stories", "reference")
 STORIES_DIR = Path(str(resources.files("flows") / "sample_stories"))
 MIN_SURVEYS = 50
 
@@ -161,6 +161,7 @@ _STATUS_LABELS = {
     NOT_APPROVED: ("Not approved", "#ff0000"),
     ON_HOLD: ("On hold", "#0000ff"),
 }
+# Kobo's system columns in the order its exports write them.
 KOBO_SYSTEM_COLUMNS = (
     "_id",
     "_uuid",
@@ -173,7 +174,6 @@ KOBO_SYSTEM_COLUMNS = (
     "_tags",
     "_index",
 )
-META_COLUMNS = ("meta/instanceID", "meta/deprecatedID")
 # Kobo asset version ids: the deployed form changed on NEW_VERSION_FROM, adding a question.
 FORM_VERSIONS = ("vT8rQmZ4kXc2LpN6sWd3Hy", "vB5nHs9YqE2tGm7KxR4jLa")
 NEW_VERSION_FROM = _lt(2026, 6, 5)
@@ -391,7 +391,9 @@ class _Multi:
 
     __slots__ = ("_options", "_fallback")
 
-    def __init__(self, order: Iterable[str], probabilities: Mapping[str, float], fallback: str):
+    def __init__(
+        self, order: Iterable[str], probabilities: Mapping[str, float], fallback: str
+    ) -> None:
         self._options = tuple(
             (code, probabilities[code]) for code in order if code in probabilities
         )
@@ -507,7 +509,6 @@ class _Version:
 
 @dataclass(slots=True)
 class _Submission:
-    index: int
     kobo_id: int
     submitted_at: int
     office: str  # adm1 of the FMP: the field office that owns it
@@ -661,8 +662,7 @@ class _SurveyGenerator:
         self.origin = {code: t("adm1", p.origin) for code, p in _FMP_PROFILES.items()}
         self.transport = {code: t("transport", p.transport) for code, p in _FMP_PROFILES.items()}
         self.transport_order = self.form.choice_names("transport")
-        others = t("country", _OTHER_DESTINATIONS)
-        self.destination_others = others
+        self.destination_others = t("country", _OTHER_DESTINATIONS)
         self.adm2 = self._filtered("adm2", "adm1", _ADM2_WEIGHTS)
         self.dest_area = self._filtered("dest_area", "country", _DEST_AREA_WEIGHTS)
         self.ethnicity = {region: t("ethnicity", w) for region, w in _ETHNICITY.items()}
@@ -725,12 +725,11 @@ class _SurveyGenerator:
             uuid=_uuid4(rng),
             deprecated_uuid="",
             since=submitted,
-            statuses=[(submitted, self._first_status(rng, role, edits, submitted))],
+            statuses=[(submitted, self._first_status(rng, role, submitted))],
             notes=(_one(rng, _NOTES),) if rng.random() < 0.02 else (),
             tags=("checked",) if rng.random() < 0.05 else (),
         )
         sub = _Submission(
-            index=i,
             kobo_id=_KOBO_ID_BASE + 3 * i + _below(rng, 3),
             submitted_at=submitted,
             office=office,
@@ -748,11 +747,8 @@ class _SurveyGenerator:
             sub.bad = self._plant(role.bad, answers)
         return sub
 
-    def _first_status(
-        self, rng: random.Random, role: _Role | None, edits: tuple[tuple[int, str], ...], t: int
-    ) -> str:
-        if edits:
-            return ON_HOLD  # put on hold by a supervisor, then corrected by an edit
+    def _first_status(self, rng: random.Random, role: _Role | None, t: int) -> str:
+        """An edited version is later put on hold (see _edited); planted roles start approved."""
         if role:
             return APPROVED
         month = _local_month_index(t)
@@ -801,7 +797,7 @@ class _SurveyGenerator:
             age = int(answers["age"]) + _one(rng, (-3, -2, -1, 1, 2, 3))
             answers["age"] = str(min(80, max(14, age)))
         self._apply_relevance(answers)
-        previous.statuses[:] = [(previous.since, ON_HOLD)]  # held until this correction
+        previous.statuses[:] = [(previous.since, ON_HOLD)]  # held by a supervisor until corrected
         return _Version(
             answers=answers,
             uuid=_uuid4(rng),
