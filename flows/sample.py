@@ -30,6 +30,7 @@ import random
 import re
 import shutil
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -2068,3 +2069,16 @@ def generate_landing_zone(
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.utime(path, (_FX_ARRIVES, _FX_ARRIVES))
     return manifest
+
+
+def summary(manifest: Manifest) -> str:
+    """One line on what a generated landing zone holds, for the command line."""
+    files = Counter(f["source"] for f in manifest["files"])
+    fms_rows = sum(f["rows"] for f in manifest["files"] if f["source"] == "fms")
+    totals = manifest["totals"]
+    return (
+        f"{totals['submissions']:,} submissions ({totals['respondents']:,} respondents) in "
+        f"{files['fms']} FMS files ({fms_rows:,} rows), {files['fmr']} FMR files, "
+        f"{files['stories']} story files, {files['reference']} reference file; "
+        f"expected results in {MANIFEST_NAME}"
+    )

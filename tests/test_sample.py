@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from flows.form import Form
-from flows.sample import MANIFEST_NAME, Manifest, generate_landing_zone
+from flows.sample import MANIFEST_NAME, Manifest, generate_landing_zone, summary
 
 SURVEYS = 300
 SEED = 7
@@ -511,3 +511,4 @@ def test_csv_only_writes_fms_exports_as_csv(tmp_path: Path) -> None:
     manifest = generate_landing_zone(tmp_path, surveys=100, seed=SEED, csv_only=True)
     assert {p.suffix for p in (tmp_path / "fms").iterdir()} == {".csv"}
     assert manifest["csv_only"] and (tmp_path / MANIFEST_NAME).is_file()
+    assert summary(manifest).startswith("100 submissions")
