@@ -31,10 +31,12 @@ renamed as (
         residence_adm1_code,
         residence_adm2_code,
         residence_match_quality,
+        residence_match_note,
         origin_place,
         origin_adm1_code,
         origin_adm2_code,
         origin_match_quality,
+        origin_match_note,
 
         -- migration
         destination_country as destination_country_iso3,
