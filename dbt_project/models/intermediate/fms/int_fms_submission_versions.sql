@@ -12,34 +12,66 @@
     wins (then the higher Kobo _id, then the uuid) and the other tip is not final.
     deprecatedID cycles have no first version and so no row here; the source test on
     fms_submissions._uuid warns about them.
+
+    A table: edit resolution is a graph over every version, so it is rebuilt in full on
+    each run (one scan of five narrow raw columns); the fact and the source test read it.
+    Written with joins only (no correlated subqueries) so it stays one hash join per step
+    at millions of submissions.
 -#}
+
+{{ config(materialized='table') }}
 
 with recursive
 
 submissions as (
-
-    select * from {{ ref('stg_fms__submissions') }}
-
-),
-
-links as (
 
     select
         submission_uuid,
         deprecated_instance_id,
         submitted_at,
         kobo_id,
-        exists (
-            select 1
-            from submissions as replaced
-            where 'uuid:' || replaced.submission_uuid = submissions.deprecated_instance_id
-        ) as replaces_present_version,
-        exists (
-            select 1
-            from submissions as edit
-            where edit.deprecated_instance_id = 'uuid:' || submissions.submission_uuid
-        ) as is_superseded
+        loaded_at
+    from {{ ref('stg_fms__submissions') }}
+
+),
+
+links as (
+
+    select
+        *,
+        -- the uuid of the version this one replaces ('uuid:' is checked by ingest)
+        nullif(regexp_replace(deprecated_instance_id, '^uuid:', ''), '') as replaces_uuid
     from submissions
+
+),
+
+replaced_uuids as (
+
+    select distinct replaces_uuid as submission_uuid
+    from links
+    where replaces_uuid is not null
+
+),
+
+flagged as (
+
+    select
+        links.*,
+        replaced.submission_uuid is not null as replaces_present_version,
+        superseded.submission_uuid is not null as is_superseded
+    from links
+    left join links as replaced
+        on links.replaces_uuid = replaced.submission_uuid
+    left join replaced_uuids as superseded
+        on links.submission_uuid = superseded.submission_uuid
+
+),
+
+edits as (
+
+    select submission_uuid, replaces_uuid
+    from flagged
+    where replaces_present_version
 
 ),
 
@@ -48,25 +80,22 @@ chains as (
     -- first present version of each chain: an original, or an edit of an absent version
     select
         submission_uuid,
-        coalesce(
-            regexp_replace(deprecated_instance_id, '^uuid:', ''),
-            submission_uuid
-        ) as chain_root_uuid,
-        deprecated_instance_id is not null as replaces_absent_version,
+        coalesce(replaces_uuid, submission_uuid) as chain_root_uuid,
+        replaces_uuid is not null as replaces_absent_version,
         1 as version_number
-    from links
+    from flagged
     where not replaces_present_version
 
     union all
 
     select
-        edit.submission_uuid,
+        edits.submission_uuid,
         chains.chain_root_uuid,
         chains.replaces_absent_version,
         chains.version_number + 1 as version_number
     from chains
-    inner join links as edit
-        on edit.deprecated_instance_id = 'uuid:' || chains.submission_uuid
+    inner join edits
+        on edits.replaces_uuid = chains.submission_uuid
 
 ),
 
@@ -74,13 +103,15 @@ ranked_tips as (
 
     select
         chains.*,
-        links.is_superseded,
+        flagged.is_superseded,
+        flagged.loaded_at,
+        max(flagged.loaded_at) over (partition by chains.chain_root_uuid) as chain_loaded_at,
         row_number() over (
-            partition by chains.chain_root_uuid, links.is_superseded
-            order by links.submitted_at desc, links.kobo_id desc, chains.submission_uuid
+            partition by chains.chain_root_uuid, flagged.is_superseded
+            order by flagged.submitted_at desc, flagged.kobo_id desc, chains.submission_uuid
         ) as tip_rank
     from chains
-    inner join links on chains.submission_uuid = links.submission_uuid
+    inner join flagged on chains.submission_uuid = flagged.submission_uuid
 
 ),
 
@@ -95,7 +126,11 @@ versions as (
         version_number,
         replaces_absent_version,
         is_superseded,
-        not is_superseded and tip_rank = 1 as is_final_version
+        not is_superseded and tip_rank = 1 as is_final_version,
+
+        -- lineage: when this version, and the latest version of its chain, were loaded
+        loaded_at,
+        chain_loaded_at
 
     from ranked_tips
 

@@ -1,6 +1,8 @@
 {#-
     Edit resolution: one row per survey submission, holding its final version only (see
-    int_fms_submission_versions), with the two flags every mart filters on.
+    int_fms_submission_versions), with the two flags every mart filters on. A view: only
+    fct_fms_interviews reads it (and, on an incremental run, only for the chains touched
+    since its last run).
 -#}
 
 with
@@ -22,7 +24,8 @@ final_versions as (
     select
         submissions.*,
         versions.chain_root_uuid,
-        versions.version_number
+        versions.version_number,
+        versions.chain_loaded_at
     from versions
     inner join submissions on versions.submission_uuid = submissions.submission_uuid
     where versions.is_final_version

@@ -1,0 +1,77 @@
+{#-
+    Survey helpers shared by the interview fact and the marts.
+
+    age_bands()            the published age bands: [label, lowest age, highest age or none]
+    age_band(age)          the band label of an age (NULL for NULL)
+-#}
+
+{% macro age_bands() -%}
+    {{ return([
+        ['14-17', 14, 17],
+        ['18-24', 18, 24],
+        ['25-34', 25, 34],
+        ['35-44', 35, 44],
+        ['45-59', 45, 59],
+        ['60+', 60, none],
+    ]) }}
+{%- endmacro %}
+
+{% macro age_band(age) -%}
+    case
+    {%- for label, lowest, highest in age_bands() %}
+        when {{ age }} >= {{ lowest }}
+            {%- if highest is not none %} and {{ age }} <= {{ highest }}{% endif %}
+            then '{{ label }}'
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+{#-
+    Incremental maintenance of fct_fms_interviews (see that model).
+
+    fms_touched_chains(fact)   SELECT of the chain roots that changed since the fact last
+                               saw them: any version on the chain loaded after the fact's
+                               watermark (its latest chain_loaded_at) less a day of
+                               look-back, which absorbs clock and time-zone shifts at the
+                               cost of re-deriving a day's chains (the merge is idempotent).
+
+    Incremental strategy `fms_chains` (get_incremental_fms_chains_sql): the model's batch
+    holds the counted final versions of the touched chains, computed against the fact as
+    it stood before this run. The strategy then, in the run's one transaction:
+      1. deletes every fact row whose final version sits on a touched chain, computed
+         against that same state: this removes rows whose chain now ends in a rejection,
+         a refusal or a newer edit, and rows filed under an old chain root when a missing
+         middle version arrived and joined two chains;
+      2. deletes any row still holding a batch key (plain delete+insert on unique_key);
+      3. inserts the batch.
+    Step 1 must run after the batch is built and before anything changes the fact, so
+    that both see one watermark; a pre-hook would shift it.
+-#}
+
+{% macro fms_touched_chains(fact) -%}
+    select distinct chain_root_uuid
+    from {{ ref('int_fms_submission_versions') }}
+    where loaded_at is null
+        or loaded_at > (
+            select coalesce(max(chain_loaded_at) - interval 1 day, '-infinity'::timestamp)
+            from {{ fact }}
+        )
+{%- endmacro %}
+
+{% macro get_incremental_fms_chains_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    delete from {{ target }}
+    where submission_uuid in (
+        select submission_uuid
+        from {{ ref('int_fms_submission_versions') }}
+        where chain_root_uuid in ({{ fms_touched_chains(target) }})
+    );
+
+    {{ get_delete_insert_merge_sql(
+        target,
+        arg_dict['temp_relation'],
+        arg_dict['unique_key'],
+        arg_dict['dest_columns'],
+        arg_dict['incremental_predicates'],
+    ) }}
+{%- endmacro %}
