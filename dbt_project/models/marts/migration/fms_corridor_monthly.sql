@@ -1,41 +1,22 @@
 with
 
-submissions as (
-
-    select * from {{ ref('int_fms_submissions_resolved') }}
-
-),
-
-respondents as (
+interviews as (
 
     -- consenting, not rejected, final versions (edits resolved upstream)
-    select
-        cast(date_trunc('month', interview_date) as date) as month,
-        direction,
-        origin_adm1_code,
-        -- the form's 'other' country has no ISO 3166-1 code; publish XXX, the code ICAO
-        -- Doc 9303 reserves for an unspecified nationality, so the column stays 3 letters
-        case
-            when dest_country_code = 'other' then 'XXX'
-            else dest_country_code
-        end as dest_country_iso3,
-        sex
-    from submissions
-    where not is_refusal
-        and not is_rejected
+    select * from {{ ref('fct_fms_interviews') }}
 
 ),
 
 cells as (
 
     select
-        month,
+        interview_month as month,
         direction,
         origin_adm1_code,
         dest_country_iso3,
         count(*) as respondents,
         count(*) filter (where sex = 'female') as female_respondents
-    from respondents
+    from interviews
     group by all
 
 ),

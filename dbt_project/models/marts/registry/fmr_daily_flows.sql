@@ -3,7 +3,7 @@ with
 tallies as (
 
     -- current tallies: ingest has already replaced corrected (date, fmp) sheets
-    select * from {{ ref('stg_fmr__tallies') }}
+    select * from {{ ref('fct_fmr_tallies') }}
 
 ),
 

@@ -2,19 +2,19 @@ with
 
 provinces as (
 
-    select * from {{ ref('stg_reference__adm1') }}
+    select * from {{ ref('dim_provinces') }}
 
 ),
 
 stories as (
 
-    select * from {{ ref('stg_stories__stories') }}
+    select * from {{ ref('fct_stories') }}
 
 ),
 
-submissions as (
+interviews as (
 
-    select * from {{ ref('int_fms_submissions_resolved') }}
+    select * from {{ ref('fct_fms_interviews') }}
 
 ),
 
@@ -37,9 +37,7 @@ respondents as (
     select
         origin_adm1_code as adm1_code,
         count(*) as respondents
-    from submissions
-    where not is_refusal
-        and not is_rejected
+    from interviews
     group by all
 
 ),
