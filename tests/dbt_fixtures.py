@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pycountry
+
+from flows.form import default_form
+from flows.reference_load import load_reference_tables
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -39,14 +41,14 @@ FMR_COLUMNS = (
 STORY_COLUMNS = (
     "id", "title", "published", "language", "url", "consent", "pseudonym", "person_age",
     "person_sex", "person_ethnicity", "person_children", "residence_place",
-    "residence_adm1_code", "residence_adm2_code", "residence_match_quality", "origin_place",
-    "origin_adm1_code", "origin_adm2_code", "origin_match_quality", "destination_country",
-    "destination_area", "sector_before", "sector", "channel", "themes",
-    "collected_programme", "collected_activity", "collected_fmp", "body", "source_file",
-    "loaded_run_id",
+    "residence_adm1_code", "residence_adm2_code", "residence_match_quality",
+    "residence_match_note", "origin_place", "origin_adm1_code", "origin_adm2_code",
+    "origin_match_quality", "origin_match_note", "destination_country", "destination_area",
+    "sector_before", "sector", "channel", "themes", "collected_programme",
+    "collected_activity", "collected_fmp", "body", "row_hash", "source_file", "loaded_run_id",
 )  # fmt: skip
 
-CHOICE_COLUMNS = ("list_name", "name", "label", "country", "adm1", "adm2", "fmp_type", "neighbour")
+FX_COLUMNS = ("month", "currency", "lak_per_unit", "source_file", "source_row", "loaded_run_id")
 
 
 def _ddl(table: str, columns: tuple[str, ...], types: dict[str, str]) -> str:
@@ -66,33 +68,16 @@ def _insert(
 
 
 def create_raw_layer(path: Path) -> None:
-    """Create the empty raw and reference schemas, with the reference data filled in."""
+    """Create the empty raw tables, and the reference tables exactly as ingest fills them
+    (the form's choices and pycountry's Lao provinces, through flows.reference_load)."""
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
         con.execute("create schema reference")
         con.execute(_ddl("raw.fms_submissions", FMS_COLUMNS, _NON_VARCHAR))
         con.execute(_ddl("raw.fmr_tallies", FMR_COLUMNS, {"source_row": "INTEGER"}))
         con.execute(_ddl("raw.stories", STORY_COLUMNS, {"themes": "VARCHAR[]"}))
-        con.execute(_ddl("reference.form_choices", CHOICE_COLUMNS, {}))
-        con.execute(
-            "create table reference.adm1 (adm1_code VARCHAR, country_iso3 VARCHAR,"
-            " name_en VARCHAR, name_lo VARCHAR)"
-        )
-        for sub in pycountry.subdivisions.get(country_code="LA"):
-            con.execute(
-                "insert into reference.adm1 values (?, 'LAO', ?, NULL)", [sub.code, sub.name]
-            )
-        for code, label, adm1 in (
-            ("LAO_FMP_001", "Boten - Mohan road crossing", "LA-LM"),
-            ("LAO_FMP_004", "Lantui crossing", "LA-PH"),
-            ("LAO_FMP_005", "First Thai-Lao Friendship Bridge", "LA-VT"),
-        ):
-            _insert(
-                con,
-                "reference.form_choices",
-                CHOICE_COLUMNS,
-                {"list_name": "fmp", "name": code, "label": label, "country": "LAO", "adm1": adm1},
-            )
+        con.execute(_ddl("raw.fx_rates", FX_COLUMNS, {"source_row": "INTEGER"}))
+        load_reference_tables(con, default_form())
 
 
 def submission(uuid: str, kobo_id: int, **fields: Any) -> dict[str, Any]:
@@ -117,6 +102,15 @@ def submission(uuid: str, kobo_id: int, **fields: Any) -> dict[str, Any]:
         "dest_country": "THA",
         "reason": "economic",
         "transport": "bus minivan",
+        "cost_paid_by": "savings",
+        "sector_before": "agriculture",
+        "income_before_lak": "2000000",
+        "sector_destination": "construction",
+        "expected_income": "9000",
+        "expected_income_currency": "THB",
+        "recruitment_channel": "informal_broker",
+        "has_contract": "yes",
+        "documents": "border_pass work_permit",
         "extra_columns": "{}",
         "source_file": "fms/export.csv",
         "source_row": kobo_id,
@@ -137,6 +131,14 @@ def insert_submissions(path: Path, rows: list[dict[str, Any]]) -> None:
             _insert(con, "raw.fms_submissions", FMS_COLUMNS, row)
 
 
+def replace_submissions(path: Path, rows: list[dict[str, Any]]) -> None:
+    """What ingest does with a changed submission: the new content replaces the held row."""
+    with duckdb.connect(str(path)) as con:
+        for row in rows:
+            con.execute('delete from raw.fms_submissions where "_uuid" = ?', [row["_uuid"]])
+            _insert(con, "raw.fms_submissions", FMS_COLUMNS, row)
+
+
 def insert_tallies(path: Path, rows: list[dict[str, Any]]) -> None:
     with duckdb.connect(str(path)) as con:
         for row in rows:
@@ -147,3 +149,17 @@ def insert_stories(path: Path, rows: list[dict[str, Any]]) -> None:
     with duckdb.connect(str(path)) as con:
         for row in rows:
             _insert(con, "raw.stories", STORY_COLUMNS, row)
+
+
+def insert_fx_rates(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    """Landing-zone exchange-rate overrides: (month 'YYYY-MM', currency, lak_per_unit)."""
+    with duckdb.connect(str(path)) as con:
+        for number, (month, currency, rate) in enumerate(rows, start=1):
+            _insert(
+                con,
+                "raw.fx_rates",
+                FX_COLUMNS,
+                {"month": month, "currency": currency, "lak_per_unit": rate,
+                 "source_file": "reference/fx_rates.csv", "source_row": number,
+                 "loaded_run_id": "run-1"},
+            )  # fmt: skip
