@@ -76,6 +76,17 @@ class _FormSql:
         )
         return f"nullif(concat_ws(' ', {parts}), '')"
 
+    def stored(self, field: Field) -> str:
+        """The value the raw layer keeps: select_multiple options in the form's order, so the
+        same answer is the same text whichever encoding or order the export used."""
+        masked = self.masked(field)
+        if field.type != "select_multiple" or not field.list_name:
+            return masked
+        choices = sql_list(self.form.choice_names(field.list_name))
+        selected = f"string_split({masked}, ' ')"
+        ordered = f"array_to_string(list_filter({choices}, c -> list_contains({selected}, c)), ' ')"
+        return f"nullif({ordered}, '')"
+
     def relevance(self, field: Field) -> str | None:
         if not field.relevant:
             return None
@@ -280,7 +291,7 @@ def validation_select(form: Form, staged: str, layouts: dict[str, SelectMultiple
     for field in form.stored_fields:
         errors.extend(_field_errors(sql, field))
     columns = [f"{_col(name)}" for name in raw_system_columns()]
-    columns += [f"{sql.masked(f)} AS {_col(f.name)}" for f in form.stored_fields]
+    columns += [f"{sql.stored(f)} AS {_col(f.name)}" for f in form.stored_fields]
     error_list = "list_filter([" + ",\n  ".join(errors) + "], e -> e IS NOT NULL)"
     return (
         "SELECT source_row,\n  "

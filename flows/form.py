@@ -36,6 +36,16 @@ KOBO_SYSTEM_COLUMNS_DROPPED = (
     "_notes",
     "_submitted_by",
     "_index",
+    # Kobo bookkeeping that says nothing about the interview (and, for instanceName,
+    # may be built from a respondent's name by the form)
+    "formhub/uuid",
+    "_xform_id_string",
+    "meta/rootUuid",
+    "meta/instanceName",
+    "_media_count",
+    "_total_media",
+    "_media_all_received",
+    "_supplementalDetails",
 )
 META_COLUMNS = ("meta/instanceID", "meta/deprecatedID")
 

@@ -302,3 +302,41 @@ def test_every_file_balances_its_rows(warehouse, form, landing):
         "WHERE rows_read <> rows_loaded + rows_duplicate + rows_quarantined"
     ).fetchall()
     assert unbalanced == []
+
+
+def test_the_same_answers_in_another_encoding_are_a_duplicate_not_a_change(
+    warehouse, form, landing
+):
+    first = write_csv(
+        landing / "fms" / "a.csv", [submission("u1", **{"journey/transport": "train bus"})]
+    )
+    row = submission("u1")
+    del row["journey/transport"]
+    row |= {
+        "journey/transport/train": "1",
+        "journey/transport/bus": "1",
+        "journey/transport/car": "0",
+    }
+    second = write_xlsx(landing / "fms" / "b.xlsx", [row])
+    third = write_kobo_json(
+        landing / "fms" / "c.json",
+        [
+            submission(
+                "u1",
+                **{
+                    "formhub/uuid": "f00",
+                    "_xform_id_string": "aBcD",
+                    "journey/transport": "bus train",
+                },
+            )
+        ],
+    )
+    _arrive_in_order(first, second, third)
+
+    _ingest(warehouse, form, landing)
+
+    assert _file_load(warehouse, "b.xlsx")["rows_duplicate"] == 1
+    assert _file_load(warehouse, "c.json")["rows_duplicate"] == 1
+    assert warehouse.execute("SELECT transport FROM raw.fms_submissions").fetchall() == [
+        ("bus train",)
+    ]
