@@ -1,8 +1,17 @@
 """Run Great Expectations suites against tables of a DuckDB file, inside DuckDB.
 
 A suite lives in `<directory>/<name>.json`: the JSON of `ExpectationSuite.to_json_dict()` plus a
-top-level `"table": "schema.table"` naming the table it validates. Each expectation may carry
-`meta: {"severity": "critical" | "warning"}` (default "critical").
+top-level `"table": "schema.table"` naming the table it validates, or `"table": "*"` for a suite
+that the caller runs against tables it names (`validate_suite(..., table=...)`). Each expectation
+may carry `meta: {"severity": "critical" | "warning"}` (default "critical") and
+`meta: {"check": label}`, a short label for its check name (e.g. for a query expectation, whose
+kwargs name no column).
+
+Run parameters (the suppression threshold k, today's date, counts from elsewhere) reach a suite two
+ways, both from the one `parameters` mapping given to `validate_suite`: as GX suite parameters
+(`{"$PARAMETER": "k"}` in any kwarg) and as DuckDB variables for SQL in query expectations
+(`getvariable('k')`). A suite that names a parameter the run does not supply is refused before
+anything runs: a missing variable would read as NULL and let a query check pass silently.
 
 GX computes every metric as SQL through SQLAlchemy (duckdb-engine) on a read-only connection; no
 rows are copied into pandas. What GX 1.24 needs to work on DuckDB is all in the "GX on DuckDB"
@@ -15,8 +24,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +37,7 @@ import duckdb_engine  # noqa: E402
 import great_expectations as gx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from great_expectations.core.expectation_validation_result import (  # noqa: E402
+    ExpectationSuiteValidationResult,
     ExpectationValidationResult,
 )
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
@@ -39,6 +49,10 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # kwargs that say *what* an expectation checks; they make its check_name readable.
 _KEY_KWARGS = ("column", "column_A", "column_B", "column_list")
 _MAX_OBSERVED_CHARS = 200
+_GETVARIABLE = re.compile(r"getvariable\(\s*'([^']*)'\s*\)", re.IGNORECASE)
+
+ParameterValue = int | float | str | date | None
+ANY_TABLE = "*"
 
 
 @dataclass(frozen=True)
@@ -51,14 +65,26 @@ class CheckResult:
     error: str | None  # the exception message when success is None
 
 
+@dataclass(frozen=True)
+class SuiteValidation:
+    """One suite run: the verdicts, what each checked, and GX's full result (JSON-ready)."""
+
+    suite: str
+    table: str
+    checks: list[CheckResult]
+    expectations: list[dict[str, Any]] = field(repr=False)  # each check's configuration
+    gx_result: dict[str, Any] = field(repr=False)
+
+
 def load_suite(name: str, directory: Path) -> gx.ExpectationSuite:
     """Read `<directory>/<name>.json`; the validated table ends up in `suite.meta["table"]`."""
     path = directory / f"{name}.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     table = data.pop("table", None)
     if not isinstance(table, str):
-        raise ValueError(f'{path}: needs a top-level "table": "schema.table"')
-    _split_table(table)  # fail on a malformed name now, not halfway through a run
+        raise ValueError(f'{path}: needs a top-level "table": "schema.table" (or "*")')
+    if table != ANY_TABLE:
+        _split_table(table)  # fail on a malformed name now, not halfway through a run
     if data.get("name") != name:
         raise ValueError(f"{path}: suite name {data.get('name')!r} does not match the file name")
     for expectation in data.get("expectations", []):
@@ -79,31 +105,113 @@ def load_suite(name: str, directory: Path) -> gx.ExpectationSuite:
     return suite
 
 
-def run_suite(db_path: Path, suite_name: str, directory: Path) -> list[CheckResult]:
-    """Validate the suite's table in the DuckDB file at db_path, opened read-only.
+def run_suite(
+    db_path: Path,
+    suite_name: str,
+    directory: Path,
+    parameters: Mapping[str, ParameterValue] | None = None,
+    table: str | None = None,
+) -> list[CheckResult]:
+    """The verdicts of `validate_suite`."""
+    return validate_suite(db_path, suite_name, directory, parameters, table).checks
 
-    Every connection is closed before returning, so the file can be opened for writing right away.
-    Results come in suite order; an expectation GX could not evaluate has success None.
+
+def validate_suite(
+    db_path: Path,
+    suite_name: str,
+    directory: Path,
+    parameters: Mapping[str, ParameterValue] | None = None,
+    table: str | None = None,
+) -> SuiteValidation:
+    """Validate the suite's table (or `table`, for a "*" suite) in the DuckDB file at db_path.
+
+    The file is opened read-only, and every connection is closed before returning, so the file can
+    be opened for writing right away. Results come in suite order; an expectation GX could not
+    evaluate has success None.
     """
-    suite = load_suite(suite_name, directory)
+    parameters = dict(parameters or {})
+    suite = _suite_for_table(load_suite(suite_name, directory), table)
+    _check_parameters(suite, parameters)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = context.suites.add(suite)  # gives the expectations the ids their results refer to
+    validation = _validate(context, db_path, suite, parameters)
+    gx_result = validation.to_json_dict()
+    gx_result["suite_parameters"] = {name: _jsonable(v) for name, v in parameters.items()}
+    checks = _check_results(suite, validation.results)
+    expectations = [e.configuration.to_json_dict() for e in suite.expectations]
+    return SuiteValidation(suite.name, suite.meta["table"], checks, expectations, gx_result)
+
+
+def _suite_for_table(suite: gx.ExpectationSuite, table: str | None) -> gx.ExpectationSuite:
+    """Point a "*" suite at `table`; its results then say which table they are about."""
+    if table is None:
+        if suite.meta["table"] == ANY_TABLE:
+            raise ValueError(f"suite {suite.name!r} runs on any table: name one")
+        return suite
+    if suite.meta["table"] != ANY_TABLE:
+        raise ValueError(f"suite {suite.name!r} validates {suite.meta['table']}, not {table}")
+    _split_table(table)
+    suite.meta["table"] = table
+    suite.name = f"{suite.name}:{table}"
+    return suite
+
+
+def _validate(
+    context: Any, db_path: Path, suite: gx.ExpectationSuite, parameters: dict[str, ParameterValue]
+) -> ExpectationSuiteValidationResult:
     schema, table = _split_table(suite.meta["table"])
+    connect_args = {"read_only": True, "search_path": schema, "variables": parameters}
     datasource = context.data_sources.add_sql(
         name="duckdb",
         connection_string=f"duckdb+{_DIALECT_DRIVER}:///{db_path.resolve()}",
-        kwargs={"connect_args": {"read_only": True, "search_path": schema}},
+        kwargs={"connect_args": connect_args},
     )
     try:
         asset = datasource.add_table_asset(name=table, table_name=table)
         batch = asset.add_batch_definition_whole_table("whole table").get_batch()
-        validation = batch.validate(suite, result_format="BASIC")
+        return batch.validate(suite, result_format="BASIC", expectation_parameters=parameters)
     finally:
         # GX keeps two engines (one for the datasource, one for its execution engine).
         datasource.get_execution_engine().close()
         datasource.get_engine().dispose()
-    return _check_results(suite, validation.results)
+
+
+def suite_parameters(suite: gx.ExpectationSuite) -> set[str]:
+    """The run parameters a suite reads: `$PARAMETER` kwargs and `getvariable` calls."""
+    names: set[str] = set()
+    for expectation in suite.expectations:
+        for value in _leaves(expectation.configuration.kwargs):
+            if isinstance(value, str):
+                names.update(_GETVARIABLE.findall(value))
+            elif isinstance(value, Mapping) and "$PARAMETER" in value:
+                names.add(str(value["$PARAMETER"]))
+    return names
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every string, number and `$PARAMETER` dict inside a kwargs value."""
+    if isinstance(value, Mapping) and "$PARAMETER" not in value:
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _check_parameters(suite: gx.ExpectationSuite, parameters: Mapping[str, Any]) -> None:
+    missing = sorted(suite_parameters(suite) - set(parameters))
+    if missing:
+        raise ValueError(f"suite {suite.name!r} needs run parameter(s) {', '.join(missing)}")
+    for name in parameters:
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"run parameter {name!r} is not a plain identifier")
+
+
+def _jsonable(value: ParameterValue) -> ParameterValue:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _split_table(qualified: str) -> tuple[str, str]:
@@ -127,7 +235,8 @@ def _check_results(
         if result is None or error is not None:
             success, observed = None, _shorten(error or "")
         else:
-            success, observed = bool(result.success), _observed(result.result)
+            success = bool(result.success)
+            observed = _observed(result.result, expectation.configuration.type)
         checks.append(CheckResult(suite.name, check_name, severity, success, observed, error))
     return checks
 
@@ -141,6 +250,9 @@ def _check_names(suite: gx.ExpectationSuite) -> list[str]:
             value = config.kwargs.get(key)
             if value is not None:
                 key_values.extend(value if isinstance(value, list) else [value])
+        label = (expectation.meta or {}).get("check")
+        if label:
+            key_values = [str(label)]
         name = f"{config.type}({', '.join(key_values)})" if key_values else config.type
         # Same type on the same columns twice (e.g. two regexes): number the later ones.
         duplicates = sum(1 for earlier in names if earlier.split(" #")[0] == name)
@@ -165,7 +277,9 @@ def _exception_message(result: ExpectationValidationResult) -> str | None:
     return "; ".join(dict.fromkeys(messages)) if messages else None
 
 
-def _observed(result: Mapping[str, Any]) -> str:
+def _observed(result: Mapping[str, Any], expectation_type: str) -> str:
+    if expectation_type == "unexpected_rows_expectation":
+        return f"{result.get('observed_value')} unexpected rows"
     if "observed_value" in result:
         return _shorten(str(result["observed_value"]))
     if "unexpected_count" in result:
@@ -222,9 +336,13 @@ class _ReadOnlyDuckDBDialect(duckdb_engine.Dialect):
         # reflection fails (SQLAlchemy 2.1's PostgreSQL query wants pg_collation, which DuckDB
         # lacks) GX falls back to `SELECT * FROM <table>` and drops the schema.
         search_path = cparams.pop("search_path", None)
+        # Run parameters, for the SQL of query expectations (names checked by _check_parameters).
+        variables: Mapping[str, ParameterValue] = cparams.pop("variables", None) or {}
         connection = super().connect(*cargs, **cparams)
         if search_path is not None:
             connection.execute(f"SET search_path = '{search_path}'")
+        for name, value in variables.items():
+            connection.execute(f"SET VARIABLE {name} = $1", [value])
         return connection
 
 
