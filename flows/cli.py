@@ -29,11 +29,11 @@ def _prepare_prefect(data_dir: str | None) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from flows.sample import generate_landing_zone
+    from flows.sample import generate_landing_zone, summary
 
     manifest = generate_landing_zone(Path(args.out), surveys=args.surveys, seed=args.seed)
     print(f"wrote a sample landing zone to {Path(args.out).resolve()}")
-    print(f"  {manifest.summary()}" if hasattr(manifest, "summary") else "")
+    print(summary(manifest))
     return 0
 
 
@@ -172,6 +172,25 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_expectations(args: argparse.Namespace) -> int:
+    from flows.config import EXPECTATIONS_DIR
+    from flows.expectations_generate import SUITE_NAME, is_up_to_date, write_raw_fms_suite
+    from flows.form import default_form
+
+    directory = Path(args.out) if args.out else EXPECTATIONS_DIR
+    if args.check:
+        if is_up_to_date(default_form(), directory):
+            print(f"{SUITE_NAME}.json is up to date with the form")
+            return 0
+        print(
+            f"{directory / SUITE_NAME}.json differs from the form: run `fmw expectations generate`",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"wrote {write_raw_fms_suite(default_form(), directory)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fmw", description="Flow Monitoring Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
     serve.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     serve.set_defaults(handler=_cmd_serve)
+
+    expectations = commands.add_parser("expectations", help="the Great Expectations suites")
+    expectation_commands = expectations.add_subparsers(dest="action", required=True)
+    generate = expectation_commands.add_parser(
+        "generate", help="generate expectations/raw_fms_submissions.json from the XLSForm"
+    )
+    generate.add_argument("--out", help="folder to write to (default: the project's expectations/)")
+    generate.add_argument(
+        "--check", action="store_true", help="only check that the written suite is up to date"
+    )
+    generate.set_defaults(handler=_cmd_expectations)
     return parser
 
 

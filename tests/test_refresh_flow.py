@@ -3,10 +3,13 @@ readers during a refresh, one refresh at a time, and refreshes killed at every s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -117,15 +120,27 @@ while True:
 
 
 def _fmw(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in its own process group, then end whatever it left behind (a killed
+    refresh orphans its ephemeral Prefect server, which would hold our pipes open)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-    )
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", *args],
+            stdout=out,
+            stderr=err,
+            text=True,
+            env=environment,
+            start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=600)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(process.args, returncode, out.read(), err.read())
 
 
 @pytest.mark.parametrize("stage", ["ingest", "dbt", "quality", "publish"])
