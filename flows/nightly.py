@@ -19,7 +19,14 @@ from flows.form import default_form
 from flows.ingest import IngestSummary, ingest_landing_zone
 from flows.progress import say
 from flows.publish import build_candidate, discard_candidate, publish_candidate
-from flows.quality import QualityReport, record_quality_results, run_quality
+from flows.quality import (
+    QualityReport,
+    create_quality_artifacts,
+    keep_results,
+    record_quality_results,
+    render_data_docs,
+    run_quality_gates,
+)
 from flows.run_lock import refresh_lock
 from flows.runs import (
     finish_run,
@@ -94,13 +101,20 @@ def transform_stage(settings: Settings) -> int:
 
 @task(name="quality", cache_policy=NO_CACHE)
 def quality_stage(settings: Settings, run_id: str) -> tuple[Path, QualityReport]:
+    say("quality: expectation suites on the raw layer and the candidate database")
     candidate = build_candidate(settings, run_id)
-    report = run_quality(candidate)
+    report = run_quality_gates(settings, candidate)
     with connect(candidate) as connection:
         record_quality_results(connection, run_id, report)
     with connect(settings.internal_db) as connection:
         record_quality_results(connection, run_id, report)
-    get_run_logger().info("quality: %s", report.summary())
+    keep_results(settings, run_id, report)
+    docs_page = render_data_docs(settings, run_id, report)
+    create_quality_artifacts(run_id, report, docs_page)
+    logger = get_run_logger()
+    for error in report.errors:
+        logger.warning("not evaluated: %s %s: %s", error.suite, error.check_name, error.observed)
+    logger.info("quality: %s; Data Docs: %s", report.summary(), docs_page)
     return candidate, report
 
 

@@ -1,28 +1,67 @@
-"""Quality gates: run the committed expectation suites on a candidate database and decide
-whether it may be published.
+"""Quality gates: run the committed expectation suites on a refresh's data and decide whether
+the candidate database may be published.
+
+Where each suite runs, all inside DuckDB on read-only files:
+- RAW_SUITES on the internal database, after ingest and dbt have closed their connections;
+- PUBLISHED_SUITES (one per contract table) on the candidate published database;
+- EVERY_TABLE_SUITE on every table of the candidate, including tables no suite names yet:
+  row count against the previous published database, direct identifiers, k.
 
 A critical check that fails blocks publication. A check that could not be evaluated (GX
 raised instead of giving a verdict) is neither a pass nor a data failure: it is reported
 as an error, and a critical one blocks publication too, because nobody verified the data.
+
+Every run keeps GX's full results under `<data-dir>/internal/quality/<run_id>/` and renders
+them as Data Docs under `<data-dir>/internal/data_docs/`: small static pages written here,
+because GX's own renderer links its styles and scripts from CDNs, and these pages must work
+offline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.config import EXPECTATIONS_DIR
-from flows.gx_duckdb import CheckResult, run_suite
+from flows.config import EXPECTATIONS_DIR, Settings
+from flows.expectations_generate import MAX_DATE_PARAMETER
+from flows.gx_duckdb import CheckResult, ParameterValue, SuiteValidation, validate_suite
+from flows.warehouse import connect
 
-# Suites run against the candidate (published) database, by name.
-PUBLISHED_SUITES = ("marts_fms_corridor_monthly",)
+RAW_SUITES = ("raw_fms_submissions", "raw_fmr_tallies", "raw_stories")
+PUBLISHED_SUITES = ("marts_fms_corridor_monthly", "marts_fmr_daily_flows", "marts_story_coverage")
+EVERY_TABLE_SUITE = "published_table"
+CHECKED_SCHEMAS = ("marts", "ops")
+
+# Counts of the facts the marts are built from, read from the internal database: the published
+# totals must reconcile with them (the marts suites read them as run parameters).
+FACTS = {
+    "fms_respondents": (
+        "SELECT count(*) FROM intermediate.int_fms_submissions_resolved"
+        " WHERE NOT is_refusal AND NOT is_rejected"
+    ),
+    "public_stories": "SELECT count(*) FROM raw.stories WHERE consent = 'public'",
+    "registry_individuals": (
+        'SELECT coalesce(sum(TRY_CAST("count" AS BIGINT)), 0) FROM raw.fmr_tallies'
+    ),
+}
 
 
 @dataclass(frozen=True)
 class QualityReport:
     results: list[CheckResult]
+    validations: list[SuiteValidation] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def of(cls, validations: list[SuiteValidation]) -> QualityReport:
+        return cls([check for v in validations for check in v.checks], validations)
 
     @property
     def critical_failures(self) -> list[CheckResult]:
@@ -49,11 +88,88 @@ class QualityReport:
         )
 
 
-def run_quality(database: Path, suites: tuple[str, ...] = PUBLISHED_SUITES) -> QualityReport:
-    results: list[CheckResult] = []
-    for suite in suites:
-        results.extend(run_suite(database, suite, EXPECTATIONS_DIR))
-    return QualityReport(results)
+# --- running the gates ---------------------------------------------------------------------
+
+
+def run_quality(
+    database: Path,
+    suites: tuple[str, ...],
+    parameters: Mapping[str, ParameterValue] | None = None,
+) -> QualityReport:
+    return QualityReport.of(
+        [validate_suite(database, suite, EXPECTATIONS_DIR, parameters) for suite in suites]
+    )
+
+
+def run_quality_gates(
+    settings: Settings, candidate: Path, today: date | None = None
+) -> QualityReport:
+    """Every suite of a refresh: raw suites on the internal database, the rest on the candidate."""
+    parameters = run_parameters(settings, today or date.today())
+    validations = run_quality(settings.internal_db, RAW_SUITES, parameters).validations
+    validations += run_quality(candidate, PUBLISHED_SUITES, parameters).validations
+    previous = row_counts(settings.published_db)
+    for table in tables(candidate):
+        table_parameters = {**parameters, "min_row_count": min_row_count(previous.get(table, 0))}
+        validations.append(
+            validate_suite(candidate, EVERY_TABLE_SUITE, EXPECTATIONS_DIR, table_parameters, table)
+        )
+    return QualityReport.of(validations)
+
+
+def run_parameters(settings: Settings, today: date) -> dict[str, ParameterValue]:
+    """What the suites read at run time: the run's k, its date, and the facts' counts."""
+    return {
+        "k": settings.suppression_k,
+        # `today` is the interview's local date (UTC+7): up to a day ahead of this machine's.
+        MAX_DATE_PARAMETER: today + timedelta(days=1),
+        **fact_counts(settings.internal_db),
+    }
+
+
+def fact_counts(internal_db: Path) -> dict[str, ParameterValue]:
+    with connect(internal_db, read_only=True) as connection:
+        return {name: _scalar(connection, sql) for name, sql in FACTS.items()}
+
+
+def tables(database: Path) -> list[str]:
+    """The tables of a database in CHECKED_SCHEMAS, as schema.table."""
+    with connect(database, read_only=True) as connection:
+        return _tables_of(connection)
+
+
+def row_counts(database: Path) -> dict[str, int]:
+    """Rows per table of a published database; empty when none has been published yet."""
+    if not database.is_file():
+        return {}
+    with connect(database, read_only=True) as connection:
+        return {
+            table: _scalar(connection, f"SELECT count(*) FROM {table}")
+            for table in _tables_of(connection)
+        }
+
+
+def min_row_count(previous_rows: int) -> int:
+    """The fewest rows a table may have: not down by more than half (ceil(previous / 2))."""
+    return (previous_rows + 1) // 2
+
+
+def _tables_of(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?)) "
+        "ORDER BY ALL",
+        [list(CHECKED_SCHEMAS)],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _scalar(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = connection.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+# --- keeping the results -------------------------------------------------------------------
 
 
 def record_quality_results(
@@ -69,10 +185,188 @@ def record_quality_results(
         )
         """
     )
-    connection.executemany(
-        "INSERT INTO ops.quality_results VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (run_id, r.suite, r.check_name, r.severity, r.success, r.observed)
-            for r in report.results
-        ],
+    if report.results:
+        connection.executemany(
+            "INSERT INTO ops.quality_results VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, r.suite, r.check_name, r.severity, r.success, r.observed)
+                for r in report.results
+            ],
+        )
+
+
+def results_dir(settings: Settings, run_id: str) -> Path:
+    return settings.internal_dir / "quality" / run_id
+
+
+def data_docs_dir(settings: Settings) -> Path:
+    return settings.internal_dir / "data_docs"
+
+
+def keep_results(settings: Settings, run_id: str, report: QualityReport) -> Path:
+    """GX's full results, one JSON file per suite run, plus summary.json; returns the folder."""
+    folder = results_dir(settings, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for validation in report.validations:
+        name = validation.suite.replace(":", "__")
+        _write_json(folder / f"{name}.json", validation.gx_result)
+    summary = {
+        "run_id": run_id,
+        "summary": report.summary(),
+        "blocks_publication": report.blocks_publication,
+        "checks": [_check_json(r) for r in report.results],
+    }
+    _write_json(folder / "summary.json", summary)
+    return folder
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _check_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "suite": result.suite,
+        "check_name": result.check_name,
+        "severity": result.severity,
+        "success": result.success,
+        "observed": result.observed,
+        "error": result.error,
+    }
+
+
+# --- Data Docs: static, offline HTML -------------------------------------------------------
+
+_STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2em; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+.passed { color: #1a7f37; } .failed { color: #cf222e; font-weight: bold; }
+.warning { color: #9a6700; font-weight: bold; } .error { color: #8250df; font-weight: bold; }
+code, pre { font-size: 85%; white-space: pre-wrap; }
+"""
+
+
+def render_data_docs(settings: Settings, run_id: str, report: QualityReport) -> Path:
+    """Write the run's page and refresh the index of every run; returns the run's page."""
+    docs = data_docs_dir(settings)
+    (docs / "runs").mkdir(parents=True, exist_ok=True)
+    page = docs / "runs" / f"{run_id}.html"
+    page.write_text(_run_page(run_id, report), encoding="utf-8")
+    (docs / "index.html").write_text(_index_page(settings), encoding="utf-8")
+    return page
+
+
+def _html_page(title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_STYLE}</style></head>\n<body>\n<h1>{html.escape(title)}</h1>\n{body}\n"
+        "</body></html>\n"
     )
+
+
+def _verdict(result: CheckResult) -> tuple[str, str]:
+    """(CSS class, text) for one check."""
+    if result.success is None:
+        return "error", "ERROR (not evaluated)"
+    if result.success:
+        return "passed", "passed"
+    return ("failed", "FAILED") if result.severity == "critical" else ("warning", "warning")
+
+
+def _run_page(run_id: str, report: QualityReport) -> str:
+    status = "blocks publication" if report.blocks_publication else "may be published"
+    parts = [
+        f"<p><b>{html.escape(report.summary())}</b>: {status}. "
+        '<a href="../index.html">All runs</a></p>'
+    ]
+    for validation in report.validations:
+        parts.append(_suite_table(validation))
+    return _html_page(f"Quality run {run_id}", "\n".join(parts))
+
+
+def _suite_table(validation: SuiteValidation) -> str:
+    rows = []
+    for check, expectation in zip(validation.checks, validation.expectations, strict=True):
+        css, text = _verdict(check)
+        kwargs = json.dumps(expectation.get("kwargs", {}), indent=1, ensure_ascii=False)
+        description = expectation.get("description") or ""
+        rows.append(
+            f'<tr><td class="{css}">{text}</td><td>{check.severity}</td>'
+            f"<td>{html.escape(check.check_name)}<br><small>{html.escape(description)}</small>"
+            f"</td><td>{html.escape(check.error or check.observed)}</td>"
+            f"<td><details><summary>kwargs</summary><pre>{html.escape(kwargs)}</pre></details>"
+            "</td></tr>"
+        )
+    header = "<tr><th>verdict</th><th>severity</th><th>check</th><th>observed</th><th></th></tr>"
+    title = f"{html.escape(validation.suite)} <small>on {html.escape(validation.table)}</small>"
+    return f"<h2>{title}</h2>\n<table>{header}\n" + "\n".join(rows) + "</table>"
+
+
+def _index_page(settings: Settings) -> str:
+    rows = []
+    quality = settings.internal_dir / "quality"
+    summaries = sorted(quality.glob("*/summary.json"), reverse=True) if quality.is_dir() else []
+    for path in summaries:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        run_id = html.escape(summary["run_id"])
+        css, text = ("failed", "blocked") if summary["blocks_publication"] else ("passed", "ok")
+        rows.append(
+            f'<tr><td><a href="runs/{run_id}.html">{run_id}</a></td>'
+            f'<td class="{css}">{text}</td><td>{html.escape(summary["summary"])}</td></tr>'
+        )
+    header = "<tr><th>run</th><th>gate</th><th>checks</th></tr>"
+    return _html_page("Quality runs", f"<table>{header}\n" + "\n".join(rows) + "</table>")
+
+
+# --- Prefect artifacts ---------------------------------------------------------------------
+
+
+def create_quality_artifacts(run_id: str, report: QualityReport, docs_page: Path) -> None:
+    """A table of the checks and a markdown summary linking the Data Docs; call from a task."""
+    create_table_artifact(
+        table=artifact_table(report), key="quality-checks", description=report.summary()
+    )
+    create_markdown_artifact(
+        markdown=artifact_markdown(run_id, report, docs_page),
+        key="quality-report",
+        description=f"Quality gates of run {run_id}",
+    )
+
+
+def artifact_table(report: QualityReport) -> list[dict[str, Any]]:
+    """One row per check that did not pass, critical first; every check when all passed."""
+    order = {"critical": 0, "warning": 1}
+    not_passed = [r for r in report.results if r.success is not True]
+    rows = sorted(not_passed, key=lambda r: order.get(r.severity, 2)) or report.results
+    return [
+        {
+            "suite": r.suite,
+            "check": r.check_name,
+            "severity": r.severity,
+            "verdict": _verdict(r)[1],
+            "observed": r.observed,
+        }
+        for r in rows
+    ]
+
+
+def artifact_markdown(run_id: str, report: QualityReport, docs_page: Path) -> str:
+    gate = "**blocked publication**" if report.blocks_publication else "passed the gate"
+    lines = [
+        f"# Quality, run `{run_id}`",
+        "",
+        f"{report.summary()}: {gate}.",
+        "",
+        f"[Data Docs for this run]({docs_page.resolve().as_uri()})",
+    ]
+    for title, results in (
+        ("Critical failures", report.critical_failures),
+        ("Could not be evaluated", report.errors),
+        ("Warnings", report.warnings),
+    ):
+        if results:
+            lines += ["", f"## {title}", ""]
+            lines += [f"- `{r.suite}` {r.check_name}: {r.observed}" for r in results]
+    return "\n".join(lines) + "\n"

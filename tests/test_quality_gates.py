@@ -1,0 +1,244 @@
+"""Specification of the quality gates of a refresh (flows.quality): which suites run where, with
+which run parameters; what blocks publication; how results are kept, rendered and summarised."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt_fixtures import submission
+from test_quality_marts import candidate
+
+from flows.config import Settings
+from flows.form import Form
+from flows.gx_duckdb import CheckResult
+from flows.quality import (
+    PUBLISHED_SUITES,
+    RAW_SUITES,
+    QualityReport,
+    artifact_markdown,
+    artifact_table,
+    keep_results,
+    record_quality_results,
+    render_data_docs,
+    row_counts,
+    run_parameters,
+    run_quality_gates,
+)
+from flows.warehouse import ensure_schema
+
+TODAY = date(2026, 3, 20)
+
+
+def internal_db(settings: Settings, form: Form) -> Path:
+    """An internal database whose facts match the candidate of test_quality_marts."""
+    path = settings.internal_db
+    path.parent.mkdir(parents=True)
+    with duckdb.connect(str(path)) as connection:
+        ensure_schema(connection, form)
+        connection.execute("CREATE SCHEMA intermediate")
+        connection.execute(
+            "CREATE TABLE intermediate.int_fms_submissions_resolved AS SELECT i > 50 AS is_refusal,"
+            " i = 0 AS is_rejected FROM range(53) AS t(i)"  # 50 respondents
+        )
+        connection.execute(
+            "INSERT INTO raw.fmr_tallies (date, fmp, direction, count) VALUES "
+            "('2026-03-04', 'LAO_FMP_001', 'outflow', '120'),"
+            " ('2026-03-04', 'LAO_FMP_001', 'inflow', '80')"
+        )
+        connection.execute(
+            "INSERT INTO raw.stories (id, title, published, pseudonym, consent) SELECT 's' || i,"
+            " 'A story', '2026-01-01', 'Keo', CASE WHEN i < 4 THEN 'public' ELSE 'internal' END"
+            " FROM range(6) AS t(i)"
+        )
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, form: Form) -> Settings:
+    settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
+    internal_db(settings, form)
+    return settings
+
+
+def plant_raw_submission(settings: Settings, **fields: str) -> None:
+    row = submission("u1", 1, **fields)
+    with duckdb.connect(str(settings.internal_db)) as connection:
+        columns = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        connection.execute(
+            f"INSERT INTO raw.fms_submissions ({columns}) VALUES ({marks})", list(row.values())
+        )
+
+
+def check(suite: str, name: str, severity: str, success: bool | None) -> CheckResult:
+    error = "boom" if success is None else None
+    return CheckResult(suite, name, severity, success, error or "ok", error)
+
+
+def test_the_run_parameters_are_the_runs_k_its_date_and_the_facts(settings: Settings) -> None:
+    assert run_parameters(settings, TODAY) == {
+        "k": 5,
+        "max_interview_date": date(2026, 3, 21),
+        "fms_respondents": 50,
+        "public_stories": 4,
+        "registry_individuals": 200,
+    }
+
+
+def test_a_clean_refresh_runs_every_suite_where_it_belongs_and_passes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    plant_raw_submission(settings)  # a good one
+    db = candidate(tmp_path / "candidate.duckdb")
+
+    report = run_quality_gates(settings, db, TODAY)
+
+    assert [v.suite for v in report.validations] == [
+        *RAW_SUITES,
+        *PUBLISHED_SUITES,
+        "published_table:marts.dim_provinces",
+        "published_table:marts.fmr_daily_flows",
+        "published_table:marts.fms_corridor_monthly",
+        "published_table:marts.story_coverage",
+        "published_table:ops.file_loads",
+    ]
+    assert [(r.suite, r.check_name) for r in report.results if r.success is not True] == []
+    assert not report.blocks_publication
+
+
+def test_a_planted_critical_failure_in_the_raw_layer_blocks_publication(
+    settings: Settings, tmp_path: Path
+) -> None:
+    plant_raw_submission(settings, sex="unknown")
+
+    report = run_quality_gates(settings, candidate(tmp_path / "candidate.duckdb"), TODAY)
+
+    assert report.blocks_publication
+    assert [(r.suite, r.check_name) for r in report.critical_failures] == [
+        ("raw_fms_submissions", "expect_column_values_to_be_in_set(sex)")
+    ]
+
+
+def test_a_table_down_by_more_than_half_against_the_published_database_blocks(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings.published_dir.mkdir(parents=True)
+    with duckdb.connect(str(settings.published_db)) as published:
+        published.execute("CREATE SCHEMA marts")
+        published.execute("CREATE TABLE marts.fmr_daily_flows AS SELECT * FROM range(7)")
+
+    report = run_quality_gates(settings, candidate(tmp_path / "candidate.duckdb"), TODAY)
+
+    assert [(r.suite, r.check_name, r.observed) for r in report.critical_failures] == [
+        (
+            "published_table:marts.fmr_daily_flows",
+            "expect_table_row_count_to_be_between(at least half the previous published rows)",
+            "3",
+        )
+    ]
+
+
+def test_row_counts_of_a_published_database_and_of_none(settings: Settings) -> None:
+    assert row_counts(settings.published_db) == {}  # nothing published yet: nothing to compare
+
+    settings.published_dir.mkdir(parents=True)
+    with duckdb.connect(str(settings.published_db)) as published:
+        published.execute("CREATE SCHEMA marts; CREATE SCHEMA ops; CREATE SCHEMA other")
+        published.execute("CREATE TABLE marts.a AS SELECT * FROM range(7)")
+        published.execute("CREATE TABLE ops.runs AS SELECT * FROM range(2)")
+        published.execute("CREATE TABLE other.x AS SELECT * FROM range(2)")
+
+    assert row_counts(settings.published_db) == {"marts.a": 7, "ops.runs": 2}
+
+
+def test_a_check_that_could_not_be_evaluated_is_neither_passed_nor_failed() -> None:
+    report = QualityReport(
+        [
+            check("s", "fine", "critical", True),
+            check("s", "broken warning", "warning", None),
+            check("s", "low", "warning", False),
+        ]
+    )
+
+    assert [r.check_name for r in report.errors] == ["broken warning"]
+    assert report.critical_failures == []
+    assert [r.check_name for r in report.warnings] == ["low"]
+    assert not report.blocks_publication
+    assert report.summary() == (
+        "1/3 checks passed, 0 critical failures, 1 warnings, 1 could not be evaluated"
+    )
+    # nobody verified what a critical check that raised was guarding: it blocks
+    assert QualityReport([check("s", "broken", "critical", None)]).blocks_publication
+
+
+def test_results_are_kept_per_run_and_rendered_as_offline_data_docs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    plant_raw_submission(settings, sex="unknown")
+    report = run_quality_gates(settings, candidate(tmp_path / "candidate.duckdb"), TODAY)
+
+    folder = keep_results(settings, "run-2", report)
+    page = render_data_docs(settings, "run-2", report)
+    keep_results(settings, "run-1", QualityReport([]))
+    render_data_docs(settings, "run-1", QualityReport([]))
+
+    assert folder == settings.internal_dir / "quality" / "run-2"
+    raw = json.loads((folder / "raw_fms_submissions.json").read_text())
+    assert raw["suite_parameters"]["max_interview_date"] == "2026-03-21"
+    assert len(raw["results"]) == len(report.validations[0].checks)
+    assert (folder / "published_table__marts.story_coverage.json").is_file()
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["blocks_publication"] is True
+    assert len(summary["checks"]) == len(report.results)
+
+    html = page.read_text()
+    assert page == settings.internal_dir / "data_docs" / "runs" / "run-2.html"
+    assert "FAILED" in html and "expect_column_values_to_be_in_set(sex)" in html
+    index = (settings.internal_dir / "data_docs" / "index.html").read_text()
+    assert index.index("runs/run-2.html") < index.index("runs/run-1.html")
+    for document in (html, index):
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", document)  # works offline
+
+
+def test_the_artifacts_summarise_what_failed_and_link_the_data_docs(tmp_path: Path) -> None:
+    report = QualityReport(
+        [
+            check("raw", "fine", "critical", True),
+            check("raw", "low", "warning", False),
+            check("marts", "k", "critical", False),
+            check("marts", "broken", "critical", None),
+        ]
+    )
+    page = tmp_path / "data_docs" / "runs" / "run-1.html"
+
+    markdown = artifact_markdown("run-1", report, page)
+    table = artifact_table(report)
+
+    assert f"]({page.as_uri()})" in markdown
+    assert "**blocked publication**" in markdown
+    assert "## Critical failures\n\n- `marts` k: ok" in markdown
+    assert "## Could not be evaluated\n\n- `marts` broken: boom" in markdown
+    assert [(row["check"], row["verdict"]) for row in table] == [
+        ("k", "FAILED"),
+        ("broken", "ERROR (not evaluated)"),
+        ("low", "warning"),
+    ]
+
+
+def test_verdicts_are_recorded_in_ops_quality_results(tmp_path: Path) -> None:
+    report = QualityReport([check("s", "a", "critical", True), check("s", "b", "warning", None)])
+
+    with duckdb.connect(str(tmp_path / "db.duckdb")) as connection:
+        record_quality_results(connection, "run-1", report)
+        record_quality_results(connection, "run-2", QualityReport([]))
+        rows = connection.execute("SELECT * FROM ops.quality_results ORDER BY ALL").fetchall()
+
+    assert rows == [
+        ("run-1", "s", "a", "critical", True, "ok"),
+        ("run-1", "s", "b", "warning", None, "boom"),
+    ]
