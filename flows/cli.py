@@ -56,6 +56,9 @@ def _print_outcome(outcome) -> None:  # noqa: ANN001 - RefreshOutcome, imported 
         print(f"  FAILED FILES: {', '.join(f['source'] + '/' + f['file_name'] for f in failed)}")
     if outcome.quality:
         print(f"  quality: {outcome.quality}")
+    if outcome.stage_seconds:
+        timings = ", ".join(f"{stage} {sec:.1f}s" for stage, sec in outcome.stage_seconds.items())
+        print(f"  stages: {timings}")
     if outcome.message:
         print(f"  {outcome.message}")
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -47,6 +50,16 @@ class RefreshOutcome:
     files: list[dict[str, object]] = field(default_factory=list)
     quality: str = ""
     message: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(stage_seconds: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        stage_seconds[stage] = time.perf_counter() - started
 
 
 class QualityGateFailed(RuntimeError):
@@ -170,19 +183,24 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
     start_run(settings, run_id)
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
+    seconds: dict[str, float] = {}
     try:
         fault_point("ingest")
-        summary = ingest_stage(settings, run_id)
-        record_ingest_counts(settings, run_id, _ingest_counts(summary))
+        with _timed(seconds, "ingest"):
+            summary = ingest_stage(settings, run_id)
+            record_ingest_counts(settings, run_id, _ingest_counts(summary))
         fault_point("dbt")
-        transform_stage(settings)
+        with _timed(seconds, "dbt"):
+            transform_stage(settings)
         fault_point("quality")
-        candidate, report = quality_stage(settings, run_id)
+        with _timed(seconds, "quality"):
+            candidate, report = quality_stage(settings, run_id)
         outcome = RefreshOutcome(
             run_id=run_id,
             status="published",
             files=[asdict(f) for f in summary.files],
             quality=report.summary(),
+            stage_seconds=seconds,
         )
         if report.blocks_publication:
             outcome.status = "blocked_by_quality"
@@ -193,7 +211,8 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
             finish_run(settings, run_id, outcome.status, outcome.message)
             raise QualityGateFailed(outcome)
         fault_point("publish")
-        outcome.published_db = str(publish_stage(settings, candidate, run_id))
+        with _timed(seconds, "publish"):
+            outcome.published_db = str(publish_stage(settings, candidate, run_id))
         candidate = None
         finish_run(settings, run_id, "published")
         return outcome

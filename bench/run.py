@@ -1,0 +1,242 @@
+"""End-to-end benchmark: full, incremental and no-change refreshes against a DuckDB floor.
+
+    .venv/bin/python bench/run.py                      # 100 k and 1 M submissions
+    .venv/bin/python bench/run.py --with-5m            # and 5 M
+    .venv/bin/python bench/run.py --sizes 100000 --out /tmp/bench-smoke   # CI smoke
+
+For each size: generate a CSV-only landing zone with `fmw sample`, run a full refresh,
+add an export holding 1% new submissions and run an incremental refresh, then a refresh
+with nothing new; in the same run, a DuckDB-only floor reads the same FMS files with
+`read_csv` and computes `marts.fms_corridor_monthly`'s counts directly. Each refresh runs
+in its own process (so its peak resident memory is its own); stage times come from the
+flow's outcome. Writes results.md and results.json into --out (default: bench/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flows.sample import generate_landing_zone  # noqa: E402
+
+REFRESH_CHILD = """
+import json, os, resource, sys, time
+from dataclasses import asdict
+started = time.perf_counter()
+from flows.nightly import nightly_refresh
+outcome = nightly_refresh(landing_dir=sys.argv[1], data_dir=sys.argv[2])
+wall = time.perf_counter() - started
+peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"wall_seconds": wall, "peak_rss_mib": peak_kib / 1024,
+                  "stage_seconds": outcome.stage_seconds, "status": outcome.status,
+                  "rows_loaded": sum(f["counts"]["rows_loaded"] for f in outcome.files)}))
+"""
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_refresh(landing: Path, data: Path) -> dict[str, object]:
+    env = dict(os.environ)
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "true")
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env["PREFECT_HOME"] = str(data / "internal" / "prefect")
+    (data / "internal" / "prefect").mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-c", REFRESH_CHILD, str(landing), str(data)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"refresh failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    stages = measured["stage_seconds"]
+    measured["stage_seconds"]["orchestration"] = measured["wall_seconds"] - sum(stages.values())
+    return measured
+
+
+def _csv_delimiter(path: Path) -> str:
+    with path.open(encoding="utf-8-sig") as handle:
+        header = handle.readline()
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def floor_seconds(fms_dir: Path) -> tuple[float, int]:
+    """DuckDB alone: read every FMS export, dedupe, resolve edits, count corridor cells."""
+    files = sorted(fms_dir.glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    wanted = (
+        '"_uuid", "meta/deprecatedID" AS deprecated_id, "_validation_status" AS status, '
+        '"intro/consent" AS consent, "today", "intro/direction" AS direction, '
+        '"origin/origin_adm1" AS origin_adm1, "journey/dest_country" AS dest_country, '
+        '"profile/sex" AS sex'
+    )
+    reads = " UNION ALL ".join(
+        f"SELECT {rank} AS arrival, {wanted} FROM read_csv('{path}', "
+        f"delim='{_csv_delimiter(path)}', header=true, all_varchar=true)"
+        for rank, path in enumerate(files)
+    )
+    sql = f"""
+        WITH delivered AS ({reads}),
+        latest AS (
+            SELECT * FROM delivered WHERE _uuid IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY _uuid ORDER BY arrival DESC) = 1
+        ),
+        final AS (
+            SELECT * FROM latest
+            WHERE 'uuid:' || _uuid NOT IN (
+                SELECT deprecated_id FROM latest WHERE deprecated_id IS NOT NULL
+            )
+        )
+        SELECT date_trunc('month', CAST(today AS DATE)) AS month, direction, origin_adm1,
+               dest_country, count(*) AS respondents,
+               count(*) FILTER (WHERE sex = 'female') AS female_respondents
+        FROM final
+        WHERE consent = 'yes' AND coalesce(status, '') <> 'validation_status_not_approved'
+        GROUP BY ALL
+    """
+    started = time.perf_counter()
+    with duckdb.connect() as connection:
+        cells = len(connection.execute(sql).fetchall())
+    return time.perf_counter() - started, cells
+
+
+def add_new_submissions(landing: Path, work: Path, surveys: int, seed: int) -> int:
+    """Deliver one export holding 1% new submissions (a different seed: new uuids)."""
+    new = max(50, surveys // 100)
+    extra = work / "one_percent"
+    shutil.rmtree(extra, ignore_errors=True)
+    generate_landing_zone(extra, surveys=new, seed=seed + 1, csv_only=True)
+    exports = sorted((extra / "fms").glob("*.csv"), key=lambda p: p.stat().st_mtime_ns)
+    target = landing / "fms" / f"new_submissions_{new}.csv"
+    shutil.copyfile(exports[-1], target)
+    later = time.time()
+    os.utime(target, (later, later))
+    return new
+
+
+def bench_size(surveys: int, work: Path, seed: int) -> dict[str, object]:
+    root = work / f"n{surveys}"
+    shutil.rmtree(root, ignore_errors=True)
+    landing, data = root / "landing", root / "data"
+    _log(f"{surveys:,}: generating the landing zone")
+    started = time.perf_counter()
+    manifest = generate_landing_zone(landing, surveys=surveys, seed=seed, csv_only=True)
+    generated = time.perf_counter() - started
+    fms_rows = sum(f["rows"] for f in manifest["files"] if f["source"] == "fms")
+    fms_bytes = sum(p.stat().st_size for p in (landing / "fms").iterdir())
+
+    _log(f"{surveys:,}: DuckDB floor")
+    floor, cells = floor_seconds(landing / "fms")
+    _log(f"{surveys:,}: full refresh")
+    full = run_refresh(landing, data)
+    new = add_new_submissions(landing, root, surveys, seed)
+    _log(f"{surveys:,}: incremental refresh (+{new:,} submissions)")
+    incremental = run_refresh(landing, data)
+    _log(f"{surveys:,}: no-change refresh")
+    unchanged = run_refresh(landing, data)
+    result = {
+        "surveys": surveys,
+        "fms_rows": fms_rows,
+        "fms_mib": fms_bytes / 2**20,
+        "generate_seconds": generated,
+        "floor_seconds": floor,
+        "floor_cells": cells,
+        "full": full,
+        "incremental": incremental,
+        "incremental_new_submissions": new,
+        "no_change": unchanged,
+        "refresh_over_floor": full["wall_seconds"] / floor,
+        "incremental_over_full": incremental["wall_seconds"] / full["wall_seconds"],
+    }
+    shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def _row(name: str, run: dict[str, object]) -> str:
+    stages = run["stage_seconds"]
+    cells = [
+        f"{run['wall_seconds']:.1f}",
+        *(f"{stages.get(s, 0.0):.1f}" for s in ("ingest", "dbt", "quality", "publish")),
+        f"{stages['orchestration']:.1f}",
+        f"{run['peak_rss_mib']:.0f}",
+    ]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def write_results(results: list[dict[str, object]], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": machine,
+        "duckdb": duckdb.__version__,
+    }
+    (out / "results.json").write_text(json.dumps({"meta": meta, "sizes": results}, indent=2))
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{meta['date']} UTC, {machine}, DuckDB {meta['duckdb']}. "
+        "Produced by `bench/run.py`; times in seconds, memory in MiB (peak resident set of "
+        "the refresh process).",
+        "",
+    ]
+    for r in results:
+        lines += [
+            f"## {r['surveys']:,} submissions ({r['fms_rows']:,} FMS rows, "
+            f"{r['fms_mib']:.0f} MiB of CSV exports)",
+            "",
+            "| refresh | wall | ingest | dbt | quality | publish | orchestration | peak RSS |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            _row("full", r["full"]),
+            _row(f"incremental (+{r['incremental_new_submissions']:,})", r["incremental"]),
+            _row("no change", r["no_change"]),
+            "",
+            f"- DuckDB floor (read_csv of the same files, corridor counts): "
+            f"{r['floor_seconds']:.1f} s",
+            f"- full refresh / floor: **{r['refresh_over_floor']:.2f}×** (target ≤ 2.5×)",
+            f"- incremental / full: **{r['incremental_over_full']:.2f}** (target ≤ 0.20)",
+            "",
+        ]
+    (out / "results.md").write_text("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated sizes")
+    parser.add_argument("--with-5m", action="store_true", help="also run 5,000,000")
+    parser.add_argument("--out", default=str(ROOT / "bench"), help="where results go")
+    parser.add_argument("--work", default=str(ROOT / "bench" / "work"), help="scratch folder")
+    parser.add_argument("--seed", type=int, default=20260301)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.with_5m:
+        sizes.append(5_000_000)
+    work = Path(args.work)
+    results = []
+    for surveys in sizes:
+        results.append(bench_size(surveys, work, args.seed))
+        write_results(results, Path(args.out))
+    print((Path(args.out) / "results.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
