@@ -20,6 +20,7 @@ from kobo_files import (
 from flows import ingest
 from flows.form import Form
 from flows.ingest import ingest_landing_zone
+from flows.warehouse import ensure_schema
 
 
 def _ingest(connection: duckdb.DuckDBPyConnection, form: Form, landing: Path, run: str = "r1"):
@@ -340,3 +341,31 @@ def test_the_same_answers_in_another_encoding_are_a_duplicate_not_a_change(
     assert warehouse.execute("SELECT transport FROM raw.fms_submissions").fetchall() == [
         ("bus train",)
     ]
+
+
+def _raw_state(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return connection.execute(
+        "SELECT * EXCLUDE (loaded_run_id, loaded_at) FROM raw.fms_submissions ORDER BY _uuid"
+    ).fetchall()
+
+
+def test_incremental_runs_end_where_a_full_rebuild_ends(warehouse, form, landing, tmp_path):
+    rejected = {"_validation_status": "validation_status_not_approved"}
+    exports = [
+        [submission("u1"), submission("u2")],
+        [submission("u1", **rejected), submission("u2"), submission("u3")],
+        [submission("u1", **rejected), submission("u3"), submission("u4", **{"profile/age": "x"})],
+    ]
+    for day, rows in enumerate(exports, start=1):
+        write_csv(landing / "fms" / f"export_{day}.csv", rows)
+        _arrive_in_order(*sorted((landing / "fms").iterdir(), key=lambda p: p.name))
+        _ingest(warehouse, form, landing, f"r{day}")
+
+    rebuilt = duckdb.connect(str(tmp_path / "rebuilt.duckdb"))
+    ensure_schema(rebuilt, form)
+    ingest_landing_zone(rebuilt, form, landing, "full")
+    assert _raw_state(warehouse) == _raw_state(rebuilt)
+
+    ingest_landing_zone(warehouse, form, landing, "again", full_refresh=True)
+    assert _raw_state(warehouse) == _raw_state(rebuilt)
+    rebuilt.close()
