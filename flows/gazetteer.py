@@ -3,19 +3,34 @@ codes.
 
 Names come from maintained sources: pycountry's ISO 3166-2 subdivisions of Lao PDR (English,
 plus their Lao, Thai and Chinese translations), the form's `adm1`/`adm2` choice labels, and
-the committed alias list `reference/place_aliases.csv` for unofficial names.
+the committed list `reference/place_aliases.csv`. That list holds unofficial names (column
+`match` empty or `alias`) and official names no maintained source carries (`match` = `exact`):
+the Lao-script names of the form's districts ("ເມືອງສິງ" is Sing district's own name in the
+official language, as "ຫຼວງນ້ຳທາ" from pycountry is the province's), so they match exactly,
+like the romanised form labels, and their row note is not repeated on every match.
 
 Matching, per comma-separated part of a place ("Nateuy District, Luang Namtha Province"):
 
 1. Normalise: NFKC, case-fold, strip accents from Latin letters (never Lao/Thai vowel or
-   tone marks), drop punctuation and spacing ("Luang Nam Tha" = "Luang Namtha").
+   tone marks), drop punctuation and spacing ("Luang Nam Tha" = "Luang Namtha"). Lao and
+   Thai spelling variants that mean the same are unified: a tone mark typed before or after
+   the nikhahit of AM ("ນ້ຳ" = "ນໍ້າ"), and Lao HO + LO written with the letter or the
+   subscript LO ("ຫລວງ" = "ຫຼວງ").
 2. Generic words (District, Muang, Province, Khoueng, Capital, Prefecture, City, Ban, ...,
-   and their Lao/Thai prefixes and Chinese suffixes) are set aside as hints of what kind of
-   place is meant: the "core" name is what is left.
-3. Look up the whole part, then its core, each among official names before aliases. Only when
-   all four miss, fuzzy-match the core (rapidfuzz ratio >= FUZZY_THRESHOLD, cores of at least
-   FUZZY_MIN_LENGTH characters) against every official and alias name.
-4. When a name fits several places the hints choose ("Phongsaly District" -> LA0201,
+   and their Lao/Thai prefixes, joined or standalone, and Chinese suffixes) are set aside as
+   hints of what kind of place is meant: the "core" name is what is left.
+3. Look up the whole part, then its core, each among official names before aliases.
+4. Lao and Thai run words together and use spaces between phrases, so a part in Lao or Thai
+   script that misses whole is split into sub-parts ("ເມືອງສິງ ແຂວງຫຼວງນ້ຳທາ" -> Sing district
+   + Luang Namtha province): a new sub-part opens at each word that is or begins with a Lao
+   or Thai generic word, so the word stays a hint on the name after it ("ເມືອງ ສິງ" is one
+   sub-part); when there are no such words, at every space. Sub-parts are matched like parts
+   (a sub-part that misses whole is split again) and combined like parts. The split counts
+   only when some sub-part matches by name; then the rest may match fuzzily. Latin parts are
+   never split: spaces belong to their names ("Boun Neua", "Luang Namtha").
+5. Only when all this misses, fuzzy-match the core (rapidfuzz ratio >= FUZZY_THRESHOLD, cores
+   of at least FUZZY_MIN_LENGTH characters) against every official and alias name.
+6. When a name fits several places the hints choose ("Phongsaly District" -> LA0201,
    "Vientiane Capital" -> LA-VT); otherwise the part keeps the most specific code all
    candidates share ("Phongsaly" is the province and its capital district -> LA-PH only),
    and a name with no shared code is ambiguous and resolves to nothing.
@@ -87,6 +102,12 @@ _SCRIPT_PREFIXES: dict[str, Kind] = {
 }
 _SCRIPT_SUFFIXES: dict[str, Kind] = {"市": "capital", "省": "province", "县": "district"}
 _SEPARATORS = re.compile(r"[,;()\[\]/\n]")
+# Scripts that write a name's words together and put spaces between phrases.
+_SPACED_PHRASE_SCRIPTS = re.compile("[\u0e00-\u0eff]")  # Thai and Lao blocks
+# After NFKC, AM is NIKHAHIT + AA; a tone mark may be typed before or after the NIKHAHIT.
+_TONE_BEFORE_NIKHAHIT = re.compile("([\u0e48-\u0e4b])\u0e4d|([\u0ec8-\u0ecb])\u0ecd")
+# Lao HO + LO is written with the letter LO (older) or the subscript SEMIVOWEL SIGN LO.
+_LAO_HO_LO = ("\u0eab\u0ea5", "\u0eab\u0ebc")
 
 
 @dataclass(frozen=True)
@@ -107,9 +128,16 @@ def _fold_latin_accents(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+def _unify_tone_order(match: re.Match[str]) -> str:
+    tone = match.group(1) or match.group(2)
+    nikhahit = "\u0e4d" if match.group(1) else "\u0ecd"
+    return nikhahit + tone
+
+
 def normalise(text: str) -> str:
     """Case-, accent- and punctuation-free text with single spaces between words."""
     text = _fold_latin_accents(unicodedata.normalize("NFKC", text).casefold())
+    text = _TONE_BEFORE_NIKHAHIT.sub(_unify_tone_order, text).replace(*_LAO_HO_LO)
     text = text.replace("'", "").replace("\u2019", "")
     kept = (c if unicodedata.category(c)[0] in "LMN" else " " for c in text)
     return " ".join("".join(kept).split())
@@ -127,12 +155,20 @@ class ParsedName:
     kinds: frozenset[Kind]
 
 
-def _split_kind(token: str) -> tuple[str, Kind | None]:
+def _leading_kind(token: str) -> tuple[str, Kind | None]:
+    """A normalised word without the generic word it is or begins with, and that word's kind."""
     if token in _LATIN_KIND_WORDS:
         return "", _LATIN_KIND_WORDS[token]
     for prefix, kind in _PREFIXES.items():
-        if token.startswith(prefix) and len(token) > len(prefix):
+        if token.startswith(prefix):  # joined ("ເມືອງສິງ") or standalone ("ເມືອງ ສິງ")
             return token[len(prefix) :], kind
+    return token, None
+
+
+def _split_kind(token: str) -> tuple[str, Kind | None]:
+    rest, kind = _leading_kind(token)
+    if kind is not None:
+        return rest, kind
     for suffix, kind in _SCRIPT_SUFFIXES.items():
         if token.endswith(suffix) and len(token) > len(suffix):
             return token[: -len(suffix)], kind
@@ -156,6 +192,27 @@ def parse_name(text: str) -> ParsedName:
     # A name made only of generic words ("City") is looked up as written.
     core = "".join(core_tokens) or full
     return ParsedName(full, core, frozenset(kinds - {"generic"}))
+
+
+def sub_parts(part: str) -> list[str]:
+    """A Lao or Thai part's phrases: split before each Lao/Thai generic word, else at spaces.
+
+    A single phrase, or a part in other scripts, gives no sub-parts ([]).
+    """
+    if not _SPACED_PHRASE_SCRIPTS.search(part):
+        return []
+    words = part.split()
+    pieces: list[list[str]] = []
+    for word in words:
+        # Lao and Thai generic words precede the name (Latin "District" may follow it).
+        opens = normalise(word).startswith(tuple(_PREFIXES))
+        if opens or not pieces:
+            pieces.append([word])
+        else:
+            pieces[-1].append(word)
+    if len(pieces) == 1:
+        pieces = [[word] for word in words]
+    return [" ".join(piece) for piece in pieces] if len(pieces) > 1 else []
 
 
 @dataclass
@@ -225,7 +282,7 @@ class Gazetteer:
     def resolve(self, place: str | None) -> PlaceMatch:
         """Codes for a free-text place; unmatched (codes None) when nothing fits confidently."""
         parts = [p.strip() for p in _SEPARATORS.split(place or "") if p.strip()]
-        matches = [self._match_part(p) for p in parts if not self._names_lao_pdr(p)]
+        matches = [m for p in parts if not self._names_lao_pdr(p) for m in self._match_part(p)]
         if not matches:
             note = "no place name" if not parts else "names no place below the country"
             return PlaceMatch(None, None, "unmatched", note)
@@ -234,7 +291,16 @@ class Gazetteer:
     def _names_lao_pdr(self, part: str) -> bool:
         return parse_name(part).full in self._country_keys
 
-    def _match_part(self, text: str) -> _PartMatch:
+    def _match_part(self, text: str) -> list[_PartMatch]:
+        """The part matched by name, else (Lao, Thai) its sub-parts, else by spelling."""
+        return self._by_name(text) or [self._by_spelling(text)]
+
+    def _by_name(self, text: str) -> list[_PartMatch] | None:
+        """Exact or alias matches of the whole text or, failing that, of its sub-parts.
+
+        None when neither the text nor any sub-part matches by name; sub-parts that do not
+        are then tried by spelling (or kept unmatched, to be reported).
+        """
         parsed = parse_name(text)
         lookups = (
             (self._official.full, parsed.full, "exact"),
@@ -244,7 +310,19 @@ class Gazetteer:
         )
         for table, key, method in lookups:
             if key in table:
-                return _PartMatch(text, self._by_kind(table[key], parsed.kinds), method)
+                return [_PartMatch(text, self._by_kind(table[key], parsed.kinds), method)]
+        pieces = [p for p in sub_parts(text) if not self._names_lao_pdr(p)]
+        named = [self._by_name(p) for p in pieces]
+        if not any(named):
+            return None
+        return [
+            m
+            for piece, hit in zip(pieces, named, strict=True)
+            for m in hit or [self._by_spelling(piece)]
+        ]
+
+    def _by_spelling(self, text: str) -> _PartMatch:
+        parsed = parse_name(text)
         codes = self._fuzzy(parsed.core)
         if codes:
             return _PartMatch(text, self._by_kind(codes, parsed.kinds), "fuzzy")
@@ -373,15 +451,26 @@ def _lao_country_keys(form: Form) -> set[str]:
 
 
 def _read_aliases(
-    path: Path, district_provinces: dict[str, str], provinces: set[str]
+    path: Path, district_provinces: dict[str, str], provinces: set[str], official: _NameIndex
 ) -> _NameIndex:
+    """The list's unofficial names as an index; its official names go into `official`.
+
+    An official name's note says where the name comes from, not how the place was matched,
+    so it is not attached to matches.
+    """
     index = _NameIndex()
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             adm1, adm2 = row["adm1_code"].strip(), row["adm2_code"].strip()
             if adm1 not in provinces or (adm2 and district_provinces.get(adm2) != adm1):
                 raise ValueError(f"{path.name} line {line}: unknown or inconsistent codes")
-            index.add(row["alias"], adm2 or adm1, row["note"].strip() or None)
+            match = (row.get("match") or "").strip() or "alias"
+            if match == "exact":
+                official.add(row["alias"], adm2 or adm1)
+            elif match == "alias":
+                index.add(row["alias"], adm2 or adm1, row["note"].strip() or None)
+            else:
+                raise ValueError(f"{path.name} line {line}: match must be exact or alias")
     return index
 
 
@@ -396,7 +485,7 @@ def build_gazetteer(form: Form, aliases_path: Path = ALIASES_PATH) -> Gazetteer:
     district_provinces = {c.name: c.attributes["adm1"] for c in form.choices.get("adm2", ())}
     for choice in form.choices.get("adm2", ()):
         official.add(choice.label, choice.name)
-    aliases = _read_aliases(aliases_path, district_provinces, set(province_types))
+    aliases = _read_aliases(aliases_path, district_provinces, set(province_types), official)
     return Gazetteer(province_types, district_provinces, official, aliases, _lao_country_keys(form))
 
 
