@@ -77,13 +77,14 @@ FUZZY_TIE_MARGIN = 2.0
 
 _STRENGTH: dict[str, int] = {"exact": 3, "alias": 2, "fuzzy": 1}
 
-Kind = Literal["district", "province", "capital", "generic"]
+Kind = Literal["district", "province", "capital", "village", "generic"]
 
 _LATIN_KIND_WORDS: dict[str, Kind] = {
     **dict.fromkeys(("district", "dist", "muang", "meuang", "mueang", "muong"), "district"),
     **dict.fromkeys(("province", "prov", "khoueng", "khwaeng"), "province"),
     **dict.fromkeys(("capital", "prefecture", "municipality", "city"), "capital"),
-    **dict.fromkeys(("ban", "baan", "village", "town"), "generic"),
+    **dict.fromkeys(("ban", "baan", "village"), "village"),
+    **dict.fromkeys(("town",), "generic"),
 }
 # "Luang" alone is part of names (Luang Namtha); only "Nakhon Luang" means the capital.
 _LATIN_KIND_PHRASES = re.compile(r"\bnakhone? ?luang\b")
@@ -92,13 +93,13 @@ _SCRIPT_PREFIXES: dict[str, Kind] = {
     "ນະຄອນຫຼວງ": "capital",
     "ເມືອງ": "district",
     "ແຂວງ": "province",
-    "ບ້ານ": "generic",
+    "ບ້ານ": "village",
     "นครหลวง": "capital",
     "เมือง": "district",
     "อำเภอ": "district",
     "แขวง": "province",
     "จังหวัด": "province",
-    "บ้าน": "generic",
+    "บ้าน": "village",
 }
 _SCRIPT_SUFFIXES: dict[str, Kind] = {"市": "capital", "省": "province", "县": "district"}
 _SEPARATORS = re.compile(r"[,;()\[\]/\n]")
@@ -308,6 +309,10 @@ class Gazetteer:
             (self._official.core, parsed.core, "exact"),
             (self._aliases.core, parsed.core, "alias"),
         )
+        if "village" in parsed.kinds:
+            # A village is no district or province, even when it shares a name with one
+            # ("Ban May" is not May district): only the alias list knows villages.
+            lookups = tuple(lookup for lookup in lookups if lookup[2] == "alias")
         for table, key, method in lookups:
             if key in table:
                 return [_PartMatch(text, self._by_kind(table[key], parsed.kinds), method)]
@@ -323,7 +328,7 @@ class Gazetteer:
 
     def _by_spelling(self, text: str) -> _PartMatch:
         parsed = parse_name(text)
-        codes = self._fuzzy(parsed.core)
+        codes = {} if "village" in parsed.kinds else self._fuzzy(parsed.core)
         if codes:
             return _PartMatch(text, self._by_kind(codes, parsed.kinds), "fuzzy")
         return _PartMatch(text, {}, None)

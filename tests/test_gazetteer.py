@@ -388,3 +388,14 @@ def test_a_place_that_matches_nothing_stays_unmatched_and_is_never_guessed(
 def test_names_are_normalised_to_keys_without_generic_words() -> None:
     parsed = parse_name("Nateuy District,")
     assert (parsed.full, parsed.core, parsed.kinds) == ("nateuydistrict", "nateuy", {"district"})
+
+
+@pytest.mark.parametrize("place", ["Ban May", "ບ້ານໃໝ່", "Ban Samphanh"])
+def test_a_village_that_shares_a_district_name_is_not_taken_for_the_district(place, gazetteer):
+    match = gazetteer.resolve(place)
+    assert (match.adm2_code, match.match_quality) == (None, "unmatched")
+
+
+def test_a_village_in_the_alias_list_still_resolves(gazetteer):
+    match = gazetteer.resolve("Ban Nateuy")
+    assert match.adm2_code == "LA0301"
