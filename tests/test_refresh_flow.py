@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,14 +144,26 @@ def _fmw(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
         return subprocess.CompletedProcess(process.args, returncode, out.read(), err.read())
 
 
+@pytest.fixture(scope="module")
+def published_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with one published refresh, and a new export not yet loaded."""
+    root = tmp_path_factory.mktemp("baseline")
+    landing, data = _landing(root), root / "data"
+    first = _fmw("refresh", "--landing", str(landing), "--data-dir", str(data))
+    assert first.returncode == 0, first.stdout + first.stderr
+    _add_export(landing, "export_2.json", extra=12)
+    return root
+
+
 @pytest.mark.parametrize("stage", ["ingest", "dbt", "quality", "publish"])
-def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(stage, tmp_path):
-    landing, data = _landing(tmp_path), tmp_path / "data"
+def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(
+    stage, published_baseline, tmp_path
+):
+    shutil.copytree(published_baseline, tmp_path / "copy")
+    landing, data = tmp_path / "copy" / "landing", tmp_path / "copy" / "data"
     refresh = ("refresh", "--landing", str(landing), "--data-dir", str(data))
-    assert _fmw(*refresh).returncode == 0
     published = data / "published" / "warehouse.duckdb"
     before = _sha256(published)
-    _add_export(landing, "export_2.json", extra=12)
 
     killed = _fmw(*refresh, env={"FMW_FAULT_AT": stage})
 
@@ -158,6 +171,7 @@ def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(s
     assert _sha256(published) == before
     after = _fmw(*refresh)
     assert after.returncode == 0, after.stdout + after.stderr
+    assert "was killed; cleaning up" in after.stderr
     assert _published_total(data) == 42
     status = _fmw("status", "--data-dir", str(data)).stdout
     assert "interrupted" in status
