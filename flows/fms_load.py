@@ -22,9 +22,9 @@ _NOT_HASHED = {"_tags"}
 
 
 def _row_hash_sql(columns: tuple[str, ...]) -> str:
+    """A 64-bit content hash: enough to tell a changed version of one _uuid from the held one."""
     hashed = [c for c in columns if c not in _NOT_HASHED] + ["extra_columns"]
-    parts = ", ".join(f"coalesce({quote_identifier(c)}, '\\N')" for c in hashed)
-    return f"md5(concat_ws(chr(31), {parts}))"
+    return f"CAST(hash({', '.join(quote_identifier(c) for c in hashed)}) AS VARCHAR)"
 
 
 def load_staged_fms(
@@ -37,35 +37,31 @@ def load_staged_fms(
     columns = raw_columns(form)
     layouts = staged.select_multiple_layouts(form)
     connection.execute(
-        "CREATE OR REPLACE TEMP TABLE fms_checked AS "
-        + validation_select(form, STAGED_TABLE, layouts)
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_checked AS
+        SELECT *, CASE WHEN len(errors) = 0 THEN {_row_hash_sql(columns)} END AS row_hash
+        FROM ({validation_select(form, STAGED_TABLE, layouts)})
+        """
     )
     _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
-    rows_quarantined = connection.execute(
-        "SELECT count(*) FROM fms_checked WHERE len(errors) > 0"
-    ).fetchone()[0] + len(staged.malformed)
+    valid, invalid = connection.execute(
+        "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
+        "FROM fms_checked"
+    ).fetchone()
 
+    # New submissions and changed versions; later copies of one _uuid in a file are duplicates.
     column_list = ", ".join(quote_identifier(c) for c in columns)
     connection.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE fms_candidates AS
-        SELECT {column_list}, extra_columns, source_row,
-               {_row_hash_sql(columns)} AS row_hash,
-               row_number() OVER (PARTITION BY _uuid ORDER BY source_row) AS copy_in_file
-        FROM fms_checked
-        WHERE len(errors) = 0
-        """
-    )
-    connection.execute(
-        """
         CREATE OR REPLACE TEMP TABLE fms_changes AS
-        SELECT c.*, held._uuid IS NOT NULL AS replaces_held
-        FROM fms_candidates AS c
+        SELECT {", ".join(f"c.{quote_identifier(c)}" for c in columns)}, c.extra_columns,
+               c.source_row, c.row_hash, held._uuid IS NOT NULL AS replaces_held
+        FROM fms_checked AS c
         LEFT JOIN raw.fms_submissions AS held ON held._uuid = c._uuid
-        WHERE c.copy_in_file = 1 AND (held._uuid IS NULL OR held.row_hash <> c.row_hash)
+        WHERE len(c.errors) = 0 AND (held._uuid IS NULL OR held.row_hash <> c.row_hash)
+        QUALIFY row_number() OVER (PARTITION BY c._uuid ORDER BY c.source_row) = 1
         """
     )
-    candidates = connection.execute("SELECT count(*) FROM fms_candidates").fetchone()[0]
     rows_loaded = connection.execute("SELECT count(*) FROM fms_changes").fetchone()[0]
     connection.execute(
         "DELETE FROM raw.fms_submissions WHERE _uuid IN "
@@ -80,13 +76,13 @@ def load_staged_fms(
         FROM fms_changes
         """
     )
-    for table in ("fms_changes", "fms_candidates", "fms_checked"):
+    for table in ("fms_changes", "fms_checked"):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
     return LoadCounts(
         rows_read=staged.rows_read,
         rows_loaded=rows_loaded,
-        rows_duplicate=candidates - rows_loaded,
-        rows_quarantined=rows_quarantined,
+        rows_duplicate=valid - rows_loaded,
+        rows_quarantined=invalid + len(staged.malformed),
     )
 
 

@@ -2,13 +2,17 @@
 
 `validation_select` turns a staged table (one VARCHAR column per raw column, NULL for a
 missing value) into the raw layer's columns plus `errors`, a list of
-{column, reason, value} structs; a row with any error is quarantined. Relevance is applied
-the way Kobo applies it on the device: a value in a question that is not relevant (every
-answer of a refusal, `job_secured` on an inflow, ...) is cleared, not stored.
+{column, reason, value} structs; a row with any error is quarantined. It works in two
+steps: `answers` computes each stored value once, then `errors` checks those values by
+name. Relevance is applied the way Kobo applies it on the device: an answer to a question
+that is not relevant (every answer of a refusal, `job_secured` on an inflow, ...) is
+cleared, not stored. select_multiple answers are stored as their distinct options sorted
+and space-separated, so the same answer is the same text in every export encoding.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flows.fms_columns import raw_form_columns, raw_system_columns
@@ -17,7 +21,6 @@ from flows.xlsform_sql import (
     parse_choice_filter,
     quote_identifier,
     quote_literal,
-    sql_list,
     translate,
 )
 
@@ -44,48 +47,85 @@ def _col(name: str) -> str:
     return quote_identifier(name)
 
 
-def _error(column: str, condition: str, reason: str, value_sql: str) -> str:
-    return (
-        f"CASE WHEN {condition} THEN {{'column': {quote_literal(column)}, "
-        f"'reason': {reason}, 'value': {value_sql}}} END"
-    )
+def _in_list(values: list[str] | tuple[str, ...]) -> str:
+    return "(" + ", ".join(quote_literal(v) for v in values) + ")"
 
 
-class _FormSql:
-    """SQL for one file's layout of the form."""
+@dataclass(frozen=True)
+class _Check:
+    condition: str  # SQL that is true when the row breaks the rule
+    column: str
+    reason: str  # SQL text expression
+    value: str  # SQL expression of the offending value
+
+    def as_struct(self) -> str:
+        return (
+            f"CASE WHEN {self.condition} THEN {{'column': {quote_literal(self.column)}, "
+            f"'reason': {self.reason}, 'value': {self.value}}} END"
+        )
+
+
+def _error(column: str, condition: str, reason: str, value_sql: str) -> _Check:
+    return _Check(condition, column, reason, value_sql)
+
+
+def _combined_column(name: str) -> str:
+    return f"{name}/#combined"
+
+
+def _ticked_column(name: str) -> str:
+    return f"{name}/#ticked"
+
+
+def _delivered_column(name: str) -> str:
+    return f"{name}/#delivered"
+
+
+# --- step 1: the answers as stored ------------------------------------------------------
+
+
+class _Answers:
+    """SQL for each stored value of one file's layout, relevance applied."""
 
     def __init__(self, form: Form, layouts: dict[str, SelectMultipleLayout]) -> None:
         self.form = form
         self.layouts = layouts
         self._masked: dict[str, str] = {}
 
-    def value(self, field: Field) -> str:
-        """The answer as delivered, select_multiple normalised to space-separated options."""
-        if field.type != "select_multiple":
-            return _col(field.name)
-        layout = self.layouts.get(field.name, SelectMultipleLayout(True, {}))
-        if layout.has_combined_column or not layout.option_columns:
-            return f"nullif(trim(regexp_replace({_col(field.name)}, '\\s+', ' ', 'g')), '')"
-        return self.from_option_columns(layout)
+    def _layout(self, field: Field) -> SelectMultipleLayout:
+        return self.layouts.get(field.name, SelectMultipleLayout(True, {}))
 
-    @staticmethod
-    def from_option_columns(layout: SelectMultipleLayout) -> str:
+    def combined(self, field: Field) -> str:
+        """The space-separated column as its known options, distinct and sorted.
+
+        Unknown options are dropped here and reported from the delivered text in step 2.
+        Looking for each option in the padded text is much faster than splitting lists.
+        """
+        assert field.list_name
+        padded = f"(' ' || regexp_replace({_col(field.name)}, '\\s+', ' ', 'g') || ' ')"
         parts = ", ".join(
-            f"CASE WHEN {_col(column)} = '1' THEN {quote_literal(option)} END"
-            for option, column in layout.option_columns.items()
+            f"CASE WHEN contains({padded}, {quote_literal(' ' + option + ' ')}) "
+            f"THEN {quote_literal(option)} END"
+            for option in sorted(self.form.choice_names(field.list_name))
         )
         return f"nullif(concat_ws(' ', {parts}), '')"
 
-    def stored(self, field: Field) -> str:
-        """The value the raw layer keeps: select_multiple options in the form's order, so the
-        same answer is the same text whichever encoding or order the export used."""
-        masked = self.masked(field)
-        if field.type != "select_multiple" or not field.list_name:
-            return masked
-        choices = sql_list(self.form.choice_names(field.list_name))
-        selected = f"string_split({masked}, ' ')"
-        ordered = f"array_to_string(list_filter({choices}, c -> list_contains({selected}, c)), ' ')"
-        return f"nullif({ordered}, '')"
+    @staticmethod
+    def ticked(layout: SelectMultipleLayout) -> str:
+        """The options whose 0/1 column says 1, sorted."""
+        parts = ", ".join(
+            f"CASE WHEN {_col(column)} = '1' THEN {quote_literal(option)} END"
+            for option, column in sorted(layout.option_columns.items())
+        )
+        return f"nullif(concat_ws(' ', {parts}), '')"
+
+    def delivered(self, field: Field) -> str:
+        if field.type != "select_multiple":
+            return _col(field.name)
+        layout = self._layout(field)
+        if layout.has_combined_column or not layout.option_columns:
+            return self.combined(field)
+        return self.ticked(layout)
 
     def relevance(self, field: Field) -> str | None:
         if not field.relevant:
@@ -96,33 +136,67 @@ class _FormSql:
         """The stored value: NULL when the question is not relevant for this row."""
         if field.name not in self._masked:
             relevance = self.relevance(field)
-            value = self.value(field)
+            value = self.delivered(field)
             self._masked[field.name] = (
                 value if relevance is None else f"(CASE WHEN {relevance} THEN {value} END)"
             )
         return self._masked[field.name]
 
+    def masked_text(self, field: Field) -> str:
+        """A select_multiple's space-separated text as delivered, when relevant."""
+        relevance = self.relevance(field) or "true"
+        return f"(CASE WHEN {relevance} THEN trim({_col(field.name)}) END)"
+
     def reference(self, name: str) -> str:
         return f"coalesce({self.masked(self.form.field(name))}, '')"
 
+    def select_list(self) -> list[str]:
+        columns = [_col(name) for name in raw_system_columns()]
+        columns += [f"{self.masked(f)} AS {_col(f.name)}" for f in self.form.stored_fields]
+        for field in self.form.stored_fields:
+            if field.type == "select_multiple":  # NULL when the file had no such column
+                delivered = f"{self.masked_text(field)} AS {_col(_delivered_column(field.name))}"
+                columns.append(delivered)
+            layout = self.layouts.get(field.name)
+            if layout is None or not layout.option_columns:
+                continue
+            columns += [_col(c) for c in layout.option_columns.values()]
+            if layout.has_combined_column:
+                columns.append(f"{self.combined(field)} AS {_col(_combined_column(field.name))}")
+                columns.append(f"{self.ticked(layout)} AS {_col(_ticked_column(field.name))}")
+        return columns
 
-def _field_errors(sql: _FormSql, field: Field) -> list[str]:
-    value = sql.masked(field)
+
+# --- step 2: the checks, on stored values by name ----------------------------------------
+
+
+def _reference(name: str) -> str:
+    return f"coalesce({_col(name)}, '')"
+
+
+def _relevance(field: Field) -> str:
+    rules = [translate(rule, reference=_reference) for rule in field.relevant]
+    return " AND ".join(rules) or "true"
+
+
+def _field_errors(
+    form: Form, layouts: dict[str, SelectMultipleLayout], field: Field
+) -> list[_Check]:
+    value = _col(field.name)
     errors: list[str] = []
     if field.required:
-        relevance = sql.relevance(field) or "true"
         errors.append(
             _error(
                 field.name,
-                f"{value} IS NULL AND {relevance}",
+                f"{value} IS NULL AND {_relevance(field)}",
                 quote_literal("required answer is missing"),
                 "NULL",
             )
         )
-    errors.extend(_type_errors(sql, field, value))
+    errors.extend(_type_errors(form, field, value))
     if field.constraint:
         number = f"TRY_CAST({value} AS DOUBLE)"
-        rule = translate(field.constraint, reference=sql.reference, current_value=number)
+        rule = translate(field.constraint, reference=_reference, current_value=number)
         errors.append(
             _error(
                 field.name,
@@ -131,12 +205,12 @@ def _field_errors(sql: _FormSql, field: Field) -> list[str]:
                 value,
             )
         )
-    if field.type == "select_multiple":
-        errors.extend(_select_multiple_agreement_errors(sql, field))
+    if field.type == "select_multiple" and field.name in layouts:
+        errors.extend(_select_multiple_agreement_errors(field, layouts[field.name]))
     return errors
 
 
-def _type_errors(sql: _FormSql, field: Field, value: str) -> list[str]:
+def _type_errors(form: Form, field: Field, value: str) -> list[_Check]:
     present = f"{value} IS NOT NULL"
     if field.type == "integer":
         condition = f"{present} AND NOT regexp_matches({value}, '{_INTEGER_PATTERN}')"
@@ -151,17 +225,27 @@ def _type_errors(sql: _FormSql, field: Field, value: str) -> list[str]:
         reason = quote_literal("not an ISO 8601 timestamp")
         return [_error(field.name, condition, reason, value)]
     if field.type == "select_one" and field.list_name:
-        return _select_one_errors(sql, field, value)
+        return _select_one_errors(form, field, value)
     if field.type == "select_multiple" and field.list_name:
-        allowed = sql_list(sql.form.choice_names(field.list_name))
-        unknown = f"list_filter(string_split({value}, ' '), o -> NOT list_contains({allowed}, o))"
-        condition = f"{present} AND len({unknown}) > 0"
-        reason = f"'not in choice list {field.list_name}: ' || array_to_string({unknown}, ' ')"
-        return [_error(field.name, condition, reason, value)]
+        return [_select_multiple_choice_error(form, field)]
     return []
 
 
-def _date_errors(column: str, value: str) -> list[str]:
+def _select_multiple_choice_error(form: Form, field: Field) -> _Check:
+    """Unknown options, found in the delivered text (the stored value keeps known ones)."""
+    assert field.list_name
+    allowed = form.choice_names(field.list_name)
+    option = "(" + "|".join(re.escape(name) for name in allowed) + ")"
+    pattern = quote_literal(f"^{option}(\\s+{option})*$")
+    value = _col(_delivered_column(field.name))
+    tokens = f"string_split_regex({value}, '\\s+')"
+    unknown = f"list_filter({tokens}, o -> o NOT IN {_in_list(allowed)})"
+    reason = f"'not in choice list {field.list_name}: ' || array_to_string({unknown}, ' ')"
+    condition = f"{value} IS NOT NULL AND NOT regexp_matches({value}, {pattern})"
+    return _error(field.name, condition, reason, value)
+
+
+def _date_errors(column: str, value: str) -> list[_Check]:
     parsed = f"TRY_STRPTIME({value}, '%Y-%m-%d')"
     submitted = 'TRY_CAST("_submission_time" AS TIMESTAMP)'
     return [
@@ -186,39 +270,35 @@ def _date_errors(column: str, value: str) -> list[str]:
     ]
 
 
-def _select_one_errors(sql: _FormSql, field: Field, value: str) -> list[str]:
+def _select_one_errors(form: Form, field: Field, value: str) -> list[_Check]:
     assert field.list_name
-    choices = sql.form.choices[field.list_name]
+    choices = form.choices[field.list_name]
     allowed = [c.name for c in choices]
+    in_list = f"{value} IN {_in_list(allowed)}"
     errors = [
         _error(
             field.name,
-            f"{value} IS NOT NULL AND NOT list_contains({sql_list(allowed)}, {value})",
+            f"{value} IS NOT NULL AND NOT {in_list}",
             quote_literal(f"not in choice list {field.list_name}"),
             value,
         )
     ]
     if not field.choice_filter:
         return errors
-    rule = parse_choice_filter(sql.form, field.list_name, field.choice_filter)
+    rule = parse_choice_filter(form, field.list_name, field.choice_filter)
     if rule.field is None:
         filtered = [c.name for c in choices if c.attributes.get(rule.attribute) == rule.literal]
-        outside = f"NOT list_contains({sql_list(filtered)}, {value})"
+        outside = f"{value} NOT IN {_in_list(filtered)}"
         reason = f"not allowed by choice_filter {field.choice_filter}"
     else:
         pairs = [f"{c.attributes.get(rule.attribute, '')}|{c.name}" for c in choices]
-        key = f"{sql.reference(rule.field)} || '|' || {value}"
-        outside = f"NOT list_contains({sql_list(pairs)}, {key})"
+        outside = f"({_reference(rule.field)} || '|' || {value}) NOT IN {_in_list(pairs)}"
         reason = f"does not belong to the answer of {rule.field} ({field.choice_filter})"
-    in_list = f"list_contains({sql_list(allowed)}, {value})"
     errors.append(_error(field.name, f"{in_list} AND {outside}", quote_literal(reason), value))
     return errors
 
 
-def _select_multiple_agreement_errors(sql: _FormSql, field: Field) -> list[str]:
-    layout = sql.layouts.get(field.name)
-    if layout is None or not layout.option_columns:
-        return []
+def _select_multiple_agreement_errors(field: Field, layout: SelectMultipleLayout) -> list[_Check]:
     errors = [
         _error(
             field.name,
@@ -228,22 +308,13 @@ def _select_multiple_agreement_errors(sql: _FormSql, field: Field) -> list[str]:
         )
         for option, column in layout.option_columns.items()
     ]
-    if layout.has_combined_column:
-        combined = sql.masked(field)
-        from_options = _FormSql.from_option_columns(layout)
-        relevance = sql.relevance(field) or "true"
-        options = sql_list(list(layout.option_columns))
-        listed = (
-            f"list_sort(list_filter(string_split(coalesce({combined}, ''), ' '), "
-            f"o -> list_contains({options}, o)))"
-        )
-        ticked = (
-            f"list_sort(list_filter(string_split(coalesce({from_options}, ''), ' '), o -> o <> ''))"
-        )
+    if layout.has_combined_column and layout.option_columns:
+        combined = _col(_combined_column(field.name))
+        ticked = _col(_ticked_column(field.name))
         errors.append(
             _error(
                 field.name,
-                f"{relevance} AND {listed} <> {ticked}",
+                f"{_relevance(field)} AND coalesce({combined}, '') <> coalesce({ticked}, '')",
                 quote_literal("space-separated answer disagrees with the 0/1 option columns"),
                 combined,
             )
@@ -251,9 +322,8 @@ def _select_multiple_agreement_errors(sql: _FormSql, field: Field) -> list[str]:
     return errors
 
 
-def _system_errors() -> list[str]:
+def _system_errors() -> list[_Check]:
     uuid, status = _col("_uuid"), _col("_validation_status")
-    known_statuses = sql_list(VALIDATION_STATUSES)
     submitted, deprecated, kobo_id = _col("_submission_time"), _col("deprecated_id"), _col("_id")
     return [
         _error("_uuid", f"{uuid} IS NULL", quote_literal("missing _uuid"), "NULL"),
@@ -271,7 +341,7 @@ def _system_errors() -> list[str]:
         ),
         _error(
             "_validation_status",
-            f"{status} IS NOT NULL AND NOT list_contains({known_statuses}, {status})",
+            f"{status} IS NOT NULL AND {status} NOT IN {_in_list(VALIDATION_STATUSES)}",
             quote_literal("unknown validation status"),
             status,
         ),
@@ -285,21 +355,26 @@ def _system_errors() -> list[str]:
 
 
 def validation_select(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:
-    """SELECT over `staged` giving source_row, the raw columns and the row's errors."""
-    sql = _FormSql(form, layouts)
-    errors: list[str] = _system_errors()
+    """SELECT over `staged` giving source_row, the raw columns and the row's errors.
+
+    Most rows are valid: the list of error structs is built only for rows where some
+    check fails, which keeps the per-row cost to the checks themselves.
+    """
+    checks: list[_Check] = _system_errors()
     for field in form.stored_fields:
-        errors.extend(_field_errors(sql, field))
-    columns = [f"{_col(name)}" for name in raw_system_columns()]
-    columns += [f"{sql.stored(f)} AS {_col(f.name)}" for f in form.stored_fields]
-    error_list = "list_filter([" + ",\n  ".join(errors) + "], e -> e IS NOT NULL)"
+        checks.extend(_field_errors(form, layouts, field))
+    answers = ",\n    ".join(_Answers(form, layouts).select_list())
+    stored = ", ".join(_col(name) for name in raw_columns(form))
+    any_error = "\n    OR ".join(f"coalesce({c.condition}, false)" for c in checks)
+    structs = ",\n    ".join(c.as_struct() for c in checks)
+    errors = (
+        f"CASE WHEN {any_error}\n  THEN list_filter([\n    {structs}], e -> e IS NOT NULL)\n"
+        "  ELSE [] END"
+    )
     return (
-        "SELECT source_row,\n  "
-        + ",\n  ".join(columns)
-        + ",\n  extra_columns,\n  "
-        + error_list
-        + " AS errors\nFROM "
-        + staged
+        f"WITH answers AS (\n  SELECT source_row,\n    {answers},\n    extra_columns\n"
+        f"  FROM {staged}\n)\n"
+        f"SELECT source_row, {stored}, extra_columns,\n  {errors} AS errors\nFROM answers"
     )
 
 

@@ -193,7 +193,7 @@ def test_select_multiple_may_come_as_option_columns_only(warehouse, form, landin
     _ingest(warehouse, form, landing)
 
     assert warehouse.execute("SELECT transport FROM raw.fms_submissions").fetchone() == (
-        "bus boat",
+        "boat bus",
     )
 
 
