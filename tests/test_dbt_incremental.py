@@ -20,8 +20,8 @@ from dbt_fixtures import (
     submission,
 )
 
-# The first delivery is loaded well before the fact's watermark (its latest chain_loaded_at,
-# 2026-03-11, less the day of look-back), so only chains touched since are re-derived.
+# Most of the first delivery is loaded before the fact's watermark (its latest
+# chain_loaded_at, 2026-03-11), so only chains touched after it are re-derived.
 FIRST_LOAD = "2026-03-01 00:00:00"
 LATEST_FIRST_LOAD = "2026-03-11 00:00:00"
 SECOND_LOAD = "2026-04-11 00:00:00"

@@ -31,9 +31,13 @@
 
     fms_touched_chains(fact)   SELECT of the chain roots that changed since the fact last
                                saw them: any version on the chain loaded after the fact's
-                               watermark (its latest chain_loaded_at) less a day of
-                               look-back, which absorbs clock and time-zone shifts at the
-                               cost of re-deriving a day's chains (the merge is idempotent).
+                               watermark, its latest chain_loaded_at. Every row loaded at
+                               or before it was loaded before the previous run, which saw
+                               it; this needs loaded_at to grow from run to run (ingest
+                               stamps the load time; a clock set back would hide rows
+                               until the next --full-refresh). No look-back margin: one
+                               would re-derive the whole previous load, which after the
+                               first refresh is every submission.
 
     Incremental strategy `fms_chains` (get_incremental_fms_chains_sql): the model's batch
     holds the counted final versions of the touched chains, computed against the fact as
@@ -53,7 +57,7 @@
     from {{ ref('int_fms_submission_versions') }}
     where loaded_at is null
         or loaded_at > (
-            select coalesce(max(chain_loaded_at) - interval 1 day, '-infinity'::timestamp)
+            select coalesce(max(chain_loaded_at), '-infinity'::timestamp)
             from {{ fact }}
         )
 {%- endmacro %}

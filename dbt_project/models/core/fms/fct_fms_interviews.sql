@@ -13,7 +13,12 @@
     (int_fms_submission_versions) is a graph over all versions and is rebuilt each run.
 
     Only survey answers live here: exchange rates and names are joined in the marts, so
-    a changed rate or reference never leaves a stale value behind in this table.
+    a changed rate or reference never leaves a stale value behind in this table. And only
+    the answers the marts use: the fact is rewritten for every touched chain and written
+    whole on a full build (millions of rows), and the least data kept twice the better
+    (documents, risks and the other sensitive lists stay in raw and staging). A mart that
+    needs another answer adds its column here; the `fail` schema-change policy then asks
+    for one `--full-refresh`, so no old row is left with the new column NULL.
 -#}
 
 {{ config(
@@ -27,11 +32,22 @@
 
 with
 
+{% if is_incremental() -%}
+touched_chains as (
+
+    {{ fms_touched_chains(this) }}
+
+),
+{%- endif %}
+
 submissions as (
 
-    select * from {{ ref('int_fms_submissions_resolved') }}
-    {% if is_incremental() -%}
-    where chain_root_uuid in ({{ fms_touched_chains(this) }})
+    select resolved.*
+    from {{ ref('int_fms_submissions_resolved') }} as resolved
+    {%- if is_incremental() %}
+    -- a join, not IN (...): the optimizer then narrows the versions before it reads
+    -- the submissions, instead of resolving every submission and filtering after
+    inner join touched_chains on resolved.chain_root_uuid = touched_chains.chain_root_uuid
     {%- endif %}
 
 ),
@@ -61,15 +77,10 @@ interviews as (
         -- interview
         direction,
 
-        -- respondent profile
+        -- respondent
         sex,
         age,
         {{ age_band('age') }} as age_band,
-        nationality_code,
-        ethnicity,
-        marital_status,
-        education,
-        children,
 
         -- origin and journey
         origin_adm1_code,
@@ -80,39 +91,25 @@ interviews as (
             when dest_country_code = 'other' then 'XXX'
             else dest_country_code
         end as dest_country_iso3,
-        dest_area_code,
         reason,
-        transport_modes,
-        travel_with,
-        cost_paid_by,
         coalesce(list_contains(cost_paid_by, 'loan'), false) as took_on_debt,
 
         -- work
-        employment_before,
         sector_before,
-        has_job_secured,
         sector_destination,
         recruitment_channel,
         has_contract,
-        documents,
         coalesce(list_contains(documents, 'passport'), false) as holds_passport,
         coalesce(list_contains(documents, 'border_pass'), false) as holds_border_pass,
         coalesce(list_contains(documents, 'work_permit'), false) as holds_work_permit,
-        intended_stay,
-        previous_migrations,
-        plans_remit,
-        risks_experienced,
 
         -- measures
-        journey_cost_lak,
         debt_lak,
         income_before_lak,
         expected_income,
         expected_income_currency,
 
         -- lineage
-        version_number,
-        submitted_at,
         chain_loaded_at
 
     from counted

@@ -14,9 +14,11 @@
     fms_submissions._uuid warns about them.
 
     A table: edit resolution is a graph over every version, so it is rebuilt in full on
-    each run (one scan of five narrow raw columns); the fact and the source test read it.
-    Written with joins only (no correlated subqueries) so it stays one hash join per step
-    at millions of submissions.
+    each run; the fact and the tests read it. Built for millions of submissions: joins
+    only (no correlated subqueries), and the chain walk, its aggregates and its window
+    run on the few versions that take part in an edit. A version nobody edited and that
+    edits nothing (nearly all of them) is its own one-version chain, passed straight
+    through.
 -#}
 
 {{ config(materialized='table') }}
@@ -28,42 +30,71 @@ submissions as (
     select
         submission_uuid,
         deprecated_instance_id,
-        submitted_at,
-        kobo_id,
-        loaded_at
-    from {{ ref('stg_fms__submissions') }}
-
-),
-
-links as (
-
-    select
-        *,
+        loaded_at,
         -- the uuid of the version this one replaces ('uuid:' is checked by ingest)
         nullif(regexp_replace(deprecated_instance_id, '^uuid:', ''), '') as replaces_uuid
-    from submissions
+    from {{ ref('stg_fms__submissions') }}
 
 ),
 
 replaced_uuids as (
 
     select distinct replaces_uuid as submission_uuid
-    from links
+    from submissions
     where replaces_uuid is not null
+
+),
+
+unedited as (
+
+    -- neither an edit nor edited: a chain of one
+    select
+        submissions.submission_uuid,
+        submissions.submission_uuid as chain_root_uuid,
+        1 as version_number,
+        false as replaces_absent_version,
+        false as is_superseded,
+        true as is_final_version,
+        submissions.loaded_at,
+        submissions.loaded_at as chain_loaded_at
+    from submissions
+    anti join replaced_uuids on submissions.submission_uuid = replaced_uuids.submission_uuid
+    where submissions.replaces_uuid is null
+
+),
+
+involved_uuids as (
+
+    select submission_uuid from submissions where replaces_uuid is not null
+    union
+    select submission_uuid from replaced_uuids
+
+),
+
+involved as (
+
+    -- versions that edit or were edited, with what fork resolution needs
+    select
+        stg.submission_uuid,
+        stg.submitted_at,
+        stg.kobo_id,
+        stg.loaded_at,
+        nullif(regexp_replace(stg.deprecated_instance_id, '^uuid:', ''), '') as replaces_uuid,
+        replaced_uuids.submission_uuid is not null as is_superseded
+    from {{ ref('stg_fms__submissions') }} as stg
+    semi join involved_uuids on stg.submission_uuid = involved_uuids.submission_uuid
+    left join replaced_uuids on stg.submission_uuid = replaced_uuids.submission_uuid
 
 ),
 
 flagged as (
 
     select
-        links.*,
-        replaced.submission_uuid is not null as replaces_present_version,
-        superseded.submission_uuid is not null as is_superseded
-    from links
-    left join links as replaced
-        on links.replaces_uuid = replaced.submission_uuid
-    left join replaced_uuids as superseded
-        on links.submission_uuid = superseded.submission_uuid
+        involved.*,
+        -- every present replaced version is itself involved
+        replaced.submission_uuid is not null as replaces_present_version
+    from involved
+    left join involved as replaced on involved.replaces_uuid = replaced.submission_uuid
 
 ),
 
@@ -99,19 +130,60 @@ chains as (
 
 ),
 
-ranked_tips as (
+placed as (
 
     select
         chains.*,
         flagged.is_superseded,
-        flagged.loaded_at,
-        max(flagged.loaded_at) over (partition by chains.chain_root_uuid) as chain_loaded_at,
-        row_number() over (
-            partition by chains.chain_root_uuid, flagged.is_superseded
-            order by flagged.submitted_at desc, flagged.kobo_id desc, chains.submission_uuid
-        ) as tip_rank
+        flagged.submitted_at,
+        flagged.kobo_id,
+        flagged.loaded_at
     from chains
     inner join flagged on chains.submission_uuid = flagged.submission_uuid
+
+),
+
+chain_summaries as (
+
+    select
+        chain_root_uuid,
+        max(loaded_at) as chain_loaded_at,
+        count(*) filter (where not is_superseded) as tips
+    from placed
+    group by chain_root_uuid
+
+),
+
+forked_tips as (
+
+    -- rare: two edits of one version; the most recently submitted tip wins
+    select
+        placed.submission_uuid,
+        row_number() over (
+            partition by placed.chain_root_uuid
+            order by placed.submitted_at desc, placed.kobo_id desc, placed.submission_uuid
+        ) = 1 as wins
+    from placed
+    inner join chain_summaries on placed.chain_root_uuid = chain_summaries.chain_root_uuid
+    where not placed.is_superseded
+        and chain_summaries.tips > 1
+
+),
+
+edited as (
+
+    select
+        placed.submission_uuid,
+        placed.chain_root_uuid,
+        placed.version_number,
+        placed.replaces_absent_version,
+        placed.is_superseded,
+        not placed.is_superseded and coalesce(forked_tips.wins, true) as is_final_version,
+        placed.loaded_at,
+        chain_summaries.chain_loaded_at
+    from placed
+    inner join chain_summaries on placed.chain_root_uuid = chain_summaries.chain_root_uuid
+    left join forked_tips on placed.submission_uuid = forked_tips.submission_uuid
 
 ),
 
@@ -126,13 +198,26 @@ versions as (
         version_number,
         replaces_absent_version,
         is_superseded,
-        not is_superseded and tip_rank = 1 as is_final_version,
+        is_final_version,
 
         -- lineage: when this version, and the latest version of its chain, were loaded
         loaded_at,
         chain_loaded_at
 
-    from ranked_tips
+    from unedited
+
+    union all
+
+    select
+        submission_uuid,
+        chain_root_uuid,
+        version_number,
+        replaces_absent_version,
+        is_superseded,
+        is_final_version,
+        loaded_at,
+        chain_loaded_at
+    from edited
 
 )
 
