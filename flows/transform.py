@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from flows.config import DBT_PROJECT_DIR, Settings
 
@@ -65,3 +66,25 @@ def run_dbt(settings: Settings, command: str = "build") -> list[DbtResult]:
         details = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in failed)
         raise DbtBuildFailed(f"dbt {command} failed: {details or 'see the dbt log'}")
     return results
+
+
+def generate_docs(settings: Settings) -> Path:
+    """Run `dbt docs generate --static` against the internal database; return the site.
+
+    The site is one self-contained file, `static_index.html` in the dbt target directory,
+    with the manifest and catalog inlined: it opens from disk in a browser, offline. It
+    documents every model (lineage, SQL, column descriptions) and holds no warehouse
+    data. Raise DbtBuildFailed when dbt fails or writes no site.
+    """
+    from dbt.cli.main import dbtRunner
+
+    os.environ["FMW_INTERNAL_DB"] = str(settings.internal_db)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    settings.internal_dir.mkdir(parents=True, exist_ok=True)
+    site = settings.dbt_target_dir / "static_index.html"
+    site.unlink(missing_ok=True)
+    outcome = dbtRunner().invoke(["docs", *_dbt_args(settings, "generate"), "--static"])
+    if outcome.exception is not None or not outcome.success or not site.is_file():
+        reason = outcome.exception or "see the dbt log"
+        raise DbtBuildFailed(f"dbt docs generate failed: {reason}")
+    return site

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,9 @@ from dbt_fixtures import (
     submission,
 )
 
+from flows.config import Settings
 from flows.form import default_form
+from flows.transform import generate_docs
 from flows.warehouse import ensure_schema
 
 THB_OVERRIDE = "648.10"  # the landing zone's LAK per THB for March 2026 (the seed says ~691)
@@ -485,3 +488,19 @@ def test_fixture_raw_layer_has_the_columns_ingest_writes(tmp_path: Path) -> None
     )
     with duckdb.connect(str(fixture_db)) as fixture, duckdb.connect(str(ingest_db)) as ingest:
         assert fixture.execute(sql).fetchall() == ingest.execute(sql).fetchall()
+
+
+def test_generate_docs_writes_one_static_site_with_the_column_docs(
+    build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
+    settings.internal_dir.mkdir(parents=True)
+    shutil.copy(build.db_path, settings.internal_db)
+    monkeypatch.setenv("FMW_INTERNAL_DB", "")  # restored after the test
+
+    site = generate_docs(settings)
+
+    assert site == settings.dbt_target_dir / "static_index.html"
+    html = site.read_text(encoding="utf-8")
+    assert "fms_origin_profile_quarterly" in html
+    assert "Respondents from this area in the quarter" in html  # a column description
