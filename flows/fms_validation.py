@@ -81,6 +81,20 @@ def _delivered_column(name: str) -> str:
     return f"{name}/#delivered"
 
 
+def _padded_column(name: str) -> str:
+    return f"{name}/#padded"
+
+
+def _padded_select(form: Form) -> str:
+    """Each select_multiple text once, single-spaced and padded: ' bus train '."""
+    return ", ".join(
+        f"' ' || regexp_replace(trim({_col(f.name)}), '\\s+', ' ', 'g') || ' ' "
+        f"AS {_col(_padded_column(f.name))}"
+        for f in form.stored_fields
+        if f.type == "select_multiple"
+    )
+
+
 # --- step 1: the answers as stored ------------------------------------------------------
 
 
@@ -102,7 +116,7 @@ class _Answers:
         Looking for each option in the padded text is much faster than splitting lists.
         """
         assert field.list_name
-        padded = f"(' ' || regexp_replace({_col(field.name)}, '\\s+', ' ', 'g') || ' ')"
+        padded = _col(_padded_column(field.name))
         parts = ", ".join(
             f"CASE WHEN contains({padded}, {quote_literal(' ' + option + ' ')}) "
             f"THEN {quote_literal(option)} END"
@@ -372,8 +386,9 @@ def validation_select(form: Form, staged: str, layouts: dict[str, SelectMultiple
         "  ELSE [] END"
     )
     return (
-        f"WITH answers AS (\n  SELECT source_row,\n    {answers},\n    extra_columns\n"
-        f"  FROM {staged}\n)\n"
+        f"WITH prepared AS (\n  SELECT *, {_padded_select(form)} FROM {staged}\n),\n"
+        f"answers AS (\n  SELECT source_row,\n    {answers},\n    extra_columns\n"
+        "  FROM prepared\n)\n"
         f"SELECT source_row, {stored}, extra_columns,\n  {errors} AS errors\nFROM answers"
     )
 

@@ -109,8 +109,7 @@ def _translate_selected(
     if shape != ["word", "paren", "ref", "paren", "string", "paren"]:
         raise UnsupportedExpression(f"unsupported selected() call in {expression!r}")
     field_sql = reference(tokens[2][1])
-    option = quote_literal(tokens[4][1][1:-1])
-    return f"list_contains(string_split({field_sql}, ' '), {option})"
+    return f"contains(' ' || {field_sql} || ' ', {quote_literal(' ' + tokens[4][1][1:-1] + ' ')})"
 
 
 @dataclass(frozen=True)
