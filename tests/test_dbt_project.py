@@ -1,11 +1,11 @@
-"""dbt tier: one `dbt build` (models, data tests, unit tests) over a tiny raw layer.
+"""dbt tier: one `dbt build` (seeds, models, data tests, unit tests) over a tiny raw layer.
 
 The module builds the raw DuckDB once, runs dbt once, and the tests read the result.
+Checks that need no build are in test_dbt_reference.py.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import shutil
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pycountry
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from dbt_fixtures import (
@@ -28,9 +27,10 @@ from dbt_fixtures import (
 )
 
 from flows.config import Settings
-from flows.form import default_form
 from flows.transform import generate_docs
-from flows.warehouse import ensure_schema
+
+# Every test here reads the module's one dbt build (about 20-40 s on two cores).
+pytestmark = pytest.mark.slow
 
 THB_OVERRIDE = "648.10"  # the landing zone's LAK per THB for March 2026 (the seed says ~691)
 USD_SEED_2026_03 = 21850.0  # dbt_project/seeds/fx_rates_monthly.csv
@@ -459,35 +459,6 @@ def test_country_dimension_carries_m49_regions(build: Build) -> None:
         ("THA", "764", "South-eastern Asia"),
         ("XXX", None, None),
     ]
-
-
-def test_m49_seed_agrees_with_pycountry_and_covers_the_form() -> None:
-    seed = DBT_PROJECT_DIR / "seeds" / "m49_countries.csv"
-    with seed.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        country = pycountry.countries.get(alpha_3=row["country_iso3"])
-        assert country is not None, row
-        assert country.numeric == row["m49_code"], row
-    form_countries = {
-        choice.name for choice in default_form().choices["country"] if choice.name != "other"
-    }
-    assert {row["country_iso3"] for row in rows} == form_countries
-
-
-def test_fixture_raw_layer_has_the_columns_ingest_writes(tmp_path: Path) -> None:
-    """The fixture builds the raw layer by hand; it must not drift from ingest's DDL."""
-    fixture_db, ingest_db = tmp_path / "fixture.duckdb", tmp_path / "ingest.duckdb"
-    create_raw_layer(fixture_db)
-    with duckdb.connect(str(ingest_db)) as con:
-        ensure_schema(con, default_form())
-    sql = (
-        "select table_name, column_name, data_type from information_schema.columns"
-        " where table_schema = 'raw' and table_name in"
-        " ('fms_submissions', 'fmr_tallies', 'stories', 'fx_rates') order by all"
-    )
-    with duckdb.connect(str(fixture_db)) as fixture, duckdb.connect(str(ingest_db)) as ingest:
-        assert fixture.execute(sql).fetchall() == ingest.execute(sql).fetchall()
 
 
 def test_generate_docs_writes_one_static_site_with_the_column_docs(
