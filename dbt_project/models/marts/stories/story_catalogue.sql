@@ -1,11 +1,13 @@
 {#-
     The public stories, one row each, with the province they speak for. Stories with
-    consent internal never appear. Deliberately left out, on privacy grounds: the
-    pseudonym, the person's age, sex, ethnicity and children, the free-text places and
-    the resolved district, and the story body. A pseudonym is often a real first name,
-    and with a district, age and sector it could single a person out in a small
-    community; the catalogue is for finding and counting stories, and the story itself
-    is one click away at its url.
+    consent internal never appear. Left out on privacy grounds: the person's details as
+    structured fields (pseudonym, age, sex, ethnicity, children), the free-text places,
+    the resolved district and the story body. As columns they could be filtered and
+    cross-tabulated against the survey marts to single a person out (say, the one
+    48-year-old Phunoi woman from a district with few respondents); the catalogue is for
+    finding and counting stories, and each story, as its subject agreed to publish it, is
+    at its url. The title is published as it was published, and may contain the name the
+    story uses.
 -#}
 
 with
