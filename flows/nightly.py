@@ -21,7 +21,12 @@ from flows.config import Settings, resolve_settings
 from flows.form import default_form
 from flows.ingest import IngestSummary, ingest_landing_zone
 from flows.progress import say
-from flows.publish import build_candidate, discard_candidate, publish_candidate
+from flows.publish import (
+    build_candidate,
+    discard_candidate,
+    publish_candidate,
+    publish_docs,
+)
 from flows.quality import (
     QualityReport,
     create_quality_artifacts,
@@ -38,7 +43,7 @@ from flows.runs import (
     record_ingest_counts,
     start_run,
 )
-from flows.transform import run_dbt
+from flows.transform import generate_docs, run_dbt
 from flows.warehouse import connect
 
 
@@ -105,11 +110,13 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
 
 
 @task(name="dbt build", cache_policy=NO_CACHE)
-def transform_stage(settings: Settings) -> int:
+def transform_stage(settings: Settings) -> Path:
+    """dbt build, then the docs site that goes out with this build's published database."""
     say("dbt build: staging, intermediate and marts models with their tests")
     results = run_dbt(settings, "build")
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
-    return len(results)
+    say("dbt docs generate: the documentation site kept with the published database")
+    return generate_docs(settings)
 
 
 @task(name="quality", cache_policy=NO_CACHE)
@@ -132,9 +139,10 @@ def quality_stage(settings: Settings, run_id: str) -> tuple[Path, QualityReport]
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_stage(settings: Settings, candidate: Path, run_id: str) -> Path:
+def publish_stage(settings: Settings, candidate: Path, run_id: str, docs_site: Path) -> Path:
     say("publish: swapping in the audited database")
     published = publish_candidate(settings, candidate, run_id)
+    publish_docs(settings, docs_site)
     get_run_logger().info("published %s", published)
     return published
 
@@ -191,7 +199,7 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
             record_ingest_counts(settings, run_id, _ingest_counts(summary))
         fault_point("dbt")
         with _timed(seconds, "dbt"):
-            transform_stage(settings)
+            docs_site = transform_stage(settings)
         fault_point("quality")
         with _timed(seconds, "quality"):
             candidate, report = quality_stage(settings, run_id)
@@ -212,7 +220,7 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
             raise QualityGateFailed(outcome)
         fault_point("publish")
         with _timed(seconds, "publish"):
-            outcome.published_db = str(publish_stage(settings, candidate, run_id))
+            outcome.published_db = str(publish_stage(settings, candidate, run_id, docs_site))
         candidate = None
         finish_run(settings, run_id, "published")
         return outcome

@@ -81,6 +81,16 @@ def publish_candidate(settings: Settings, candidate: Path, run_id: str) -> Path:
     return settings.published_db
 
 
+def publish_docs(settings: Settings, site: Path) -> Path:
+    """The dbt docs site of the published build, as published/docs/index.html."""
+    target = settings.published_dir / "docs" / "index.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    incoming = target.with_suffix(".incoming")
+    shutil.copyfile(site, incoming)
+    os.replace(incoming, target)
+    return target
+
+
 def _swap_in(settings: Settings, source: Path) -> None:
     settings.published_dir.mkdir(parents=True, exist_ok=True)
     staging = settings.published_dir / f".{source.name}.incoming"

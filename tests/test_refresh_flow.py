@@ -76,6 +76,8 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(prefect_harness, t
         ).fetchall()
         runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
     assert loads == [("export_1.csv", 31, 31)]
+    docs = (data / "published" / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "fms_corridor_monthly" in docs
     assert runs == [("published",), ("published",)]
 
 
