@@ -111,9 +111,12 @@ def run_suite(
     directory: Path,
     parameters: Mapping[str, ParameterValue] | None = None,
     table: str | None = None,
+    values_in_observed: bool = True,
 ) -> list[CheckResult]:
     """The verdicts of `validate_suite`."""
-    return validate_suite(db_path, suite_name, directory, parameters, table).checks
+    return validate_suite(
+        db_path, suite_name, directory, parameters, table, values_in_observed
+    ).checks
 
 
 def validate_suite(
@@ -122,12 +125,15 @@ def validate_suite(
     directory: Path,
     parameters: Mapping[str, ParameterValue] | None = None,
     table: str | None = None,
+    values_in_observed: bool = True,
 ) -> SuiteValidation:
     """Validate the suite's table (or `table`, for a "*" suite) in the DuckDB file at db_path.
 
     The file is opened read-only, and every connection is closed before returning, so the file can
     be opened for writing right away. Results come in suite order; an expectation GX could not
-    evaluate has success None.
+    evaluate has success None. With values_in_observed False a check's `observed` gives counts
+    only, never a value from the table (for respondent-level tables: verdicts travel further than
+    the internal database); the examples stay in `gx_result`.
     """
     parameters = dict(parameters or {})
     suite = _suite_for_table(load_suite(suite_name, directory), table)
@@ -138,7 +144,7 @@ def validate_suite(
     validation = _validate(context, db_path, suite, parameters)
     gx_result = validation.to_json_dict()
     gx_result["suite_parameters"] = {name: _jsonable(v) for name, v in parameters.items()}
-    checks = _check_results(suite, validation.results)
+    checks = _check_results(suite, validation.results, values_in_observed)
     expectations = [e.configuration.to_json_dict() for e in suite.expectations]
     return SuiteValidation(suite.name, suite.meta["table"], checks, expectations, gx_result)
 
@@ -255,7 +261,9 @@ def _split_table(qualified: str) -> tuple[str, str]:
 
 
 def _check_results(
-    suite: gx.ExpectationSuite, results: Sequence[ExpectationValidationResult]
+    suite: gx.ExpectationSuite,
+    results: Sequence[ExpectationValidationResult],
+    values_in_observed: bool = True,
 ) -> list[CheckResult]:
     by_id = {result.expectation_config.id: result for result in results}
     checks = []
@@ -267,7 +275,7 @@ def _check_results(
             success, observed = None, _shorten(error or "")
         else:
             success = bool(result.success)
-            observed = _observed(result.result, expectation.configuration.type)
+            observed = _observed(result.result, expectation.configuration.type, values_in_observed)
         checks.append(CheckResult(suite.name, check_name, severity, success, observed, error))
     return checks
 
@@ -308,7 +316,7 @@ def _exception_message(result: ExpectationValidationResult) -> str | None:
     return "; ".join(dict.fromkeys(messages)) if messages else None
 
 
-def _observed(result: Mapping[str, Any], expectation_type: str) -> str:
+def _observed(result: Mapping[str, Any], expectation_type: str, with_values: bool) -> str:
     if expectation_type == "unexpected_rows_expectation":
         return f"{result.get('observed_value')} unexpected rows"
     if "observed_value" in result:
@@ -317,11 +325,14 @@ def _observed(result: Mapping[str, Any], expectation_type: str) -> str:
         count = result["unexpected_count"]
         if not count:
             return "0 unexpected"
+        percent = result.get("unexpected_percent") or 0.0
+        counted = f"{count} unexpected ({percent:.3g}%)"
+        if not with_values:
+            return counted
         examples = ", ".join(
             _example(value) for value in result.get("partial_unexpected_list", [])[:3]
         )
-        percent = result.get("unexpected_percent") or 0.0
-        return _shorten(f"{count} unexpected ({percent:.3g}%), e.g. {examples}")
+        return _shorten(f"{counted}, e.g. {examples}")
     return ""
 
 

@@ -95,9 +95,15 @@ def run_quality(
     database: Path,
     suites: tuple[str, ...],
     parameters: Mapping[str, ParameterValue] | None = None,
+    values_in_observed: bool = True,
 ) -> QualityReport:
     return QualityReport.of(
-        [validate_suite(database, suite, EXPECTATIONS_DIR, parameters) for suite in suites]
+        [
+            validate_suite(
+                database, suite, EXPECTATIONS_DIR, parameters, values_in_observed=values_in_observed
+            )
+            for suite in suites
+        ]
     )
 
 
@@ -106,7 +112,11 @@ def run_quality_gates(
 ) -> QualityReport:
     """Every suite of a refresh: raw suites on the internal database, the rest on the candidate."""
     parameters = run_parameters(settings, today or date.today())
-    validations = run_quality(settings.internal_db, RAW_SUITES, parameters).validations
+    # Raw rows are respondent-level: their values stay in the internal results and Data Docs,
+    # out of the verdicts, which reach ops tables, run messages and the published database.
+    validations = run_quality(
+        settings.internal_db, RAW_SUITES, parameters, values_in_observed=False
+    ).validations
     validations += run_quality(candidate, PUBLISHED_SUITES, parameters).validations
     previous = row_counts(settings.published_db)
     for table in tables(candidate):
@@ -287,21 +297,41 @@ def _run_page(run_id: str, report: QualityReport) -> str:
 
 
 def _suite_table(validation: SuiteValidation) -> str:
+    examples = _examples(validation.gx_result)
     rows = []
     for check, expectation in zip(validation.checks, validation.expectations, strict=True):
         css, text = _verdict(check)
         kwargs = json.dumps(expectation.get("kwargs", {}), indent=1, ensure_ascii=False)
         description = expectation.get("description") or ""
+        observed = check.error or check.observed
+        if examples.get(expectation.get("id")) and check.success is False:
+            observed += f" (examples: {examples[expectation['id']]})"
         rows.append(
             f'<tr><td class="{css}">{text}</td><td>{check.severity}</td>'
             f"<td>{html.escape(check.check_name)}<br><small>{html.escape(description)}</small>"
-            f"</td><td>{html.escape(check.error or check.observed)}</td>"
+            f"</td><td>{html.escape(observed)}</td>"
             f"<td><details><summary>kwargs</summary><pre>{html.escape(kwargs)}</pre></details>"
             "</td></tr>"
         )
     header = "<tr><th>verdict</th><th>severity</th><th>check</th><th>observed</th><th></th></tr>"
     title = f"{html.escape(validation.suite)} <small>on {html.escape(validation.table)}</small>"
-    return f"<h2>{title}</h2>\n<table>{header}\n" + "\n".join(rows) + "</table>"
+    parameters = ", ".join(
+        f"{k} = {v}" for k, v in validation.gx_result["suite_parameters"].items()
+    )
+    return (
+        f"<h2>{title}</h2>\n<p><small>run parameters: {html.escape(parameters or 'none')}</small>"
+        f"</p>\n<table>{header}\n" + "\n".join(rows) + "</table>"
+    )
+
+
+def _examples(gx_result: Mapping[str, Any]) -> dict[str, str]:
+    """Expectation id -> a few of the unexpected values GX kept (internal pages only)."""
+    examples = {}
+    for result in gx_result.get("results", []):
+        values = (result.get("result") or {}).get("partial_unexpected_list")
+        if values:
+            examples[result["expectation_config"]["id"]] = json.dumps(values[:5], default=str)
+    return examples
 
 
 def _index_page(settings: Settings) -> str:

@@ -270,3 +270,19 @@ def test_a_suite_for_any_table_runs_on_the_table_it_is_given_and_says_which(
         validate_suite(db, "any", tmp_path)
     with pytest.raises(ValueError, match="not marts.other"):
         validate_suite(db, SUITE, SUITES, PARAMETERS, table="marts.other")
+
+
+def test_observed_can_keep_the_tables_values_out_of_the_verdicts(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "w.duckdb", replace_direction(GOOD_ROWS, "sideways"))
+
+    with_values = by_name(run_suite(db, SUITE, SUITES, PARAMETERS))
+    without = by_name(run_suite(db, SUITE, SUITES, PARAMETERS, values_in_observed=False))
+
+    check = "expect_column_values_to_be_in_set(direction)"
+    assert with_values[check].observed == "1 unexpected (20%), e.g. 'sideways'"
+    assert without[check].observed == "1 unexpected (20%)"
+
+
+def replace_direction(rows: list[tuple], direction: str) -> list[tuple]:
+    first = rows[0]
+    return [(first[0], direction, *first[2:]), *rows[1:]]

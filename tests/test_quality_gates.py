@@ -119,8 +119,9 @@ def test_a_planted_critical_failure_in_the_raw_layer_blocks_publication(
     report = run_quality_gates(settings, candidate(tmp_path / "candidate.duckdb"), TODAY)
 
     assert report.blocks_publication
-    assert [(r.suite, r.check_name) for r in report.critical_failures] == [
-        ("raw_fms_submissions", "expect_column_values_to_be_in_set(sex)")
+    assert [(r.suite, r.check_name, r.observed) for r in report.critical_failures] == [
+        # counts only: a raw value never leaves the internal results
+        ("raw_fms_submissions", "expect_column_values_to_be_in_set(sex)", "1 unexpected (100%)")
     ]
 
 
@@ -199,6 +200,8 @@ def test_results_are_kept_per_run_and_rendered_as_offline_data_docs(
     html = page.read_text()
     assert page == settings.internal_dir / "data_docs" / "runs" / "run-2.html"
     assert "FAILED" in html and "expect_column_values_to_be_in_set(sex)" in html
+    assert "examples: [&quot;unknown&quot;]" in html  # internal pages show the bad raw value
+    assert "max_interview_date = 2026-03-21" in html
     index = (settings.internal_dir / "data_docs" / "index.html").read_text()
     assert index.index("runs/run-2.html") < index.index("runs/run-1.html")
     for document in (html, index):
