@@ -178,6 +178,7 @@ PUBLISHED_MARTS = [
     "fms_corridor_monthly",
     "fms_income_uplift",
     "fms_origin_profile_quarterly",
+    "fms_refusals_monthly",
     "fms_safe_migration_quarterly",
     "story_catalogue",
     "story_coverage",
@@ -341,6 +342,24 @@ def test_crossing_point_month_puts_registry_and_survey_side_by_side(build: Build
         ("LAO_FMP_004", "inflow", None, 0, None, None, None, None, True),
         ("LAO_FMP_005", "outflow", 0, 1, None, None, None, None, True),
     ]
+
+
+def test_refusals_cannot_be_recovered_from_the_crossing_point_respondents(build: Build) -> None:
+    """LAO_FMP_001, March, outflow: 11 people approached, 1 refused (below k), 10
+    respondents. crossing_point_monthly publishes the 10, so publishing the 11 would give
+    away the one refusal: both are withheld."""
+    refusals = _query(
+        build,
+        "select people_approached, refusals, refusal_share, suppressed"
+        " from marts.fms_refusals_monthly where fmp_code = 'LAO_FMP_001' and direction = 'outflow'",
+    )
+    respondents = _query(
+        build,
+        "select respondents from marts.crossing_point_monthly"
+        " where fmp_code = 'LAO_FMP_001' and direction = 'outflow'",
+    )
+    assert refusals == [(None, None, None, False)]
+    assert respondents == [(10,)]
 
 
 def test_origin_profile_publishes_complementary_suppressed_partitions(build: Build) -> None:

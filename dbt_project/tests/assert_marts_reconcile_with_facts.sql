@@ -397,6 +397,44 @@ income_failures as (
 
 ),
 
+-- fms_refusals_monthly (the one mart that counts refusals: final, not rejected versions) ----
+
+refusals_expected as (
+
+    select
+        cast(date_trunc('month', interview_date) as date) as month, fmp_code, direction,
+        count(*) as people_approached,
+        count(*) filter (where is_refusal) as refusals
+    from {{ ref('int_fms_submissions_resolved') }}
+    where not is_rejected
+    group by all
+
+),
+
+refusals_failures as (
+
+    select 'fms_refusals_monthly: cell' as check_name,
+        concat_ws(' ', coalesce(m.month, e.month), coalesce(m.fmp_code, e.fmp_code),
+            coalesce(m.direction, e.direction)) as detail
+    from {{ ref('fms_refusals_monthly') }} as m
+    full outer join refusals_expected as e
+        on m.month = e.month and m.fmp_code = e.fmp_code and m.direction = e.direction
+    where m.month is null
+        or e.month is null
+        or m.people_approached <> e.people_approached
+        or m.refusals <> e.refusals
+        or m.suppressed is distinct from (e.people_approached < {{ k }})
+
+    union all
+
+    -- the consenting people approached are the interview fact
+    select 'fms_refusals_monthly: consenting total' as check_name,
+        cast(sum(people_approached - refusals) as varchar) as detail
+    from refusals_expected
+    having coalesce(sum(people_approached - refusals), 0) <> (select respondents from fact_total)
+
+),
+
 -- registry marts ----------------------------------------------------------------------------
 
 registry_failures as (
@@ -421,4 +459,5 @@ union all select * from origin_failures
 union all select * from safe_failures
 union all select * from crossing_failures
 union all select * from income_failures
+union all select * from refusals_failures
 union all select * from registry_failures

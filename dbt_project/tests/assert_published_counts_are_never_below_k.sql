@@ -111,6 +111,21 @@ crossings as (
 
 ),
 
+refusals as (
+
+    select
+        'fms_refusals_monthly' as table_name,
+        concat_ws(' ', month, fmp_code, direction) as cell
+    from {{ ref('fms_refusals_monthly') }}
+    where people_approached < {{ k }}
+        or refusals < {{ k }}
+        or people_approached - refusals < {{ k }}
+        -- approached minus crossing_point_monthly's respondents would be the refusals
+        or (people_approached is null) is distinct from (refusals is null)
+        or (refusal_share is null) is distinct from (refusals is null)
+
+),
+
 incomes as (
 
     select
@@ -137,3 +152,4 @@ union all select * from safe_rows
 union all select * from safe_partitions
 union all select * from crossings
 union all select * from incomes
+union all select * from refusals

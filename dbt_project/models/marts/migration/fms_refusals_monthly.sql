@@ -4,6 +4,11 @@
     not rejected submissions, edits resolved), how many refused, and the refusal share.
     Refusals are a yes/no split of the people approached, so the refusal count is
     published only when it and the consenting remainder are both at least k.
+
+    The consenting remainder is published elsewhere: crossing_point_monthly gives the
+    respondents of the same month x point x direction. So people_approached is published
+    only together with refusals; alone, people_approached minus those respondents would
+    be the suppressed refusal count.
 -#}
 
 with
@@ -37,7 +42,12 @@ suppressed as (
         direction,
 
         -- measures
-        cast({{ suppress_count('people_approached') }} as bigint) as people_approached,
+        cast(
+            case
+                when {{ suppress_part('refusals', 'people_approached') }} is not null
+                    then people_approached
+            end as bigint
+        ) as people_approached,
         cast({{ suppress_part('refusals', 'people_approached') }} as bigint) as refusals,
         case
             when {{ suppress_part('refusals', 'people_approached') }} is not null
