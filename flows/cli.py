@@ -89,14 +89,15 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         return 1
     _print_outcome(outcome)
     print(f"\npublished database: {outcome.published_db}")
+    tools = Path(sys.argv[0]).parent  # the DuckDB CLI installed beside fmw: the writer's version
     print("try:")
     print(
-        f'  duckdb -readonly {outcome.published_db} "select * from marts.fms_corridor_monthly '
-        'order by respondents desc nulls last limit 10"'
+        f"  {tools / 'duckdb'} -readonly {outcome.published_db} "
+        '"select * from marts.fms_corridor_monthly order by respondents desc nulls last limit 10"'
     )
     print(
-        '  or: fmw query "select month, sum(respondents) from marts.fms_corridor_monthly '
-        'group by all order by 1"'
+        f'  or: {tools / "fmw"} query "select month, sum(respondents) '
+        'from marts.fms_corridor_monthly group by all order by 1"'
     )
     return 0
 
