@@ -43,7 +43,14 @@ from flows.runs import (
     record_ingest_counts,
     start_run,
 )
-from flows.transform import generate_docs, run_dbt
+from flows.transform import (
+    dbt_build_is_current,
+    dbt_fingerprint,
+    forget_dbt_build,
+    generate_docs,
+    record_dbt_build,
+    run_dbt,
+)
 from flows.warehouse import connect
 
 
@@ -113,10 +120,14 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
 def transform_stage(settings: Settings) -> Path:
     """dbt build, then the docs site that goes out with this build's published database."""
     say("dbt build: staging, intermediate and marts models with their tests")
+    fingerprint = dbt_fingerprint(settings)
+    forget_dbt_build(settings)
     results = run_dbt(settings, "build")
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
     say("dbt docs generate: the documentation site kept with the published database")
-    return generate_docs(settings)
+    site = generate_docs(settings)
+    record_dbt_build(settings, fingerprint)
+    return site
 
 
 @task(name="quality", cache_policy=NO_CACHE)
@@ -199,7 +210,11 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
             record_ingest_counts(settings, run_id, _ingest_counts(summary))
         fault_point("dbt")
         with _timed(seconds, "dbt"):
-            docs_site = transform_stage(settings)
+            if not settings.full_refresh and dbt_build_is_current(settings):
+                say("dbt build skipped: nothing changed since the last complete build")
+                docs_site = settings.dbt_target_dir / "static_index.html"
+            else:
+                docs_site = transform_stage(settings)
         fault_point("quality")
         with _timed(seconds, "quality"):
             candidate, report = quality_stage(settings, run_id)

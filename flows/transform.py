@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from flows.config import DBT_PROJECT_DIR, Settings
+from flows.form import FORM_PATH
+from flows.warehouse import connect
+
+REFERENCE_DIR = FORM_PATH.parent
 
 
 class DbtBuildFailed(RuntimeError):
@@ -88,3 +95,80 @@ def generate_docs(settings: Settings) -> Path:
         reason = outcome.exception or "see the dbt log"
         raise DbtBuildFailed(f"dbt docs generate failed: {reason}")
     return site
+
+
+def _source_files(folder: Path) -> list[Path]:
+    skipped = {"target", "logs", "__pycache__"}
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not skipped & set(path.relative_to(folder).parts)
+    )
+
+
+def _raw_data_version(settings: Settings) -> str:
+    """Changes whenever a landing file changed the raw layer (new or changed rows)."""
+    if not settings.internal_db.exists():
+        return "empty"
+    with connect(settings.internal_db) as connection:
+        known = connection.execute(
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE schema_name = 'ops' AND table_name = 'file_loads'"
+        ).fetchone()[0]
+        if not known:
+            return "empty"
+        count, latest = connection.execute(
+            "SELECT count(*), max(loaded_at) FROM ops.file_loads "
+            "WHERE status = 'loaded' AND rows_loaded > 0"
+        ).fetchone()
+    return f"{count}@{latest}"
+
+
+def dbt_fingerprint(settings: Settings) -> str:
+    """Everything a dbt build's result depends on: the raw data's version, the dbt
+    project, the reference files ingest loads (the form, place aliases), pycountry and k."""
+    import pycountry
+
+    digest = hashlib.sha256(
+        f"raw={_raw_data_version(settings)};k={settings.suppression_k};"
+        f"pycountry={pycountry.__version__}".encode()
+    )
+    for folder in (DBT_PROJECT_DIR, REFERENCE_DIR):
+        for path in _source_files(folder):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _builds_table(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS ops.dbt_builds (fingerprint VARCHAR, built_at TIMESTAMP)"
+    )
+
+
+def forget_dbt_build(settings: Settings) -> None:
+    """Before a build: a build that dies half-way must not look current."""
+    with connect(settings.internal_db) as connection:
+        _builds_table(connection)
+        connection.execute("DELETE FROM ops.dbt_builds")
+
+
+def record_dbt_build(settings: Settings, fingerprint: str) -> None:
+    with connect(settings.internal_db) as connection:
+        _builds_table(connection)
+        connection.execute("DELETE FROM ops.dbt_builds")
+        connection.execute(
+            "INSERT INTO ops.dbt_builds VALUES (?, current_timestamp::TIMESTAMP)", [fingerprint]
+        )
+
+
+def dbt_build_is_current(settings: Settings) -> bool:
+    """True when the last complete build saw this exact raw data, project, references and
+    k, and its docs site is still there: building again would change nothing."""
+    if not (settings.dbt_target_dir / "static_index.html").is_file():
+        return False
+    with connect(settings.internal_db) as connection:
+        _builds_table(connection)
+        row = connection.execute("SELECT fingerprint FROM ops.dbt_builds").fetchone()
+    return row is not None and row[0] == dbt_fingerprint(settings)

@@ -61,10 +61,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _last_dbt_build(data: Path) -> object:
+    with duckdb.connect(str(data / "internal" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("SELECT built_at FROM ops.dbt_builds").fetchone()
+
+
 def test_a_refresh_publishes_and_a_second_one_changes_nothing(prefect_harness, tmp_path):
     landing, data = _landing(tmp_path), tmp_path / "data"
 
     first = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+    built_after_first = _last_dbt_build(data)
     second = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
 
     assert (first.status, second.status) == ("published", "published")
@@ -76,6 +82,7 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(prefect_harness, t
         ).fetchall()
         runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
     assert loads == [("export_1.csv", 31, 31)]
+    assert _last_dbt_build(data) == built_after_first  # nothing new: dbt did not run again
     docs = (data / "published" / "docs" / "index.html").read_text(encoding="utf-8")
     assert "fms_corridor_monthly" in docs
     assert runs == [("published",), ("published",)]
