@@ -61,7 +61,7 @@ from typing import Literal, cast
 import pycountry
 from rapidfuzz import fuzz, process
 
-from flows.form import Form, default_form
+from flows.form import Form
 
 MatchQuality = Literal["exact", "alias", "fuzzy", "unmatched"]
 
@@ -504,7 +504,3 @@ def gazetteer_for(form: Form) -> Gazetteer:
         held = (form, build_gazetteer(form))
         _BUILT[id(form)] = held
     return held[1]
-
-
-def resolve_place(place: str | None, form: Form | None = None) -> PlaceMatch:
-    return gazetteer_for(form or default_form()).resolve(place)
