@@ -5,9 +5,17 @@ a duplicate (cumulative exports); with different content (a supervisor changed i
 validation status, say) it replaces the held version, so the raw layer always holds the
 latest delivered version of each submission. Edits (`meta/deprecatedID`) stay separate
 rows here and are resolved in dbt, which makes arrival order irrelevant for them.
+
+Exports are cumulative, so most rows of a new export are held already, delivered exactly
+as before. Each held row keeps `delivered_hash`: a hash of its cells as delivered and of
+the SQL that staged and validated them. A row whose `_uuid` and `delivered_hash` match a
+held row would validate to the held row again, so it is counted as a duplicate without
+being validated; every other row is validated.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import duckdb
 
@@ -20,11 +28,20 @@ from flows.xlsform_sql import quote_identifier, quote_literal
 # `_tags` is a supervisor's label, not part of the submission's content.
 _NOT_HASHED = {"_tags"}
 
+_TO_VALIDATE = "fms_to_validate"
+
 
 def _row_hash_sql(columns: tuple[str, ...]) -> str:
     """A 64-bit content hash: enough to tell a changed version of one _uuid from the held one."""
     hashed = [c for c in columns if c not in _NOT_HASHED] + ["extra_columns"]
     return f"CAST(hash({', '.join(quote_identifier(c) for c in hashed)}) AS VARCHAR)"
+
+
+def _held_delivered_hash_sql(staged: StagedFile, validation_sql: str, table: str) -> str:
+    """The delivered hash bound to this staging and validation SQL: a row delivered in the
+    same bytes but staged or validated differently (another layout, a new form) differs."""
+    recipe = hashlib.sha256(f"{staged.view_sql}\n{validation_sql}".encode()).hexdigest()
+    return f"hash({quote_literal(recipe)}, {table}.delivered_hash)"
 
 
 def load_staged_fms(
@@ -35,12 +52,15 @@ def load_staged_fms(
     run_id: str,
 ) -> LoadCounts:
     columns = raw_columns(form)
-    layouts = staged.select_multiple_layouts(form)
+    validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
+    held_as_delivered = _set_aside_rows_held_as_delivered(
+        connection, _held_delivered_hash_sql(staged, validation_sql, "staged")
+    )
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fms_checked AS
         SELECT *, CASE WHEN len(errors) = 0 THEN {_row_hash_sql(columns)} END AS row_hash
-        FROM ({validation_select(form, STAGED_TABLE, layouts)})
+        FROM ({validation_sql})
         """
     )
     _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
@@ -48,14 +68,63 @@ def load_staged_fms(
         "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
         "FROM fms_checked"
     ).fetchone()
+    rows_loaded = _upsert_changes(
+        connection,
+        columns,
+        _held_delivered_hash_sql(staged, validation_sql, "checked"),
+        file_name,
+        run_id,
+    )
+    for table in ("fms_changes", "fms_checked", "fms_held_as_delivered"):
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
+    connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
+    return LoadCounts(
+        rows_read=staged.rows_read,
+        rows_loaded=rows_loaded,
+        rows_duplicate=held_as_delivered + valid - rows_loaded,
+        rows_quarantined=invalid + len(staged.malformed),
+    )
 
-    # New submissions and changed versions; later copies of one _uuid in a file are duplicates.
-    column_list = ", ".join(quote_identifier(c) for c in columns)
+
+def _set_aside_rows_held_as_delivered(
+    connection: duckdb.DuckDBPyConnection, delivered_hash: str
+) -> int:
+    """Find the rows held exactly as delivered; the rest go to `fms_to_validate`."""
     connection.execute(
         f"""
+        CREATE OR REPLACE TEMP TABLE fms_held_as_delivered AS
+        SELECT staged.source_row
+        FROM {STAGED_TABLE} AS staged
+        JOIN raw.fms_submissions AS held
+          ON held._uuid = staged._uuid AND held.delivered_hash = {delivered_hash}
+        """
+    )
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS
+        SELECT * FROM {STAGED_TABLE}
+        WHERE source_row NOT IN (SELECT source_row FROM fms_held_as_delivered)
+        """
+    )
+    return connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+
+
+def _upsert_changes(
+    connection: duckdb.DuckDBPyConnection,
+    columns: tuple[str, ...],
+    delivered_hash: str,
+    file_name: str,
+    run_id: str,
+) -> int:
+    """Insert new submissions and changed versions; return how many rows that was.
+
+    Later copies of one _uuid in a file are duplicates. The choice is made on narrow rows
+    (row number, _uuid) and only the chosen rows are copied whole.
+    """
+    connection.execute(
+        """
         CREATE OR REPLACE TEMP TABLE fms_changes AS
-        SELECT {", ".join(f"c.{quote_identifier(c)}" for c in columns)}, c.extra_columns,
-               c.source_row, c.row_hash, held._uuid IS NOT NULL AS replaces_held
+        SELECT c.source_row, c._uuid, held._uuid IS NOT NULL AS replaces_held
         FROM fms_checked AS c
         LEFT JOIN raw.fms_submissions AS held ON held._uuid = c._uuid
         WHERE len(c.errors) = 0 AND (held._uuid IS NULL OR held.row_hash <> c.row_hash)
@@ -67,23 +136,20 @@ def load_staged_fms(
         "DELETE FROM raw.fms_submissions WHERE _uuid IN "
         "(SELECT _uuid FROM fms_changes WHERE replaces_held)"
     )
+    column_list = ", ".join(quote_identifier(c) for c in columns)
     connection.execute(
         f"""
-        INSERT INTO raw.fms_submissions
+        INSERT INTO raw.fms_submissions BY NAME
         SELECT {column_list}, extra_columns,
-               {quote_literal(file_name)}, source_row, row_hash,
-               {quote_literal(run_id)}, current_timestamp::TIMESTAMP
-        FROM fms_changes
+               {quote_literal(file_name)} AS source_file, source_row, row_hash,
+               {quote_literal(run_id)} AS loaded_run_id,
+               current_timestamp::TIMESTAMP AS loaded_at,
+               {delivered_hash} AS delivered_hash
+        FROM fms_checked AS checked
+        WHERE source_row IN (SELECT source_row FROM fms_changes)
         """
     )
-    for table in ("fms_changes", "fms_checked"):
-        connection.execute(f"DROP TABLE IF EXISTS {table}")
-    return LoadCounts(
-        rows_read=staged.rows_read,
-        rows_loaded=rows_loaded,
-        rows_duplicate=valid - rows_loaded,
-        rows_quarantined=invalid + len(staged.malformed),
-    )
+    return rows_loaded
 
 
 def _quarantine_invalid_rows(

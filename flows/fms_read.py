@@ -1,10 +1,11 @@
 """Read one FMS export (CSV, XLSX or Kobo API JSON) into a staged DuckDB table.
 
 The staged table `fms_staged` has `source_row` (1 = first data row; the header is not
-counted), one VARCHAR column per kept header under its raw-layer name, and
-`extra_columns` (JSON of unknown columns). Direct identifiers are never selected, so they
-are never stored. Well-formed CSV goes through DuckDB's own reader; anything else goes
-through Python and is handed to DuckDB as a frame.
+counted), one VARCHAR column per kept header under its raw-layer name, `extra_columns`
+(JSON of unknown columns) and `delivered_hash`, a hash of the row exactly as delivered
+(see fms_load). Direct identifiers are never selected, so they are never stored.
+Well-formed CSV goes through DuckDB's own reader; anything else goes through Python and
+is handed to DuckDB as a frame.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -48,6 +50,7 @@ class MalformedRow:
 class StagedFile:
     rows_read: int
     plan: ColumnPlan
+    view_sql: str  # how the staged view turns the delivered text into raw values
     malformed: list[MalformedRow] = field(default_factory=list)
 
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
@@ -104,11 +107,14 @@ def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) ->
         f"c{header.index(h)} AS {quote_identifier(_staged_name(plan, h))}" for h in wanted
     )
     extras = _extras_json({h: f"c{header.index(h)}" for h in plan.extras})
+    delivered = _delivered_hash(
+        plan, lambda h: f"c{header.index(h)}", lambda h: f"c{header.index(h)}"
+    )
     try:
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE fms_file_rows AS
-            SELECT {projection}, {extras} AS extra_columns
+            SELECT {projection}, {extras} AS extra_columns, {delivered} AS delivered_hash
             FROM read_csv({quote_literal(str(path))}, delim={quote_literal(delimiter)},
                 header=true, auto_detect=false, columns={{{columns}}},
                 quote='"', escape='"', strict_mode=true, null_padding=false)
@@ -118,8 +124,8 @@ def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) ->
         # Ragged rows or bad bytes: read it again exactly, row by row, to say which rows.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter))
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
-    _create_staged_view(connection, form, plan, source_row="rowid + 1")
-    return StagedFile(rows_read=rows_read, plan=plan)
+    view_sql = _create_staged_view(connection, form, plan, source_row="rowid + 1")
+    return StagedFile(rows_read=rows_read, plan=plan, view_sql=view_sql)
 
 
 def _csv_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]], int]:
@@ -242,6 +248,17 @@ def _extras_json(sql_by_header: dict[str, str]) -> str:
     )
 
 
+def _delivered_hash(
+    plan: ColumnPlan, kept_sql: Callable[[str], str], extra_sql: Callable[[str], str]
+) -> str:
+    """One 64-bit hash of the kept and extra cells as delivered, each under its name, in
+    name order: the same cells in another column order hash the same."""
+    named = {_staged_name(plan, h): kept_sql(h) for h in _kept_headers(plan)}
+    named |= {f"extra:{h}": extra_sql(h) for h in plan.extras}
+    parts = [f"{quote_literal(name)}, {named[name]}" for name in sorted(named)]
+    return f"hash({', '.join(parts)})" if parts else "hash(NULL)"
+
+
 def _stage_rows(
     connection: duckdb.DuckDBPyConnection,
     form: Form,
@@ -289,16 +306,23 @@ def _stage_rows(
         extras = _extras_json(
             {h: f"CAST({quote_identifier('extra:' + h)} AS VARCHAR)" for h in plan.extras}
         )
+        delivered = _delivered_hash(
+            plan,
+            lambda h: f"CAST({quote_identifier(_staged_name(plan, h))} AS VARCHAR)",
+            lambda h: f"CAST({quote_identifier('extra:' + h)} AS VARCHAR)",
+        )
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE fms_file_rows AS
-            SELECT source_row, {kept_columns}, {extras} AS extra_columns FROM fms_frame
+            SELECT source_row, {kept_columns}, {extras} AS extra_columns,
+                   {delivered} AS delivered_hash
+            FROM fms_frame
             """
         )
     finally:
         connection.unregister("fms_frame")
-    _create_staged_view(connection, form, plan, source_row="source_row")
-    return StagedFile(rows_read=rows_read, plan=plan, malformed=malformed)
+    view_sql = _create_staged_view(connection, form, plan, source_row="source_row")
+    return StagedFile(rows_read=rows_read, plan=plan, view_sql=view_sql, malformed=malformed)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -309,8 +333,8 @@ def _blank_to_none(value: str | None) -> str | None:
 
 def _create_staged_view(
     connection: duckdb.DuckDBPyConnection, form: Form, plan: ColumnPlan, source_row: str
-) -> None:
-    """Give every raw column a place, NULL when this file did not have it."""
+) -> str:
+    """Give every raw column a place, NULL when this file did not have it; return the SQL."""
     present = {_staged_name(plan, h) for h in _kept_headers(plan)}
     columns = [f"CAST({source_row} AS INTEGER) AS source_row"]
     for name in (*raw_system_columns(), *raw_form_columns(form)):
@@ -322,8 +346,10 @@ def _create_staged_view(
             columns.append(f"CAST(NULL AS VARCHAR) AS {quote_identifier(name)}")
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
         columns.append(quote_identifier(name))
-    columns.append("extra_columns")
-    connection.execute(
+    columns += ["extra_columns", "delivered_hash"]
+    view_sql = (
         f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {', '.join(columns)} "
         "FROM fms_file_rows"
     )
+    connection.execute(view_sql)
+    return view_sql

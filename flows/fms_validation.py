@@ -1,8 +1,9 @@
 """Validate staged FMS rows against the XLSForm, inside DuckDB.
 
 `validation_select` turns a staged table (one VARCHAR column per raw column, NULL for a
-missing value) into the raw layer's columns plus `errors`, a list of
-{column, reason, value} structs; a row with any error is quarantined. It works in two
+missing value, plus `extra_columns` and `delivered_hash`, passed through) into the raw
+layer's columns plus `errors`, a list of {column, reason, value} structs; a row with any
+error is quarantined. It works in two
 steps: `answers` computes each stored value once, then `errors` checks those values by
 name. Relevance is applied the way Kobo applies it on the device: an answer to a question
 that is not relevant (every answer of a refusal, `job_secured` on an inflow, ...) is
@@ -387,9 +388,10 @@ def validation_select(form: Form, staged: str, layouts: dict[str, SelectMultiple
     )
     return (
         f"WITH prepared AS (\n  SELECT *, {_padded_select(form)} FROM {staged}\n),\n"
-        f"answers AS (\n  SELECT source_row,\n    {answers},\n    extra_columns\n"
+        f"answers AS (\n  SELECT source_row,\n    {answers},\n    extra_columns, delivered_hash\n"
         "  FROM prepared\n)\n"
-        f"SELECT source_row, {stored}, extra_columns,\n  {errors} AS errors\nFROM answers"
+        f"SELECT source_row, {stored}, extra_columns, delivered_hash,\n  {errors} AS errors\n"
+        "FROM answers"
     )
 
 

@@ -24,6 +24,9 @@ LINEAGE_COLUMNS = (
     ("loaded_at", "TIMESTAMP"),
 )
 
+# See flows/fms_load.py: lets a row delivered again unchanged skip validation.
+DELIVERED_HASH_COLUMN = ("delivered_hash", "UBIGINT")
+
 FMR_COLUMNS = (
     "date",
     "fmp",
@@ -84,7 +87,11 @@ def schema_ddl(form: Form) -> list[str]:
         "CREATE SCHEMA IF NOT EXISTS quarantine",
         "CREATE SCHEMA IF NOT EXISTS ops",
         "CREATE SCHEMA IF NOT EXISTS reference",
-        _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS)),
+        _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS) + [DELIVERED_HASH_COLUMN]),
+        # Warehouses created before the column existed get it; their rows are validated
+        # once more at their next delivery.
+        "ALTER TABLE raw.fms_submissions ADD COLUMN IF NOT EXISTS "
+        f"{DELIVERED_HASH_COLUMN[0]} {DELIVERED_HASH_COLUMN[1]}",
         _table(
             "raw.fmr_tallies",
             [(c, "VARCHAR") for c in FMR_COLUMNS]

@@ -17,7 +17,7 @@ from kobo_files import (
     write_xlsx,
 )
 
-from flows import ingest
+from flows import fms_load, fms_validation, ingest
 from flows.form import Form
 from flows.ingest import ingest_landing_zone
 from flows.warehouse import ensure_schema
@@ -103,6 +103,65 @@ def test_cumulative_exports_count_repeated_submissions_as_duplicates(warehouse, 
     load = _file_load(warehouse, "feb.csv")
     assert (load["rows_read"], load["rows_loaded"], load["rows_duplicate"]) == (3, 1, 2)
     assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
+
+
+def _count_rows_set_aside(monkeypatch) -> list[int]:
+    """Per FMS file, how many rows were recognised as held exactly as delivered."""
+    counts: list[int] = []
+    real = fms_load._set_aside_rows_held_as_delivered
+
+    def spy(connection, delivered_hash):
+        counts.append(real(connection, delivered_hash))
+        return counts[-1]
+
+    monkeypatch.setattr(fms_load, "_set_aside_rows_held_as_delivered", spy)
+    return counts
+
+
+def test_rows_delivered_again_unchanged_are_not_validated_again(
+    warehouse, form, landing, monkeypatch
+):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    broken = submission("u4", **{"profile/age": "x"})
+    first = write_csv(landing / "fms" / "jan.csv", [submission("u1"), submission("u2"), broken])
+    in_another_column_order = [
+        dict(reversed(row.items()))
+        for row in (submission("u1"), submission("u2"), submission("u3"), broken)
+    ]
+    second = write_csv(landing / "fms" / "feb.csv", in_another_column_order, delimiter=",")
+    _arrive_in_order(first, second)
+
+    _ingest(warehouse, form, landing)
+
+    assert set_aside == [0, 2]
+    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (4, 1, 2, 1)
+    quarantined = warehouse.execute(
+        "SELECT file_name FROM quarantine.rows WHERE row_number = 3 ORDER BY 1"
+    ).fetchall()
+    assert quarantined == [("jan.csv",)]  # feb's broken row is its 4th
+    assert warehouse.execute(
+        "SELECT count(*) FROM quarantine.rows WHERE file_name = 'feb.csv' AND row_number = 4"
+    ).fetchone() == (1,)
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
+
+
+def test_a_new_rule_applies_to_rows_delivered_again_unchanged(
+    warehouse, form, landing, monkeypatch
+):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    write_csv(landing / "fms" / "jan.csv", [submission("u1")])
+    _ingest(warehouse, form, landing, "r1")
+    monkeypatch.setattr(fms_validation, "EARLIEST_INTERVIEW_DATE", "2100-01-01")
+    write_csv(landing / "fms" / "feb.csv", [submission("u1"), submission("u2")])
+
+    _ingest(warehouse, form, landing, "r2")
+
+    assert set_aside == [0, 0]
+    reasons = warehouse.execute(
+        "SELECT DISTINCT reason FROM quarantine.rows WHERE file_name = 'feb.csv'"
+    ).fetchall()
+    assert reasons == [("interview date before 2100-01-01",)]
 
 
 def test_a_changed_submission_replaces_the_held_version(warehouse, form, landing):
