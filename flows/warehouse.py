@@ -6,6 +6,7 @@ identifiers never present); dbt casts them in staging.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,11 @@ LINEAGE_COLUMNS = (
     ("loaded_run_id", "VARCHAR"),
     ("loaded_at", "TIMESTAMP"),
 )
+
+# DuckDB's default is 80% of RAM, kept as cache; a nightly refresh shares the machine, so
+# it is capped and DuckDB spills to disk beyond it (a 5 M-submission refresh must stay
+# under 4 GB). FMW_DUCKDB_MEMORY_LIMIT overrides it.
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 # See flows/fms_load.py: lets a row delivered again unchanged skip validation.
 DELIVERED_HASH_COLUMN = ("delivered_hash", "UBIGINT")
@@ -160,7 +166,8 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     """Open a DuckDB file and always close it: a connection left open keeps a stale view."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only)
+    config = {"memory_limit": os.environ.get("FMW_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+    connection = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         yield connection
     finally:
