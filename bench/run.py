@@ -46,6 +46,120 @@ print(json.dumps({"wall_seconds": wall, "peak_rss_mib": peak_kib / 1024,
 """
 
 
+# The raw FMS suite as the refresh runs it: Great Expectations inside DuckDB.
+SUITE_CHILD = """
+import json, resource, sys, time
+from datetime import date, timedelta
+from pathlib import Path
+from flows.config import EXPECTATIONS_DIR
+from flows.expectations_generate import MAX_DATE_PARAMETER
+from flows.gx_duckdb import validate_suite
+from flows.quality import fact_counts
+db = Path(sys.argv[1])
+parameters = {"k": 5, MAX_DATE_PARAMETER: date.today() + timedelta(days=1), **fact_counts(db)}
+started = time.perf_counter()
+validation = validate_suite(db, "raw_fms_submissions", EXPECTATIONS_DIR, parameters,
+                            values_in_observed=False)
+wall = time.perf_counter() - started
+print(json.dumps({"wall_seconds": wall, "checks": len(validation.checks),
+                  "not_passed": sum(1 for c in validation.checks if c.success is not True),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+# The same checks as plain SQL: one count of unexpected rows per expectation.
+PLAIN_SQL_CHILD = """
+import json, resource, sys, time
+from datetime import date, timedelta
+import duckdb
+sys.path.insert(0, "bench")
+from run import plain_sql_checks
+started = time.perf_counter()
+with duckdb.connect(sys.argv[1], read_only=True) as connection:
+    connection.execute("SET VARIABLE max_interview_date = $1",
+                       [date.today() + timedelta(days=1)])
+    unexpected = [connection.execute(sql).fetchone()[0] for sql in plain_sql_checks()]
+wall = time.perf_counter() - started
+print(json.dumps({"wall_seconds": wall, "checks": len(unexpected),
+                  "not_passed": sum(1 for n in unexpected if n),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RAW_FMS = "raw.fms_submissions"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _values(values: list[object]) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def _plain_sql(expectation: dict[str, object]) -> str:
+    kwargs = expectation["kwargs"]
+    kind = expectation["type"]
+    if kind == "unexpected_rows_expectation":
+        query = kwargs["unexpected_rows_query"].replace("{batch}", RAW_FMS)
+        return f"SELECT count(*) FROM ({query})"
+    if kind == "expect_column_values_to_be_unique":
+        column = _quote(kwargs["column"])
+        return (
+            f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {RAW_FMS} "
+            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1)"
+        )
+    if kind == "expect_column_pair_values_to_be_in_set":
+        a, b = _quote(kwargs["column_A"]), _quote(kwargs["column_B"])
+        pairs = ", ".join(f"({_values(list(pair))})" for pair in kwargs["value_pairs_set"])
+        return (
+            f"SELECT count(*) FROM {RAW_FMS} WHERE {a} IS NOT NULL AND {b} IS NOT NULL "
+            f"AND ({a}, {b}) NOT IN (VALUES {pairs})"
+        )
+    column = _quote(kwargs["column"])
+    if kind == "expect_column_values_to_not_be_null":
+        unexpected = f"{column} IS NULL"
+    elif kind == "expect_column_values_to_be_in_set":
+        unexpected = f"{column} NOT IN ({_values(kwargs['value_set'])})"
+    elif kind == "expect_column_values_to_match_regex":
+        unexpected = f"NOT regexp_matches({column}, {_values([kwargs['regex']])})"
+    else:
+        raise ValueError(f"no plain SQL for {kind}")
+    return f"SELECT count(*) FROM {RAW_FMS} WHERE {unexpected}{_row_condition(kwargs)}"
+
+
+def _row_condition(kwargs: dict[str, object]) -> str:
+    condition = kwargs.get("row_condition")
+    if not condition:
+        return ""
+    if condition.get("type") != "comparison" or condition.get("operator") != "==":
+        raise ValueError(f"no plain SQL for row_condition {condition}")
+    column = _quote(condition["column"]["name"])
+    return f" AND {column} = {_values([condition['parameter']])}"
+
+
+def plain_sql_checks() -> list[str]:
+    """One SQL count per expectation of the raw FMS suite, as a hand-written check would be."""
+    suite = json.loads((ROOT / "expectations" / "raw_fms_submissions.json").read_text())
+    return [_plain_sql(e) for e in suite["expectations"]]
+
+
+def _run_child(program: str, *args: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-c", program, *args], cwd=ROOT, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"child failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def quality_suite_vs_sql(internal_db: Path) -> dict[str, object]:
+    """The raw FMS suite through GX against the same checks in plain SQL, each in its own
+    process (so the peak memory is the suite's own), on the refreshed internal database."""
+    return {
+        "suite": _run_child(SUITE_CHILD, str(internal_db)),
+        "plain_sql": _run_child(PLAIN_SQL_CHILD, str(internal_db)),
+    }
+
+
 def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -165,6 +279,8 @@ def bench_size(surveys: int, work: Path, seed: int) -> dict[str, object]:
     incremental = run_refresh(landing, data)
     _log(f"{surveys:,}: no-change refresh")
     unchanged = run_refresh(landing, data)
+    _log(f"{surveys:,}: raw FMS quality suite against plain SQL")
+    quality = quality_suite_vs_sql(data / "internal" / "warehouse.duckdb")
     result = {
         "surveys": surveys,
         "fms_rows": fms_rows,
@@ -180,6 +296,9 @@ def bench_size(surveys: int, work: Path, seed: int) -> dict[str, object]:
         "refresh_over_floor": full["wall_seconds"] / floor,
         "incremental_over_full": incremental["wall_seconds"] / full["wall_seconds"],
         "ingest_over_read_csv": full["stage_seconds"]["ingest"] / read_csv,
+        "quality_suite": quality,
+        "suite_over_plain_sql": quality["suite"]["wall_seconds"]
+        / quality["plain_sql"]["wall_seconds"],
     }
     shutil.rmtree(root, ignore_errors=True)
     return result
@@ -194,6 +313,16 @@ def _row(name: str, run: dict[str, object]) -> str:
         f"{run['peak_rss_mib']:.0f}",
     ]
     return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def _quality_line(r: dict[str, object]) -> str:
+    suite, sql = r["quality_suite"]["suite"], r["quality_suite"]["plain_sql"]
+    return (
+        f"- raw FMS quality suite ({suite['checks']} checks, {suite['not_passed']} not passed): "
+        f"{suite['wall_seconds']:.1f} s, peak {suite['peak_rss_mib']:.0f} MiB; the same checks "
+        f"in plain SQL: {sql['wall_seconds']:.1f} s, peak {sql['peak_rss_mib']:.0f} MiB; "
+        f"suite / plain SQL: **{r['suite_over_plain_sql']:.2f}×** (target ≤ 3×, < 1.5 GB)"
+    )
 
 
 def write_results(results: list[dict[str, object]], out: Path) -> None:
@@ -230,6 +359,7 @@ def write_results(results: list[dict[str, object]], out: Path) -> None:
             f"ingest / read_csv: **{r['ingest_over_read_csv']:.2f}×** (target ≤ 2.5×)",
             f"- full refresh / floor: **{r['refresh_over_floor']:.2f}×** (target ≤ 2.5×)",
             f"- incremental / full: **{r['incremental_over_full']:.2f}** (target ≤ 0.20)",
+            _quality_line(r),
             "",
         ]
     (out / "results.md").write_text("\n".join(lines))
