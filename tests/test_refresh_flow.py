@@ -18,7 +18,10 @@ import duckdb
 import pytest
 from kobo_files import refusal, submission, write_csv, write_kobo_json
 
+from flows import nightly
+from flows.config import Settings
 from flows.nightly import nightly_refresh
+from flows.transform import DbtResult, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -66,8 +69,24 @@ def _last_dbt_build(data: Path) -> object:
         return con.execute("SELECT built_at FROM ops.dbt_builds").fetchone()
 
 
-def test_a_refresh_publishes_and_a_second_one_changes_nothing(prefect_harness, tmp_path):
+def _record_dbt_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[DbtResult]]:
+    """The results of every dbt build the flow runs from now on."""
+    builds: list[list[DbtResult]] = []
+
+    def recording(settings: Settings, command: str = "build") -> list[DbtResult]:
+        results = run_dbt(settings, command)
+        builds.append(results)
+        return results
+
+    monkeypatch.setattr(nightly, "run_dbt", recording)
+    return builds
+
+
+def test_a_refresh_publishes_and_a_second_one_changes_nothing(
+    prefect_harness, tmp_path, monkeypatch
+):
     landing, data = _landing(tmp_path), tmp_path / "data"
+    builds = _record_dbt_builds(monkeypatch)
 
     first = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
     built_after_first = _last_dbt_build(data)
@@ -83,6 +102,10 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(prefect_harness, t
         runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
     assert loads == [("export_1.csv", 31, 31)]
     assert _last_dbt_build(data) == built_after_first  # nothing new: dbt did not run again
+    assert len(builds) == 1
+    kinds = {result.resource_type for result in builds[0]}
+    assert {"model", "seed", "test"} <= kinds  # data tests run every night...
+    assert "unit_test" not in kinds  # ...dbt unit tests run in pytest (test_dbt_project)
     docs = (data / "published" / "docs" / "index.html").read_text(encoding="utf-8")
     assert "fms_corridor_monthly" in docs
     assert runs == [("published",), ("published",)]
