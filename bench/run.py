@@ -7,9 +7,13 @@
 For each size: generate a CSV-only landing zone with `fmw sample`, run a full refresh,
 add an export holding 1% new submissions and run an incremental refresh, then a refresh
 with nothing new; in the same run, a DuckDB-only floor reads the same FMS files with
-`read_csv` and computes `marts.fms_corridor_monthly`'s counts directly. Each refresh runs
-in its own process (so its peak resident memory is its own); stage times come from the
-flow's outcome. Writes results.md and results.json into --out (default: bench/).
+`read_csv` and computes `marts.fms_corridor_monthly`'s counts directly; then the raw FMS
+quality suite is timed against the same checks in plain SQL. Each refresh runs in its own
+process (so its peak resident memory is its own); stage times come from the flow's
+outcome. The refreshes talk to a Prefect server the benchmark starts once, as the nightly
+schedule does (README); what `fmw refresh` without a server adds (Prefect's ephemeral
+API) is measured separately, or use --ephemeral to run every refresh that way. Writes
+results.md and results.json into --out (default: bench/).
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ import json
 import os
 import platform
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -164,14 +173,23 @@ def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run_refresh(landing: Path, data: Path) -> dict[str, object]:
+def _prefect_env(prefect_home: Path, api_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "true")
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    env["PREFECT_HOME"] = str(data / "internal" / "prefect")
-    (data / "internal" / "prefect").mkdir(parents=True, exist_ok=True)
+    env["PREFECT_HOME"] = str(prefect_home)
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    else:
+        env.pop("PREFECT_API_URL", None)
+        env["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "true"
+        env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    return env
+
+
+def run_refresh(landing: Path, data: Path, api_url: str | None) -> dict[str, object]:
+    env = _prefect_env(data / "internal" / "prefect", api_url)
     result = subprocess.run(
         [sys.executable, "-c", REFRESH_CHILD, str(landing), str(data)],
         cwd=ROOT,
@@ -185,6 +203,71 @@ def run_refresh(landing: Path, data: Path) -> dict[str, object]:
     stages = measured["stage_seconds"]
     measured["stage_seconds"]["orchestration"] = measured["wall_seconds"] - sum(stages.values())
     return measured
+
+
+@contextmanager
+def prefect_server(home: Path) -> Iterator[str]:
+    """A Prefect server kept up across refreshes, as the README runs the nightly schedule."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _prefect_env(home, None)
+    env.pop("PREFECT_SERVER_EPHEMERAL_ENABLED")
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_until_healthy(api_url, server)
+        yield api_url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        log.close()
+
+
+def _wait_until_healthy(api_url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the Prefect server exited; see server.log")
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the Prefect server did not become healthy in 180 s")
+
+
+TRIVIAL_FLOW_CHILD = """
+import json, time
+started = time.perf_counter()
+from prefect import flow
+@flow
+def nothing() -> int:
+    return 1
+nothing()
+print(json.dumps({"wall_seconds": time.perf_counter() - started}))
+"""
+
+
+def ephemeral_api_seconds(work: Path, api_url: str) -> dict[str, float]:
+    """What `fmw refresh` without a server pays on top: a trivial flow run against the
+    ephemeral API (its second start, as a refresh's home is warm) and against a server."""
+    home = work / "ephemeral_probe"
+    shutil.rmtree(home, ignore_errors=True)
+    timings = {}
+    for label, url in (("cold", None), ("ephemeral", None), ("server", api_url)):
+        result = subprocess.run(
+            [sys.executable, "-c", TRIVIAL_FLOW_CHILD],
+            cwd=ROOT, env=_prefect_env(home, url), capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        timings[label] = json.loads(result.stdout.strip().splitlines()[-1])["wall_seconds"]
+    return {"ephemeral": timings["ephemeral"], "server": timings["server"]}
 
 
 def _csv_delimiter(path: Path) -> str:
@@ -258,7 +341,7 @@ def add_new_submissions(landing: Path, work: Path, surveys: int, seed: int) -> i
     return new
 
 
-def bench_size(surveys: int, work: Path, seed: int) -> dict[str, object]:
+def bench_size(surveys: int, work: Path, seed: int, api_url: str | None) -> dict[str, object]:
     root = work / f"n{surveys}"
     shutil.rmtree(root, ignore_errors=True)
     landing, data = root / "landing", root / "data"
@@ -273,12 +356,12 @@ def bench_size(surveys: int, work: Path, seed: int) -> dict[str, object]:
     floor, cells = floor_seconds(landing / "fms")
     read_csv = read_csv_seconds(landing / "fms")
     _log(f"{surveys:,}: full refresh")
-    full = run_refresh(landing, data)
+    full = run_refresh(landing, data, api_url)
     new = add_new_submissions(landing, root, surveys, seed)
     _log(f"{surveys:,}: incremental refresh (+{new:,} submissions)")
-    incremental = run_refresh(landing, data)
+    incremental = run_refresh(landing, data, api_url)
     _log(f"{surveys:,}: no-change refresh")
-    unchanged = run_refresh(landing, data)
+    unchanged = run_refresh(landing, data, api_url)
     _log(f"{surveys:,}: raw FMS quality suite against plain SQL")
     quality = quality_suite_vs_sql(data / "internal" / "warehouse.duckdb")
     result = {
@@ -325,6 +408,22 @@ def _quality_line(r: dict[str, object]) -> str:
     )
 
 
+def _prefect_line(results: list[dict[str, object]]) -> str:
+    prefect = results[0].get("prefect") if results else None
+    if not prefect:
+        return (
+            "Each refresh started Prefect's ephemeral API, as `fmw refresh` does without a server."
+        )
+    extra = prefect["ephemeral"] - prefect["server"]
+    return (
+        "Each refresh ran against a Prefect server kept up across runs, as the nightly schedule "
+        "runs (README). Without a server, `fmw refresh` starts Prefect's ephemeral API: a "
+        f"trivial flow took {prefect['ephemeral']:.1f} s that way against "
+        f"{prefect['server']:.1f} s with the server, so add about {extra:.0f} s to every "
+        "refresh's orchestration."
+    )
+
+
 def write_results(results: list[dict[str, object]], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -340,6 +439,8 @@ def write_results(results: list[dict[str, object]], out: Path) -> None:
         f"{meta['date']} UTC, {machine}, DuckDB {meta['duckdb']}. "
         "Produced by `bench/run.py`; times in seconds, memory in MiB (peak resident set of "
         "the refresh process).",
+        "",
+        _prefect_line(results),
         "",
     ]
     for r in results:
@@ -372,15 +473,28 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench"), help="where results go")
     parser.add_argument("--work", default=str(ROOT / "bench" / "work"), help="scratch folder")
     parser.add_argument("--seed", type=int, default=20260301)
+    parser.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="run each refresh as `fmw refresh` does without a server: Prefect's ephemeral API",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.with_5m:
         sizes.append(5_000_000)
     work = Path(args.work)
-    results = []
-    for surveys in sizes:
-        results.append(bench_size(surveys, work, args.seed))
-        write_results(results, Path(args.out))
+    work.mkdir(parents=True, exist_ok=True)
+    results: list[dict[str, object]] = []
+    with ExitStack() as stack:
+        api_url = None
+        if not args.ephemeral:
+            api_url = stack.enter_context(prefect_server(work / "prefect_server"))
+            prefect_costs = ephemeral_api_seconds(work, api_url)
+        for surveys in sizes:
+            results.append(bench_size(surveys, work, args.seed, api_url))
+            if api_url:
+                results[-1]["prefect"] = {"mode": "server", **prefect_costs}
+            write_results(results, Path(args.out))
     print((Path(args.out) / "results.md").read_text())
     return 0
 
