@@ -44,11 +44,15 @@ from flows.runs import (
     start_run,
 )
 from flows.transform import (
+    code_fingerprint,
     dbt_build_is_current,
+    dbt_docs_are_current,
     dbt_fingerprint,
     forget_dbt_build,
+    forget_dbt_docs,
     generate_docs,
     record_dbt_build,
+    record_dbt_docs,
     run_dbt,
 )
 from flows.warehouse import connect
@@ -118,14 +122,26 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
 
 @task(name="dbt build", cache_policy=NO_CACHE)
 def transform_stage(settings: Settings) -> Path:
-    """dbt build, then the docs site that goes out with this build's published database."""
-    say("dbt build: staging, intermediate and marts models with their tests")
-    fingerprint = dbt_fingerprint(settings)
+    """dbt build, then the docs site that goes out with this build's published database.
+
+    The site documents the code (project, references, k), not the data: it is generated
+    again only when the code changed since it was, when it is missing, or on a full
+    refresh. Fingerprints are taken before dbt reads anything and recorded only once
+    its output is complete, so a stage killed half-way is redone by the next refresh.
+    """
+    say("dbt build: staging, intermediate and marts models with their data tests")
+    fingerprint, code = dbt_fingerprint(settings), code_fingerprint(settings)
     forget_dbt_build(settings)
     results = run_dbt(settings, "build")
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
-    say("dbt docs generate: the documentation site kept with the published database")
-    site = generate_docs(settings)
+    site = settings.dbt_target_dir / "static_index.html"
+    if not settings.full_refresh and dbt_docs_are_current(settings, code):
+        say("dbt docs generate skipped: the dbt project, references and k are unchanged")
+    else:
+        say("dbt docs generate: the documentation site kept with the published database")
+        forget_dbt_docs(settings)
+        site = generate_docs(settings)
+        record_dbt_docs(settings, code)
     record_dbt_build(settings, fingerprint)
     return site
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,9 @@ from flows.form import FORM_PATH
 from flows.warehouse import connect
 
 REFERENCE_DIR = FORM_PATH.parent
+# Installed packages whose version changes what dbt writes (pycountry: the reference
+# countries ingest loads; the rest: SQL, catalog and the docs site's page).
+_TOOLS = ("pycountry", "dbt-core", "dbt-duckdb", "duckdb")
 
 
 class DbtBuildFailed(RuntimeError):
@@ -129,15 +133,13 @@ def _raw_data_version(settings: Settings) -> str:
     return f"{count}@{latest}"
 
 
-def dbt_fingerprint(settings: Settings) -> str:
-    """Everything a dbt build's result depends on: the raw data's version, the dbt
-    project, the reference files ingest loads (the form, place aliases), pycountry and k."""
-    import pycountry
-
-    digest = hashlib.sha256(
-        f"raw={_raw_data_version(settings)};k={settings.suppression_k};"
-        f"pycountry={pycountry.__version__}".encode()
-    )
+def code_fingerprint(settings: Settings) -> str:
+    """Everything but the data that dbt's output depends on: the dbt project, the
+    reference files ingest loads (the form, place aliases), pycountry, k and the versions
+    of dbt and DuckDB. The docs site depends on this alone (dbt-duckdb's catalog holds no
+    table statistics)."""
+    versions = ";".join(f"{name}={version(name)}" for name in _TOOLS)
+    digest = hashlib.sha256(f"k={settings.suppression_k};{versions}".encode())
     for folder in (DBT_PROJECT_DIR, REFERENCE_DIR):
         for path in _source_files(folder):
             digest.update(str(path.relative_to(folder)).encode())
@@ -145,27 +147,53 @@ def dbt_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+def dbt_fingerprint(settings: Settings) -> str:
+    """Everything a dbt build's result depends on: the raw data's version and the code."""
+    raw, code = _raw_data_version(settings), code_fingerprint(settings)
+    return hashlib.sha256(f"raw={raw};code={code}".encode()).hexdigest()
+
+
 def _builds_table(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("CREATE SCHEMA IF NOT EXISTS ops")
     connection.execute(
         "CREATE TABLE IF NOT EXISTS ops.dbt_builds (fingerprint VARCHAR, built_at TIMESTAMP)"
     )
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS ops.dbt_docs (fingerprint VARCHAR, generated_at TIMESTAMP)"
+    )
+
+
+def _forget(settings: Settings, table: str) -> None:
+    with connect(settings.internal_db) as connection:
+        _builds_table(connection)
+        connection.execute(f"DELETE FROM ops.{table}")
+
+
+def _record(settings: Settings, table: str, fingerprint: str) -> None:
+    with connect(settings.internal_db) as connection:
+        _builds_table(connection)
+        connection.execute("BEGIN")
+        connection.execute(f"DELETE FROM ops.{table}")
+        connection.execute(
+            f"INSERT INTO ops.{table} VALUES (?, current_timestamp::TIMESTAMP)", [fingerprint]
+        )
+        connection.execute("COMMIT")
+
+
+def _recorded(settings: Settings, table: str) -> str | None:
+    with connect(settings.internal_db) as connection:
+        _builds_table(connection)
+        row = connection.execute(f"SELECT fingerprint FROM ops.{table}").fetchone()
+    return None if row is None else str(row[0])
 
 
 def forget_dbt_build(settings: Settings) -> None:
     """Before a build: a build that dies half-way must not look current."""
-    with connect(settings.internal_db) as connection:
-        _builds_table(connection)
-        connection.execute("DELETE FROM ops.dbt_builds")
+    _forget(settings, "dbt_builds")
 
 
 def record_dbt_build(settings: Settings, fingerprint: str) -> None:
-    with connect(settings.internal_db) as connection:
-        _builds_table(connection)
-        connection.execute("DELETE FROM ops.dbt_builds")
-        connection.execute(
-            "INSERT INTO ops.dbt_builds VALUES (?, current_timestamp::TIMESTAMP)", [fingerprint]
-        )
+    _record(settings, "dbt_builds", fingerprint)
 
 
 def dbt_build_is_current(settings: Settings) -> bool:
@@ -173,7 +201,22 @@ def dbt_build_is_current(settings: Settings) -> bool:
     k, and its docs site is still there: building again would change nothing."""
     if not (settings.dbt_target_dir / "static_index.html").is_file():
         return False
-    with connect(settings.internal_db) as connection:
-        _builds_table(connection)
-        row = connection.execute("SELECT fingerprint FROM ops.dbt_builds").fetchone()
-    return row is not None and row[0] == dbt_fingerprint(settings)
+    return _recorded(settings, "dbt_builds") == dbt_fingerprint(settings)
+
+
+def forget_dbt_docs(settings: Settings) -> None:
+    """Before generating the docs: a site half-written must not look current."""
+    _forget(settings, "dbt_docs")
+
+
+def record_dbt_docs(settings: Settings, code: str) -> None:
+    """After the site is written: it documents the code with this fingerprint."""
+    _record(settings, "dbt_docs", code)
+
+
+def dbt_docs_are_current(settings: Settings, code: str) -> bool:
+    """True when the docs site on disk was generated from the code with this fingerprint:
+    it would come out the same again, whatever data the build has seen since."""
+    if not (settings.dbt_target_dir / "static_index.html").is_file():
+        return False
+    return _recorded(settings, "dbt_docs") == code

@@ -1,15 +1,20 @@
-"""A refresh with no new rows skips dbt only when the last complete build is current."""
+"""A refresh with no new rows skips dbt only when the last complete build is current; a
+build regenerates the docs site only when the code it documents changed."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from flows import transform
-from flows.config import DBT_PROJECT_DIR, resolve_settings
+from flows import nightly, transform
+from flows.config import DBT_PROJECT_DIR, Settings, resolve_settings
+from flows.form import Form
+from flows.warehouse import connect, ensure_schema
 
 
 @pytest.fixture
@@ -47,15 +52,128 @@ def test_without_the_docs_site_the_build_is_not_current(settings):
     assert not transform.dbt_build_is_current(settings)
 
 
-def test_rows_loaded_since_the_build_make_it_stale(settings, form):
-    from flows.warehouse import connect, ensure_schema
-
-    with connect(settings.internal_db) as connection:
-        ensure_schema(connection, form)
-    transform.record_dbt_build(settings, transform.dbt_fingerprint(settings))
+def _load_rows(settings: Settings, file_name: str) -> None:
+    """What ingest leaves behind when a landing file adds rows to the raw layer."""
     with connect(settings.internal_db) as connection:
         connection.execute(
             "INSERT INTO ops.file_loads (source, file_name, rows_loaded, status, loaded_at) "
-            "VALUES ('fms', 'new.csv', 3, 'loaded', now()::TIMESTAMP)"
+            "VALUES ('fms', ?, 3, 'loaded', now()::TIMESTAMP)",
+            [file_name],
         )
+
+
+def test_rows_loaded_since_the_build_make_it_stale(settings, form):
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, form)
+    transform.record_dbt_build(settings, transform.dbt_fingerprint(settings))
+    _load_rows(settings, "new.csv")
     assert not transform.dbt_build_is_current(settings)
+
+
+# The dbt stage of the flow, with dbt replaced by fakes that count their runs.
+
+
+class FakeDbt:
+    def __init__(self) -> None:
+        self.builds = 0
+        self.docs = 0
+        self.docs_fail = False
+
+    def run_dbt(self, settings: Settings, command: str = "build") -> list[transform.DbtResult]:
+        self.builds += 1
+        return []
+
+    def generate_docs(self, settings: Settings) -> Path:
+        self.docs += 1
+        site = settings.dbt_target_dir / "static_index.html"
+        site.write_text(f"<html>site {self.docs}, k={settings.suppression_k}</html>")
+        if self.docs_fail:
+            raise transform.DbtBuildFailed("killed while writing the site")
+        return site
+
+
+@pytest.fixture
+def dbt(settings: Settings, form: Form, monkeypatch: pytest.MonkeyPatch) -> FakeDbt:
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, form)
+    fake = FakeDbt()
+    monkeypatch.setattr(nightly, "run_dbt", fake.run_dbt)
+    monkeypatch.setattr(nightly, "generate_docs", fake.generate_docs)
+    monkeypatch.setattr(nightly, "get_run_logger", lambda: logging.getLogger("dbt stage"))
+    return fake
+
+
+def _dbt_stage(settings: Settings) -> Path:
+    return nightly.transform_stage.fn(settings)
+
+
+def test_docs_are_generated_with_the_first_build(settings, dbt):
+    site = _dbt_stage(settings)
+
+    assert (dbt.builds, dbt.docs) == (1, 1)
+    assert site.read_text() == "<html>site 1, k=5</html>"
+    assert transform.dbt_build_is_current(settings)
+
+
+def test_new_rows_rebuild_the_marts_and_keep_the_docs_site(settings, dbt):
+    _dbt_stage(settings)
+    _load_rows(settings, "new.csv")
+    assert not transform.dbt_build_is_current(settings)
+
+    site = _dbt_stage(settings)
+
+    assert (dbt.builds, dbt.docs) == (2, 1)
+    assert site.read_text() == "<html>site 1, k=5</html>"
+    assert transform.dbt_build_is_current(settings)
+
+
+def _change_k(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, suppression_k=6)
+
+
+def _change_a_model(settings: Settings) -> Settings:
+    model = transform.DBT_PROJECT_DIR / "models" / "marts" / "migration" / "fms_income_uplift.sql"
+    model.write_text(model.read_text() + "\n-- changed\n")
+    return settings
+
+
+def _full_refresh(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, full_refresh=True)
+
+
+@pytest.mark.parametrize("change", [_change_k, _change_a_model, _full_refresh])
+def test_a_code_change_or_a_full_refresh_regenerates_the_docs(
+    settings, dbt, change: Callable[[Settings], Settings]
+):
+    _dbt_stage(settings)
+    changed = change(settings)
+
+    _dbt_stage(changed)
+
+    assert (dbt.builds, dbt.docs) == (2, 2)
+    assert transform.dbt_docs_are_current(changed, transform.code_fingerprint(changed))
+
+
+def test_a_missing_docs_site_is_generated_again(settings, dbt):
+    _dbt_stage(settings)
+    (settings.dbt_target_dir / "static_index.html").unlink()
+    assert not transform.dbt_build_is_current(settings)
+
+    site = _dbt_stage(settings)
+
+    assert (dbt.builds, dbt.docs) == (2, 2)
+    assert site.read_text() == "<html>site 2, k=5</html>"
+
+
+def test_a_site_whose_generation_failed_half_way_is_never_reused(settings, dbt):
+    _dbt_stage(settings)  # k=5: site 1
+    dbt.docs_fail = True
+    with pytest.raises(transform.DbtBuildFailed):
+        _dbt_stage(_change_k(settings))  # k=6: site 2 written, then the run dies
+    dbt.docs_fail = False
+    assert not transform.dbt_build_is_current(settings)
+
+    site = _dbt_stage(settings)  # k=5 again: the code of site 1, but site 2 is on disk
+
+    assert dbt.docs == 3
+    assert site.read_text() == "<html>site 3, k=5</html>"

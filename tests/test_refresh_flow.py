@@ -21,7 +21,7 @@ from kobo_files import refusal, submission, write_csv, write_kobo_json
 from flows import nightly
 from flows.config import Settings
 from flows.nightly import nightly_refresh
-from flows.transform import DbtResult, run_dbt
+from flows.transform import DbtResult, generate_docs, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +82,18 @@ def _record_dbt_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[DbtResult]]
     return builds
 
 
+def _record_docs_sites(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every docs site the flow generates from now on."""
+    sites: list[Path] = []
+
+    def recording(settings: Settings) -> Path:
+        sites.append(generate_docs(settings))
+        return sites[-1]
+
+    monkeypatch.setattr(nightly, "generate_docs", recording)
+    return sites
+
+
 def test_a_refresh_publishes_and_a_second_one_changes_nothing(
     prefect_harness, tmp_path, monkeypatch
 ):
@@ -112,9 +124,10 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(
 
 
 def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
-    prefect_harness, tmp_path
+    prefect_harness, tmp_path, monkeypatch
 ):
     landing, data = _landing(tmp_path), tmp_path / "data"
+    builds, docs_sites = _record_dbt_builds(monkeypatch), _record_docs_sites(monkeypatch)
     nightly_refresh(landing_dir=str(landing), data_dir=str(data))
     _add_export(landing, "export_2.json", extra=12)
     published = data / "published" / "warehouse.duckdb"
@@ -137,6 +150,10 @@ def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
     assert "ERROR" not in out, out + err
     assert len(answers) > 10
     assert set(answers) == {"30", "42"}
+    # New rows, same code: the marts were built again, the docs site was kept.
+    assert (len(builds), len(docs_sites)) == (2, 1)
+    published_docs = data / "published" / "docs" / "index.html"
+    assert published_docs.read_bytes() == docs_sites[0].read_bytes()
 
 
 READER = """
