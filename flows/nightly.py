@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -20,20 +21,13 @@ from prefect.cache_policies import NO_CACHE
 from flows.config import Settings, resolve_settings
 from flows.form import default_form
 from flows.ingest import IngestSummary, ingest_landing_zone
+from flows.preload import preload_in_background
 from flows.progress import say
 from flows.publish import (
     build_candidate,
     discard_candidate,
     publish_candidate,
     publish_docs,
-)
-from flows.quality import (
-    QualityReport,
-    create_quality_artifacts,
-    keep_results,
-    record_quality_results,
-    render_data_docs,
-    run_quality_gates,
 )
 from flows.run_lock import refresh_lock
 from flows.runs import (
@@ -56,6 +50,9 @@ from flows.transform import (
     run_dbt,
 )
 from flows.warehouse import connect
+
+if TYPE_CHECKING:
+    from flows.quality import QualityReport
 
 
 @dataclass
@@ -148,6 +145,15 @@ def transform_stage(settings: Settings) -> Path:
 
 @task(name="quality", cache_policy=NO_CACHE)
 def quality_stage(settings: Settings, run_id: str) -> tuple[Path, QualityReport]:
+    # Imported here: Great Expectations is slow to import and preloaded during ingest.
+    from flows.quality import (
+        create_quality_artifacts,
+        keep_results,
+        record_quality_results,
+        render_data_docs,
+        run_quality_gates,
+    )
+
     say("quality: expectation suites on the raw layer and the candidate database")
     candidate = build_candidate(settings, run_id)
     report = run_quality_gates(settings, candidate)
@@ -219,6 +225,7 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
     seconds: dict[str, float] = {}
+    preload_in_background()
     try:
         fault_point("ingest")
         with _timed(seconds, "ingest"):
