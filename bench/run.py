@@ -40,24 +40,38 @@ sys.path.insert(0, str(ROOT))
 
 from flows.sample import generate_landing_zone  # noqa: E402
 
-REFRESH_CHILD = """
-import json, os, resource, sys, time
+# The process's own peak resident set. Not ru_maxrss: on Linux it carries the parent's
+# peak across fork and exec, so every child would report the benchmark's own size.
+PEAK_RSS = """
+def peak_rss_mib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+"""
+
+REFRESH_CHILD = (
+    PEAK_RSS
+    + """
+import json, os, sys, time
 from dataclasses import asdict
 started = time.perf_counter()
 from flows.nightly import nightly_refresh
 outcome = nightly_refresh(landing_dir=sys.argv[1], data_dir=sys.argv[2])
 wall = time.perf_counter() - started
-peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"wall_seconds": wall, "peak_rss_mib": peak_kib / 1024,
+print(json.dumps({"wall_seconds": wall, "peak_rss_mib": peak_rss_mib(),
                   "stage_seconds": outcome.stage_seconds, "status": outcome.status,
                   "rows_loaded": sum(f["counts"]["rows_loaded"] for f in outcome.files)}))
 """
+)
 
 
 # The raw FMS suite as the refresh runs it: Great Expectations inside DuckDB.
-SUITE_CHILD = """
-import json, resource, sys, time
+SUITE_CHILD = (
+    PEAK_RSS
+    + """
+import json, sys, time
 from datetime import date, timedelta
 from pathlib import Path
 from flows.config import EXPECTATIONS_DIR
@@ -72,12 +86,15 @@ validation = validate_suite(db, "raw_fms_submissions", EXPECTATIONS_DIR, paramet
 wall = time.perf_counter() - started
 print(json.dumps({"wall_seconds": wall, "checks": len(validation.checks),
                   "not_passed": sum(1 for c in validation.checks if c.success is not True),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": peak_rss_mib()}))
 """
+)
 
 # The same checks as plain SQL: one count of unexpected rows per expectation.
-PLAIN_SQL_CHILD = """
-import json, resource, sys, time
+PLAIN_SQL_CHILD = (
+    PEAK_RSS
+    + """
+import json, sys, time
 from datetime import date, timedelta
 import duckdb
 sys.path.insert(0, "bench")
@@ -90,8 +107,9 @@ with duckdb.connect(sys.argv[1], read_only=True) as connection:
 wall = time.perf_counter() - started
 print(json.dumps({"wall_seconds": wall, "checks": len(unexpected),
                   "not_passed": sum(1 for n in unexpected if n),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": peak_rss_mib()}))
 """
+)
 
 RAW_FMS = "raw.fms_submissions"
 
