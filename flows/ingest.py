@@ -1,7 +1,10 @@
 """Ingest the landing zone into the internal database, one file per transaction.
 
 Files are taken in arrival order (modification time, then name). A file already loaded is
-not read again; a file whose bytes equal a loaded file is recorded as
+not read again; nor hashed again when its size and modification time are those recorded
+(the contract: files only ever arrive, a provider never edits one in place, so hashing
+gigabytes of old exports every night would buy nothing). A file whose bytes equal a loaded
+file is recorded as
 `skipped_same_bytes`; a file that cannot be read is recorded as `failed` with the reason,
 and the run goes on. Each file's rows, quarantine records and `ops.file_loads` row are
 committed together or not at all.
@@ -76,11 +79,55 @@ LOADERS: dict[str, Loader] = {
 }
 
 
+_DEALT_WITH = "status IN ('loaded', 'skipped_same_bytes')"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What the file system says about a file, without reading it."""
+
+    size_bytes: int
+    modified_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity:
+        stat = path.stat()
+        return cls(stat.st_size, stat.st_mtime_ns)
+
+
+def _seen_unchanged(
+    connection: duckdb.DuckDBPyConnection, landing: LandingFile, identity: FileIdentity
+) -> bool:
+    """The file was dealt with before and its size and modification time are unchanged."""
+    return (
+        connection.execute(
+            f"SELECT count(*) FROM ops.file_loads WHERE source = ? AND file_name = ? "
+            f"AND size_bytes = ? AND modified_ns = ? AND {_DEALT_WITH}",
+            [landing.source, landing.name, identity.size_bytes, identity.modified_ns],
+        ).fetchone()[0]
+        > 0
+    )
+
+
+def _remember_identity(
+    connection: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    sha256: str,
+    identity: FileIdentity,
+) -> None:
+    """A file seen before by its bytes (touched, copied, or recorded before sizes were):
+    note its size and time so that the next run need not hash it."""
+    connection.execute(
+        f"UPDATE ops.file_loads SET size_bytes = ?, modified_ns = ? "
+        f"WHERE source = ? AND file_name = ? AND sha256 = ? AND {_DEALT_WITH}",
+        [identity.size_bytes, identity.modified_ns, landing.source, landing.name, sha256],
+    )
+
+
 def _already_seen(connection: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
     """file name -> sha256 for files that need no work (loaded or skipped)."""
     rows = connection.execute(
-        "SELECT file_name, sha256 FROM ops.file_loads "
-        "WHERE source = ? AND status IN ('loaded', 'skipped_same_bytes')",
+        f"SELECT file_name, sha256 FROM ops.file_loads WHERE source = ? AND {_DEALT_WITH}",
         [source],
     ).fetchall()
     return dict(rows)
@@ -100,6 +147,7 @@ def _record(
     connection: duckdb.DuckDBPyConnection,
     landing: LandingFile,
     sha256: str,
+    identity: FileIdentity,
     result: FileResult,
     run_id: str,
 ) -> None:
@@ -109,8 +157,10 @@ def _record(
     )
     counts = result.counts
     connection.execute(
-        "INSERT INTO ops.file_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "current_timestamp::TIMESTAMP)",
+        "INSERT INTO ops.file_loads (source, file_name, sha256, rows_read, rows_loaded, "
+        "rows_duplicate, rows_quarantined, status, reason, arrival_rank, run_id, loaded_at, "
+        "size_bytes, modified_ns) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?, ?)",
         [
             landing.source,
             landing.name,
@@ -123,6 +173,8 @@ def _record(
             result.reason,
             landing.arrival_rank,
             run_id,
+            identity.size_bytes,
+            identity.modified_ns,
         ],
     )
 
@@ -132,6 +184,7 @@ def _load_in_transaction(
     form: Form,
     landing: LandingFile,
     sha256: str,
+    identity: FileIdentity,
     run_id: str,
 ) -> FileResult:
     """Load the file and record it in one transaction: all of it, or nothing."""
@@ -143,7 +196,7 @@ def _load_in_transaction(
         else:
             counts = LOADERS[landing.source](connection, form, landing, run_id)
         result = FileResult(landing.source, landing.name, "loaded", counts)
-        _record(connection, landing, sha256, result, run_id)
+        _record(connection, landing, sha256, identity, result, run_id)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -155,8 +208,12 @@ def ingest_file(
     connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
 ) -> FileResult | None:
     """Load one file in its own transaction; None when it was already dealt with."""
+    identity = FileIdentity.of(landing.path)
+    if _seen_unchanged(connection, landing, identity):
+        return None
     sha256 = sha256_of(landing.path)
     if _already_seen(connection, landing.source).get(landing.name) == sha256:
+        _remember_identity(connection, landing, sha256, identity)
         return None
     twin = _loaded_file_with_hash(connection, landing.source, sha256)
     if twin is not None:
@@ -168,16 +225,16 @@ def ingest_file(
             LoadCounts(rows_read, 0, rows_read, 0),
             f"same bytes as {twin_name}",
         )
-        _record(connection, landing, sha256, result, run_id)
+        _record(connection, landing, sha256, identity, result, run_id)
         return result
 
     try:
-        return _load_in_transaction(connection, form, landing, sha256, run_id)
+        return _load_in_transaction(connection, form, landing, sha256, identity, run_id)
     except (UnreadableFile, duckdb.Error, OSError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         log.warning("%s/%s failed: %s", landing.source, landing.name, reason)
         result = FileResult(landing.source, landing.name, "failed", LoadCounts(0, 0, 0, 0), reason)
-        _record(connection, landing, sha256, result, run_id)
+        _record(connection, landing, sha256, identity, result, run_id)
         return result
 
 

@@ -33,6 +33,10 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 # See flows/fms_load.py: lets a row delivered again unchanged skip validation.
 DELIVERED_HASH_COLUMN = ("delivered_hash", "UBIGINT")
 
+# See flows/ingest.py: a file seen before with the same size and modification time is not
+# hashed again (files only ever arrive; a provider never edits one in place).
+FILE_IDENTITY_COLUMNS = (("size_bytes", "BIGINT"), ("modified_ns", "BIGINT"))
+
 FMR_COLUMNS = (
     "date",
     "fmp",
@@ -141,7 +145,13 @@ def schema_ddl(form: Form) -> list[str]:
                 ("arrival_rank", "BIGINT"),
                 ("run_id", "VARCHAR"),
                 ("loaded_at", "TIMESTAMP"),
+                *FILE_IDENTITY_COLUMNS,
             ],
+        ),
+        # Warehouses created before these columns existed hash each file once more.
+        *(
+            f"ALTER TABLE ops.file_loads ADD COLUMN IF NOT EXISTS {name} {sql_type}"
+            for name, sql_type in FILE_IDENTITY_COLUMNS
         ),
         _table(
             "ops.runs",

@@ -200,6 +200,76 @@ def test_a_second_run_reads_nothing_again(warehouse, form, landing):
     assert warehouse.execute("SELECT count(*) FROM ops.file_loads").fetchone()[0] == 1
 
 
+def _count_hashing(monkeypatch) -> list[str]:
+    hashed: list[str] = []
+    real = ingest.sha256_of
+
+    def spy(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(ingest, "sha256_of", spy)
+    return hashed
+
+
+def test_a_file_seen_before_is_not_hashed_again_while_its_size_and_time_are_unchanged(
+    warehouse, form, landing, monkeypatch
+):
+    write_csv(landing / "fms" / "export.csv", [submission("u1")])
+    hashed = _count_hashing(monkeypatch)
+    _ingest(warehouse, form, landing, "r1")
+    assert hashed == ["export.csv"]
+
+    summary = _ingest(warehouse, form, landing, "r2")
+
+    assert summary.files == []
+    assert hashed == ["export.csv"]
+
+
+def test_a_touched_file_is_hashed_once_more_then_known_by_its_new_time(
+    warehouse, form, landing, monkeypatch
+):
+    export = write_csv(landing / "fms" / "export.csv", [submission("u1")])
+    _ingest(warehouse, form, landing, "r1")
+    os.utime(export, (1_800_000_000, 1_800_000_000))
+    hashed = _count_hashing(monkeypatch)
+
+    assert _ingest(warehouse, form, landing, "r2").files == []
+    assert _ingest(warehouse, form, landing, "r3").files == []
+
+    assert hashed == ["export.csv"]
+    assert warehouse.execute("SELECT count(*) FROM ops.file_loads").fetchone()[0] == 1
+
+
+def test_a_file_recorded_before_sizes_were_kept_is_hashed_once_more(
+    warehouse, form, landing, monkeypatch
+):
+    write_csv(landing / "fms" / "export.csv", [submission("u1")])
+    _ingest(warehouse, form, landing, "r1")
+    warehouse.execute("ALTER TABLE ops.file_loads DROP COLUMN size_bytes")
+    warehouse.execute("ALTER TABLE ops.file_loads DROP COLUMN modified_ns")
+    ensure_schema(warehouse, form)  # what the next run does first
+    hashed = _count_hashing(monkeypatch)
+
+    assert _ingest(warehouse, form, landing, "r2").files == []
+    assert _ingest(warehouse, form, landing, "r3").files == []
+
+    assert hashed == ["export.csv"]
+
+
+def test_a_new_file_under_a_loaded_name_is_read(warehouse, form, landing):
+    export = write_csv(landing / "fms" / "export.csv", [submission("u1")])
+    _arrive_in_order(export)
+    _ingest(warehouse, form, landing, "r1")
+
+    write_csv(export, [submission("u1"), submission("u2")])
+    os.utime(export, (1_800_000_000, 1_800_000_000))
+    summary = _ingest(warehouse, form, landing, "r2")
+
+    assert [(f.file_name, f.status) for f in summary.files] == [("export.csv", "loaded")]
+    assert _held_uuids(warehouse) == ["u1", "u2"]
+
+
 @pytest.mark.parametrize(
     ("answers", "column", "reason"),
     [
