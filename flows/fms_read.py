@@ -331,6 +331,26 @@ def _blank_to_none(value: str | None) -> str | None:
     return value if value.strip() != "" else None
 
 
+def trimmed_or_null(value: str) -> str:
+    """SQL for `nullif(trim(value), '')`, the delivered text as a raw value.
+
+    trim() copies every string, and nearly every cell has nothing to trim: the copy is
+    made only for a cell that starts or ends with a space. DuckDB's trim strips the
+    Unicode space separators (Zs); the only ASCII one is ' ', so a cell that is all ASCII
+    needs no regular expression to tell.
+    """
+    not_ascii = f"strlen({value}) <> length({value})"
+    space_at_an_end = f"regexp_matches({value}, '^\\p{{Zs}}|\\p{{Zs}}$')"
+    may_need_trim = (
+        f"starts_with({value}, ' ') OR ends_with({value}, ' ') "
+        f"OR ({not_ascii} AND {space_at_an_end})"
+    )
+    return (
+        f"CASE WHEN {value} = '' THEN NULL "
+        f"WHEN {may_need_trim} THEN nullif(trim({value}), '') ELSE {value} END"
+    )
+
+
 def _create_staged_view(
     connection: duckdb.DuckDBPyConnection, form: Form, plan: ColumnPlan, source_row: str
 ) -> str:
@@ -339,9 +359,7 @@ def _create_staged_view(
     columns = [f"CAST({source_row} AS INTEGER) AS source_row"]
     for name in (*raw_system_columns(), *raw_form_columns(form)):
         if name in present:
-            columns.append(
-                f"nullif(trim({quote_identifier(name)}), '') AS {quote_identifier(name)}"
-            )
+            columns.append(f"{trimmed_or_null(quote_identifier(name))} AS {quote_identifier(name)}")
         else:
             columns.append(f"CAST(NULL AS VARCHAR) AS {quote_identifier(name)}")
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):

@@ -4,6 +4,7 @@ direct identifiers never stored."""
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ from kobo_files import (
 )
 
 from flows import fms_load, fms_validation, ingest
+from flows.fms_read import trimmed_or_null
 from flows.form import Form
 from flows.ingest import ingest_landing_zone
 from flows.warehouse import ensure_schema
@@ -268,6 +270,48 @@ def test_a_new_file_under_a_loaded_name_is_read(warehouse, form, landing):
 
     assert [(f.file_name, f.status) for f in summary.files] == [("export.csv", "loaded")]
     assert _held_uuids(warehouse) == ["u1", "u2"]
+
+
+def test_cells_padded_with_spaces_are_trimmed_and_blank_cells_are_missing(warehouse, form, landing):
+    padded = submission(
+        "u1",
+        **{
+            "profile/sex": " female ",
+            "profile/age": "\u00a027\u3000",
+            "journey/transport": "  bus train ",
+        },
+    )
+    blank = submission("u2", **{"profile/sex": "   "})
+    write_csv(landing / "fms" / "export.csv", [padded, blank])
+
+    _ingest(warehouse, form, landing)
+
+    stored = warehouse.execute("SELECT _uuid, sex, age, transport FROM raw.fms_submissions")
+    assert stored.fetchall() == [("u1", "female", "27", "bus train")]
+    quarantined = warehouse.execute("SELECT row_number, column_name, reason FROM quarantine.rows")
+    assert quarantined.fetchall() == [(2, "sex", "required answer is missing")]
+
+
+_SPACE_SEPARATORS = [chr(c) for c in range(0x3001) if unicodedata.category(chr(c)) == "Zs"]
+
+
+def test_the_fast_trim_gives_what_duckdbs_trim_gives_for_every_kind_of_space():
+    cells = [None, "", "a", "a b", " a", "a ", "   ", "\ta\n", "\u200ba\ufeff", "ລາວ", " ລາວ "]
+    cells += [space + "a" + space for space in _SPACE_SEPARATORS] + _SPACE_SEPARATORS
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE cells (cell VARCHAR)")
+    connection.executemany("INSERT INTO cells VALUES (?)", [[cell] for cell in cells])
+
+    fast, reference = zip(
+        *connection.execute(
+            f"SELECT {trimmed_or_null('cell')}, nullif(trim(cell), '') FROM cells"
+        ).fetchall(),
+        strict=True,
+    )
+
+    assert len(_SPACE_SEPARATORS) == 17
+    assert fast == reference
+    assert reference.count("a") == 3 + 17  # "a", " a", "a " and a in every kind of space
 
 
 @pytest.mark.parametrize(
