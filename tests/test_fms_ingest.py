@@ -278,7 +278,7 @@ def test_cells_padded_with_spaces_are_trimmed_and_blank_cells_are_missing(wareho
         **{
             "profile/sex": " female ",
             "profile/age": "\u00a027\u3000",
-            "journey/transport": "  bus train ",
+            "journey/transport": "  train\tbus \n train ",
         },
     )
     blank = submission("u2", **{"profile/sex": "   "})
