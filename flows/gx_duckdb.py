@@ -21,6 +21,7 @@ section at the end.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -425,3 +426,7 @@ def _use_regex_expression_with_duckdb() -> None:
 
 
 _use_regex_expression_with_duckdb()
+
+# GX 1.24 sets this logger to INFO itself, so every ephemeral context (one per suite run) says
+# "Created temporary directory ... for ephemeral docs site" in the refresh's console output.
+logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)

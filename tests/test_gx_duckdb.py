@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from datetime import date
 from pathlib import Path
@@ -159,6 +160,19 @@ def test_a_run_makes_no_network_calls(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
     assert all(r.success for r in run_suite(db, SUITE, SUITES, PARAMETERS))
+
+
+def test_a_run_keeps_gx_context_chatter_out_of_the_refresh_output(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = make_db(tmp_path / "w.duckdb", GOOD_ROWS)
+    # As in a refresh: loggers pass warnings on by default; whatever gets through is shown.
+    caplog.set_level(logging.WARNING)
+    caplog.handler.setLevel(logging.NOTSET)
+
+    run_suite(db, SUITE, SUITES, PARAMETERS)
+
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("great_expectations")] == []
 
 
 def test_severity_comes_from_meta_and_defaults_to_critical(tmp_path: Path) -> None:
