@@ -242,6 +242,30 @@ def test_every_published_column_is_described_and_contracted(build: Build) -> Non
         assert undocumented == [], name
 
 
+def test_published_keys_are_not_null_constraints_the_database_enforces(build: Build) -> None:
+    # Constraints, not data tests: DuckDB refuses the row while dbt builds the table, at
+    # no extra query per column (dbt-duckdb enforces contracted not_null and primary_key).
+    constrained = _query(
+        build,
+        "select table_name, constraint_type, constraint_column_names[1]"
+        " from duckdb_constraints() where schema_name = 'marts'"
+        " and constraint_type in ('NOT NULL', 'PRIMARY KEY')",
+    )
+    assert {
+        ("fms_corridor_monthly", "NOT NULL", "month"),
+        ("fms_corridor_monthly", "NOT NULL", "dest_country_iso3"),
+        ("fms_corridor_monthly", "NOT NULL", "suppressed"),
+        ("fmr_daily_flows", "NOT NULL", "fmp_code"),
+        ("dim_provinces", "PRIMARY KEY", "adm1_code"),
+        ("story_coverage", "PRIMARY KEY", "adm1_code"),
+    } <= set(constrained)
+    with duckdb.connect(str(build.db_path)) as con:
+        con.execute("begin")  # rolled back: other tests read this build
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("insert into marts.fms_corridor_monthly (month) values (null)")
+        con.execute("rollback")
+
+
 def test_corridor_counts_final_consenting_approved_versions_with_suppression(
     build: Build,
 ) -> None:
