@@ -32,6 +32,16 @@ def test_the_nightly_build_leaves_dbt_unit_tests_to_pytest(tmp_path):
     assert "--full-refresh" not in args
 
 
+def test_the_nightly_build_writes_no_json_artifacts_nobody_reads(tmp_path):
+    args = _dbt_args(_settings(tmp_path), "build")
+
+    assert "--no-write-json" in args
+
+
+def test_docs_generation_writes_the_manifest_and_catalog_its_site_inlines(tmp_path):
+    assert "--no-write-json" not in _dbt_args(_settings(tmp_path), "generate")
+
+
 def test_a_full_refresh_build_also_leaves_unit_tests_out(tmp_path):
     args = _dbt_args(dataclasses.replace(_settings(tmp_path), full_refresh=True), "build")
 
