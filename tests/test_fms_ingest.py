@@ -466,6 +466,45 @@ def test_a_failure_in_the_middle_of_a_file_leaves_the_warehouse_as_it_was(
     assert _file_load(warehouse, "export.csv")["status"] == "failed"
 
 
+def _keeps_insertion_order(connection: duckdb.DuckDBPyConnection) -> bool:
+    return connection.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+
+def test_each_file_is_staged_in_file_order_after_a_load_wrote_rows_unordered(
+    warehouse, form, landing, monkeypatch
+):
+    # Staging numbers rows by the order DuckDB keeps them in; the load that follows it
+    # writes without order (faster), so the order must be back on before the next file.
+    first = write_csv(landing / "fms" / "a.csv", [submission("u1")])
+    second = write_csv(landing / "fms" / "b.csv", [submission("u2")])
+    _arrive_in_order(first, second)
+    during_loads: list[bool] = []
+    real_loader = ingest.load_staged_fms
+
+    def loader_that_dies_on_the_second_file(connection, *args):
+        during_loads.append(_keeps_insertion_order(connection))
+        counts = real_loader(connection, *args)
+        if len(during_loads) == 2:
+            raise OSError("disk full")
+        return counts
+
+    monkeypatch.setattr(ingest, "load_staged_fms", loader_that_dies_on_the_second_file)
+    staged_with_order: list[bool] = []
+    real_stage = ingest.stage_file
+
+    def stage(connection, *args):
+        staged_with_order.append(_keeps_insertion_order(connection))
+        return real_stage(connection, *args)
+
+    monkeypatch.setattr(ingest, "stage_file", stage)
+
+    _ingest(warehouse, form, landing)
+
+    assert during_loads == [False, False]
+    assert staged_with_order == [True, True]
+    assert _keeps_insertion_order(warehouse)  # also after the failed load
+
+
 def test_every_file_balances_its_rows(warehouse, form, landing):
     write_csv(landing / "fms" / "a.csv", [submission("u1"), submission(None), refusal("u2")])
     write_kobo_json(
