@@ -136,18 +136,94 @@ def validate_suite(
     only, never a value from the table (for respondent-level tables: verdicts travel further than
     the internal database); the examples stay in `gx_result`.
     """
-    parameters = dict(parameters or {})
-    suite = _suite_for_table(load_suite(suite_name, directory), table)
-    _check_parameters(suite, parameters)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(suite)  # gives the expectations the ids their results refer to
-    validation = _validate(context, db_path, suite, parameters)
-    gx_result = validation.to_json_dict()
-    gx_result["suite_parameters"] = {name: _jsonable(v) for name, v in parameters.items()}
-    checks = _check_results(suite, validation.results, values_in_observed)
-    expectations = [e.configuration.to_json_dict() for e in suite.expectations]
-    return SuiteValidation(suite.name, suite.meta["table"], checks, expectations, gx_result)
+    with ValidationSession() as session:
+        return session.validate(
+            db_path, suite_name, directory, parameters, table, values_in_observed
+        )
+
+
+class ValidationSession:
+    """Many suite runs on one GX context, as `validate_suite` runs one.
+
+    Setting up a GX datasource costs more than validating a small table (GX serialises its
+    whole configuration each time one is added), so a session keeps one datasource per
+    database, schema and set of DuckDB variables, and reuses it for every table there. Use it
+    as a context manager: leaving it closes every connection it opened.
+    """
+
+    def __init__(self) -> None:
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._datasources: dict[tuple[str, str, str], Any] = {}
+
+    def __enter__(self) -> ValidationSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for datasource in self._datasources.values():
+            # GX keeps two engines (one for the datasource, one for its execution engine).
+            datasource.get_execution_engine().close()
+            datasource.get_engine().dispose()
+        self._datasources.clear()
+
+    def validate(
+        self,
+        db_path: Path,
+        suite_name: str,
+        directory: Path,
+        parameters: Mapping[str, ParameterValue] | None = None,
+        table: str | None = None,
+        values_in_observed: bool = True,
+    ) -> SuiteValidation:
+        """What `validate_suite` does, on this session's context and connections."""
+        parameters = dict(parameters or {})
+        suite = _suite_for_table(load_suite(suite_name, directory), table)
+        _check_parameters(suite, parameters)
+        suite = self.context.suites.add(suite)  # gives the expectations the ids results refer to
+        try:
+            validation = self._validate(db_path, suite, parameters)
+        finally:
+            self.context.suites.delete(suite.name)
+        gx_result = validation.to_json_dict()
+        gx_result["suite_parameters"] = {name: _jsonable(v) for name, v in parameters.items()}
+        checks = _check_results(suite, validation.results, values_in_observed)
+        expectations = [e.configuration.to_json_dict() for e in suite.expectations]
+        return SuiteValidation(suite.name, suite.meta["table"], checks, expectations, gx_result)
+
+    def _validate(
+        self, db_path: Path, suite: gx.ExpectationSuite, parameters: dict[str, ParameterValue]
+    ) -> ExpectationSuiteValidationResult:
+        schema, table = _split_table(suite.meta["table"])
+        # Query expectations read run parameters as DuckDB variables; only the ones this suite
+        # reads go on the connection, so suites that read the same ones share a datasource.
+        variables = {n: v for n, v in parameters.items() if n in _variables_read(suite)}
+        datasource = self._datasource(db_path, schema, variables)
+        asset = next((a for a in datasource.assets if a.name == table), None)
+        if asset is None:
+            asset = datasource.add_table_asset(name=table, table_name=table)
+            asset.add_batch_definition_whole_table("whole table")
+        batch = asset.get_batch_definition("whole table").get_batch()
+        validation = batch.validate(
+            suite, result_format=_COUNTS_ONLY, expectation_parameters=parameters
+        )
+        _add_examples(batch, suite, validation, parameters)
+        return validation
+
+    def _datasource(
+        self, db_path: Path, schema: str, variables: Mapping[str, ParameterValue]
+    ) -> Any:
+        key = (str(db_path.resolve()), schema, repr(sorted(variables.items())))
+        if key not in self._datasources:
+            connect_args = {"read_only": True, "search_path": schema, "variables": variables}
+            self._datasources[key] = self.context.data_sources.add_sql(
+                name=f"duckdb_{len(self._datasources)}",
+                connection_string=f"duckdb+{_DIALECT_DRIVER}:///{db_path.resolve()}",
+                kwargs={"connect_args": connect_args},
+            )
+        return self._datasources[key]
 
 
 def _suite_for_table(suite: gx.ExpectationSuite, table: str | None) -> gx.ExpectationSuite:
@@ -162,30 +238,6 @@ def _suite_for_table(suite: gx.ExpectationSuite, table: str | None) -> gx.Expect
     suite.meta["table"] = table
     suite.name = f"{suite.name}:{table}"
     return suite
-
-
-def _validate(
-    context: Any, db_path: Path, suite: gx.ExpectationSuite, parameters: dict[str, ParameterValue]
-) -> ExpectationSuiteValidationResult:
-    schema, table = _split_table(suite.meta["table"])
-    connect_args = {"read_only": True, "search_path": schema, "variables": parameters}
-    datasource = context.data_sources.add_sql(
-        name="duckdb",
-        connection_string=f"duckdb+{_DIALECT_DRIVER}:///{db_path.resolve()}",
-        kwargs={"connect_args": connect_args},
-    )
-    try:
-        asset = datasource.add_table_asset(name=table, table_name=table)
-        batch = asset.add_batch_definition_whole_table("whole table").get_batch()
-        validation = batch.validate(
-            suite, result_format=_COUNTS_ONLY, expectation_parameters=parameters
-        )
-        _add_examples(batch, suite, validation, parameters)
-        return validation
-    finally:
-        # GX keeps two engines (one for the datasource, one for its execution engine).
-        datasource.get_execution_engine().close()
-        datasource.get_engine().dispose()
 
 
 # GX computes a column-map expectation's unexpected count in one aggregate query shared by the
@@ -217,14 +269,24 @@ def _add_examples(
 
 def suite_parameters(suite: gx.ExpectationSuite) -> set[str]:
     """The run parameters a suite reads: `$PARAMETER` kwargs and `getvariable` calls."""
-    names: set[str] = set()
-    for expectation in suite.expectations:
-        for value in _leaves(expectation.configuration.kwargs):
-            if isinstance(value, str):
-                names.update(_GETVARIABLE.findall(value))
-            elif isinstance(value, Mapping) and "$PARAMETER" in value:
-                names.add(str(value["$PARAMETER"]))
-    return names
+    expectation_parameters = {
+        str(value["$PARAMETER"])
+        for expectation in suite.expectations
+        for value in _leaves(expectation.configuration.kwargs)
+        if isinstance(value, Mapping) and "$PARAMETER" in value
+    }
+    return expectation_parameters | _variables_read(suite)
+
+
+def _variables_read(suite: gx.ExpectationSuite) -> set[str]:
+    """The run parameters a suite reads with `getvariable` (SQL of query expectations)."""
+    return {
+        name
+        for expectation in suite.expectations
+        for value in _leaves(expectation.configuration.kwargs)
+        if isinstance(value, str)
+        for name in _GETVARIABLE.findall(value)
+    }
 
 
 def _leaves(value: Any) -> Iterator[Any]:

@@ -32,7 +32,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.config import EXPECTATIONS_DIR, Settings
 from flows.expectations_generate import MAX_DATE_PARAMETER
-from flows.gx_duckdb import CheckResult, ParameterValue, SuiteValidation, validate_suite
+from flows.gx_duckdb import (
+    CheckResult,
+    ParameterValue,
+    SuiteValidation,
+    ValidationSession,
+)
 from flows.warehouse import connect
 
 RAW_SUITES = ("raw_fms_submissions", "raw_fmr_tallies", "raw_stories")
@@ -91,39 +96,35 @@ class QualityReport:
 # --- running the gates ---------------------------------------------------------------------
 
 
-def run_quality(
-    database: Path,
-    suites: tuple[str, ...],
-    parameters: Mapping[str, ParameterValue] | None = None,
-    values_in_observed: bool = True,
-) -> QualityReport:
-    return QualityReport.of(
-        [
-            validate_suite(
-                database, suite, EXPECTATIONS_DIR, parameters, values_in_observed=values_in_observed
-            )
-            for suite in suites
-        ]
-    )
-
-
 def run_quality_gates(
     settings: Settings, candidate: Path, today: date | None = None
 ) -> QualityReport:
     """Every suite of a refresh: raw suites on the internal database, the rest on the candidate."""
     parameters = run_parameters(settings, today or date.today())
-    # Raw rows are respondent-level: their values stay in the internal results and Data Docs,
-    # out of the verdicts, which reach ops tables, run messages and the published database.
-    validations = run_quality(
-        settings.internal_db, RAW_SUITES, parameters, values_in_observed=False
-    ).validations
-    validations += run_quality(candidate, PUBLISHED_SUITES, parameters).validations
     previous = row_counts(settings.published_db)
-    for table in tables(candidate):
-        table_parameters = {**parameters, "min_row_count": min_row_count(previous.get(table, 0))}
-        validations.append(
-            validate_suite(candidate, EVERY_TABLE_SUITE, EXPECTATIONS_DIR, table_parameters, table)
-        )
+    candidate_tables = tables(candidate)  # read before the session holds the file read-only
+    with ValidationSession() as session:
+        # Raw rows are respondent-level: their values stay in the internal results and Data
+        # Docs, out of the verdicts, which reach ops tables, run messages and the published
+        # database.
+        validations = [
+            session.validate(
+                settings.internal_db, suite, EXPECTATIONS_DIR, parameters, values_in_observed=False
+            )
+            for suite in RAW_SUITES
+        ]
+        validations += [
+            session.validate(candidate, suite, EXPECTATIONS_DIR, parameters)
+            for suite in PUBLISHED_SUITES
+        ]
+        for table in candidate_tables:
+            minimum = min_row_count(previous.get(table, 0))
+            table_parameters = {**parameters, "min_row_count": minimum}
+            validations.append(
+                session.validate(
+                    candidate, EVERY_TABLE_SUITE, EXPECTATIONS_DIR, table_parameters, table
+                )
+            )
     return QualityReport.of(validations)
 
 

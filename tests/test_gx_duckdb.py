@@ -13,7 +13,13 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pytest
 
-from flows.gx_duckdb import CheckResult, load_suite, run_suite, validate_suite
+from flows.gx_duckdb import (
+    CheckResult,
+    ValidationSession,
+    load_suite,
+    run_suite,
+    validate_suite,
+)
 
 SUITES = Path(__file__).resolve().parents[1] / "expectations"
 SUITE = "marts_fms_corridor_monthly"
@@ -239,6 +245,38 @@ def test_run_parameters_reach_gx_kwargs_and_the_sql_of_query_expectations(tmp_pa
         (False, "1 unexpected (33.3%), e.g. 5"),
         (False, "1 unexpected rows"),
     ]
+
+
+def test_one_session_validates_many_tables_and_runs_as_separate_runs_would(
+    tmp_path: Path,
+) -> None:
+    db = make_db(tmp_path / "w.duckdb", GOOD_ROWS)
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE marts.copy AS SELECT * FROM marts.fms_corridor_monthly")
+    write_suite(
+        tmp_path,
+        "below_k",
+        "*",
+        [
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="SELECT * FROM {batch} WHERE respondents < getvariable('k')"
+            ),
+        ],
+    )
+    runs = [("marts.fms_corridor_monthly", 5), ("marts.copy", 6), ("marts.copy", 5)]
+
+    with ValidationSession() as session:
+        together = [
+            session.validate(db, "below_k", tmp_path, {"k": k}, table).checks for table, k in runs
+        ]
+        twice = [session.validate(db, SUITE, SUITES, PARAMETERS).checks for _ in range(2)]
+    separately = [run_suite(db, "below_k", tmp_path, {"k": k}, table) for table, k in runs]
+
+    assert together == separately
+    assert [[r.success for r in checks] for checks in together] == [[True], [False], [True]]
+    assert twice[0] == twice[1] == run_suite(db, SUITE, SUITES, PARAMETERS)
+    with duckdb.connect(str(db)) as writer:  # leaving the session closed its connections
+        writer.execute("DROP TABLE marts.copy")
 
 
 def test_a_suite_is_refused_when_the_run_lacks_a_parameter_it_reads(tmp_path: Path) -> None:
