@@ -38,13 +38,13 @@ from flows.runs import (
     start_run,
 )
 from flows.transform import (
-    code_fingerprint,
-    dbt_build_is_current,
+    BuildPlan,
+    build_inputs,
     dbt_docs_are_current,
-    dbt_fingerprint,
     forget_dbt_build,
     forget_dbt_docs,
     generate_docs,
+    plan_dbt_build,
     record_dbt_build,
     record_dbt_docs,
     run_dbt,
@@ -118,28 +118,34 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
 
 
 @task(name="dbt build", cache_policy=NO_CACHE)
-def transform_stage(settings: Settings) -> Path:
-    """dbt build, then the docs site that goes out with this build's published database.
+def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
+    """dbt build (of what the plan selects: by default, everything), then the docs site
+    that goes out with this build's published database.
 
     The site documents the code (project, references, k), not the data: it is generated
     again only when the code changed since it was, when it is missing, or on a full
     refresh. Fingerprints are taken before dbt reads anything and recorded only once
     its output is complete, so a stage killed half-way is redone by the next refresh.
     """
-    say("dbt build: staging, intermediate and marts models with their data tests")
-    fingerprint, code = dbt_fingerprint(settings), code_fingerprint(settings)
+    plan = plan or BuildPlan(needed=True)
+    if plan.select:
+        sources = ", ".join(plan.changed_sources)
+        say(f"dbt build: the models and data tests fed by new {sources} rows")
+    else:
+        say("dbt build: staging, intermediate and marts models with their data tests")
+    inputs = build_inputs(settings)
     forget_dbt_build(settings)
-    results = run_dbt(settings, "build")
+    results = run_dbt(settings, "build", plan.select)
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
     site = settings.dbt_target_dir / "static_index.html"
-    if not settings.full_refresh and dbt_docs_are_current(settings, code):
+    if not settings.full_refresh and dbt_docs_are_current(settings, inputs.code):
         say("dbt docs generate skipped: the dbt project, references and k are unchanged")
     else:
         say("dbt docs generate: the documentation site kept with the published database")
         forget_dbt_docs(settings)
         site = generate_docs(settings)
-        record_dbt_docs(settings, code)
-    record_dbt_build(settings, fingerprint)
+        record_dbt_docs(settings, inputs.code)
+    record_dbt_build(settings, inputs)
     return site
 
 
@@ -233,11 +239,12 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
             record_ingest_counts(settings, run_id, _ingest_counts(summary))
         fault_point("dbt")
         with _timed(seconds, "dbt"):
-            if not settings.full_refresh and dbt_build_is_current(settings):
+            plan = plan_dbt_build(settings)
+            if not plan.needed:
                 say("dbt build skipped: nothing changed since the last complete build")
                 docs_site = settings.dbt_target_dir / "static_index.html"
             else:
-                docs_site = transform_stage(settings)
+                docs_site = transform_stage(settings, plan)
         fault_point("quality")
         with _timed(seconds, "quality"):
             candidate, report = quality_stage(settings, run_id)

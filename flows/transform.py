@@ -33,7 +33,7 @@ class DbtResult:
     message: str | None
 
 
-def _dbt_args(settings: Settings, command: str) -> list[str]:
+def _dbt_args(settings: Settings, command: str, select: tuple[str, ...] = ()) -> list[str]:
     args = [
         command,
         "--project-dir",
@@ -59,17 +59,22 @@ def _dbt_args(settings: Settings, command: str) -> list[str]:
         args.append("--no-write-json")
         if settings.full_refresh:
             args.append("--full-refresh")
+        if select:
+            args += ["--select", *select]
     return args
 
 
-def run_dbt(settings: Settings, command: str = "build") -> list[DbtResult]:
-    """Run `dbt <command>`; raise DbtBuildFailed naming every failed node."""
+def run_dbt(
+    settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+) -> list[DbtResult]:
+    """Run `dbt <command>` (a build of `select` only, when given); raise DbtBuildFailed
+    naming every failed node."""
     from dbt.cli.main import dbtRunner
 
     os.environ["FMW_INTERNAL_DB"] = str(settings.internal_db)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     settings.internal_dir.mkdir(parents=True, exist_ok=True)
-    outcome = dbtRunner().invoke(_dbt_args(settings, command))
+    outcome = dbtRunner().invoke(_dbt_args(settings, command, select))
     if outcome.exception is not None:
         raise DbtBuildFailed(f"dbt {command} could not run: {outcome.exception}")
     results = [
@@ -119,22 +124,33 @@ def _source_files(folder: Path) -> list[Path]:
     )
 
 
-def _raw_data_version(settings: Settings) -> str:
-    """Changes whenever a landing file changed the raw layer (new or changed rows)."""
+# Where each landing source's rows land, as the dbt source that reads them. The reference
+# schema's other tables are built by ingest from the form and pycountry: code, not data.
+DBT_SOURCE_OF_LANDING_SOURCE = {
+    "fms": "fms",
+    "fmr": "fmr",
+    "stories": "stories",
+    "reference": "fx",
+}
+
+
+def _raw_data_versions(settings: Settings) -> dict[str, str]:
+    """Per landing source, a version that changes whenever one of its files changed the
+    raw layer (new or changed rows)."""
     if not settings.internal_db.exists():
-        return "empty"
+        return {}
     with connect(settings.internal_db) as connection:
         known = connection.execute(
             "SELECT count(*) FROM duckdb_tables() "
             "WHERE schema_name = 'ops' AND table_name = 'file_loads'"
         ).fetchone()[0]
         if not known:
-            return "empty"
-        count, latest = connection.execute(
-            "SELECT count(*), max(loaded_at) FROM ops.file_loads "
-            "WHERE status = 'loaded' AND rows_loaded > 0"
-        ).fetchone()
-    return f"{count}@{latest}"
+            return {}
+        rows = connection.execute(
+            "SELECT source, count(*), max(loaded_at) FROM ops.file_loads "
+            "WHERE status = 'loaded' AND rows_loaded > 0 GROUP BY source"
+        ).fetchall()
+    return {source: f"{count}@{latest}" for source, count, latest in rows}
 
 
 def code_fingerprint(settings: Settings) -> str:
@@ -151,10 +167,64 @@ def code_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def dbt_fingerprint(settings: Settings) -> str:
-    """Everything a dbt build's result depends on: the raw data's version and the code."""
-    raw, code = _raw_data_version(settings), code_fingerprint(settings)
-    return hashlib.sha256(f"raw={raw};code={code}".encode()).hexdigest()
+@dataclass(frozen=True)
+class BuildInputs:
+    """Everything a dbt build's output depends on: the code, and each source's raw data."""
+
+    code: str
+    data: dict[str, str]
+
+    def to_json(self) -> str:
+        return json.dumps({"code": self.code, "data": self.data}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> BuildInputs | None:
+        try:
+            recorded = json.loads(text)
+            return cls(str(recorded["code"]), dict(recorded["data"]))
+        except (ValueError, TypeError, KeyError):
+            return None  # recorded by an older version: rebuild everything once
+
+
+def build_inputs(settings: Settings) -> BuildInputs:
+    return BuildInputs(code_fingerprint(settings), _raw_data_versions(settings))
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Whether dbt must build, and what: `select` empty means the whole project."""
+
+    needed: bool
+    select: tuple[str, ...] = ()
+    changed_sources: tuple[str, ...] = ()
+
+
+def plan_dbt_build(settings: Settings) -> BuildPlan:
+    """Build only what the data that changed since the last complete build feeds.
+
+    A model whose inputs did not change since that build would come out the same, so it is
+    left as it is: new survey rows rebuild the survey models and marts, not the registry's
+    or the reference dimensions. Everything is built on a full refresh, when the code
+    (project, references, k, tool versions) changed, when no complete build is on record
+    (the first, or one killed half-way), and when the docs site is missing.
+    """
+    everything = BuildPlan(needed=True)
+    recorded = _recorded(settings, "dbt_builds")
+    last = BuildInputs.from_json(recorded) if recorded else None
+    site = settings.dbt_target_dir / "static_index.html"
+    if settings.full_refresh or last is None or not site.is_file():
+        return everything
+    now = build_inputs(settings)
+    if now.code != last.code:
+        return everything
+    sources = now.data.keys() | last.data.keys()
+    changed = sorted(s for s in sources if now.data.get(s) != last.data.get(s))
+    if not changed:
+        return BuildPlan(needed=False)
+    if any(source not in DBT_SOURCE_OF_LANDING_SOURCE for source in changed):
+        return everything
+    select = tuple(f"source:{DBT_SOURCE_OF_LANDING_SOURCE[source]}+" for source in changed)
+    return BuildPlan(needed=True, select=select, changed_sources=tuple(changed))
 
 
 def _builds_table(connection: duckdb.DuckDBPyConnection) -> None:
@@ -196,16 +266,15 @@ def forget_dbt_build(settings: Settings) -> None:
     _forget(settings, "dbt_builds")
 
 
-def record_dbt_build(settings: Settings, fingerprint: str) -> None:
-    _record(settings, "dbt_builds", fingerprint)
+def record_dbt_build(settings: Settings, inputs: BuildInputs) -> None:
+    """After a build completed: what it saw, taken before it started."""
+    _record(settings, "dbt_builds", inputs.to_json())
 
 
 def dbt_build_is_current(settings: Settings) -> bool:
     """True when the last complete build saw this exact raw data, project, references and
     k, and its docs site is still there: building again would change nothing."""
-    if not (settings.dbt_target_dir / "static_index.html").is_file():
-        return False
-    return _recorded(settings, "dbt_builds") == dbt_fingerprint(settings)
+    return not plan_dbt_build(settings).needed
 
 
 def forget_dbt_docs(settings: Settings) -> None:

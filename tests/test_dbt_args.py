@@ -49,6 +49,13 @@ def test_a_full_refresh_build_also_leaves_unit_tests_out(tmp_path):
     assert "--full-refresh" in args
 
 
+def test_a_build_of_what_new_rows_feed_selects_it(tmp_path):
+    args = _dbt_args(_settings(tmp_path), "build", ("source:fms+", "source:fx+"))
+
+    assert args[args.index("--select") + 1 :][:2] == ["source:fms+", "source:fx+"]
+    assert _excluded_resource_types(args) == ["unit_test"]
+
+
 def test_docs_generation_gets_no_build_flags(tmp_path):
     args = _dbt_args(dataclasses.replace(_settings(tmp_path), full_refresh=True), "generate")
 

@@ -29,7 +29,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_recorded_build_is_current_until_the_project_or_k_changes(settings):
-    transform.record_dbt_build(settings, transform.dbt_fingerprint(settings))
+    transform.record_dbt_build(settings, transform.build_inputs(settings))
     assert transform.dbt_build_is_current(settings)
 
     assert not transform.dbt_build_is_current(dataclasses.replace(settings, suppression_k=6))
@@ -41,33 +41,88 @@ def test_a_recorded_build_is_current_until_the_project_or_k_changes(settings):
 
 
 def test_a_build_that_started_and_did_not_finish_is_not_current(settings):
-    transform.record_dbt_build(settings, transform.dbt_fingerprint(settings))
+    transform.record_dbt_build(settings, transform.build_inputs(settings))
     transform.forget_dbt_build(settings)
     assert not transform.dbt_build_is_current(settings)
 
 
 def test_without_the_docs_site_the_build_is_not_current(settings):
-    transform.record_dbt_build(settings, transform.dbt_fingerprint(settings))
+    transform.record_dbt_build(settings, transform.build_inputs(settings))
     (settings.dbt_target_dir / "static_index.html").unlink()
     assert not transform.dbt_build_is_current(settings)
 
 
-def _load_rows(settings: Settings, file_name: str) -> None:
+def _load_rows(settings: Settings, file_name: str, source: str = "fms") -> None:
     """What ingest leaves behind when a landing file adds rows to the raw layer."""
     with connect(settings.internal_db) as connection:
         connection.execute(
             "INSERT INTO ops.file_loads (source, file_name, rows_loaded, status, loaded_at) "
-            "VALUES ('fms', ?, 3, 'loaded', now()::TIMESTAMP)",
-            [file_name],
+            "VALUES (?, ?, 3, 'loaded', now()::TIMESTAMP)",
+            [source, file_name],
         )
 
 
 def test_rows_loaded_since_the_build_make_it_stale(settings, form):
     with connect(settings.internal_db) as connection:
         ensure_schema(connection, form)
-    transform.record_dbt_build(settings, transform.dbt_fingerprint(settings))
+    transform.record_dbt_build(settings, transform.build_inputs(settings))
     _load_rows(settings, "new.csv")
     assert not transform.dbt_build_is_current(settings)
+
+
+def _built_with_schema(settings: Settings, form: Form) -> None:
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, form)
+    transform.record_dbt_build(settings, transform.build_inputs(settings))
+
+
+def test_new_rows_of_one_source_rebuild_only_what_that_source_feeds(settings, form):
+    _built_with_schema(settings, form)
+    _load_rows(settings, "export.csv", "fms")
+
+    plan = transform.plan_dbt_build(settings)
+
+    assert (plan.needed, plan.select, plan.changed_sources) == (True, ("source:fms+",), ("fms",))
+
+
+def test_each_source_with_new_rows_is_selected_with_what_it_feeds(settings, form):
+    _built_with_schema(settings, form)
+    _load_rows(settings, "tallies.csv", "fmr")
+    _load_rows(settings, "fx_rates.csv", "reference")  # the exchange-rate overrides
+
+    assert transform.plan_dbt_build(settings).select == ("source:fmr+", "source:fx+")
+
+
+def test_rows_loaded_before_a_build_that_did_not_finish_are_rebuilt_with_everything(settings, form):
+    _built_with_schema(settings, form)
+    _load_rows(settings, "tallies.csv", "fmr")
+    transform.forget_dbt_build(settings)  # a build of those rows started and was killed
+    _load_rows(settings, "export.csv", "fms")
+
+    assert transform.plan_dbt_build(settings) == transform.BuildPlan(needed=True)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: dataclasses.replace(s, suppression_k=6),
+        lambda s: dataclasses.replace(s, full_refresh=True),
+    ],
+    ids=["k", "full-refresh"],
+)
+def test_new_rows_with_a_code_change_or_a_full_refresh_rebuild_everything(settings, form, change):
+    _built_with_schema(settings, form)
+    _load_rows(settings, "export.csv", "fms")
+
+    assert transform.plan_dbt_build(change(settings)) == transform.BuildPlan(needed=True)
+
+
+def test_a_build_recorded_by_an_older_version_is_followed_by_a_whole_build(settings, form):
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, form)
+    transform._record(settings, "dbt_builds", "9f86d081884c7d659a2feaa0c55ad015")
+
+    assert transform.plan_dbt_build(settings) == transform.BuildPlan(needed=True)
 
 
 # The dbt stage of the flow, with dbt replaced by fakes that count their runs.
@@ -76,11 +131,15 @@ def test_rows_loaded_since_the_build_make_it_stale(settings, form):
 class FakeDbt:
     def __init__(self) -> None:
         self.builds = 0
+        self.selections: list[tuple[str, ...]] = []
         self.docs = 0
         self.docs_fail = False
 
-    def run_dbt(self, settings: Settings, command: str = "build") -> list[transform.DbtResult]:
+    def run_dbt(
+        self, settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+    ) -> list[transform.DbtResult]:
         self.builds += 1
+        self.selections.append(select)
         return []
 
     def generate_docs(self, settings: Settings) -> Path:
@@ -120,9 +179,10 @@ def test_new_rows_rebuild_the_marts_and_keep_the_docs_site(settings, dbt):
     _load_rows(settings, "new.csv")
     assert not transform.dbt_build_is_current(settings)
 
-    site = _dbt_stage(settings)
+    site = nightly.transform_stage.fn(settings, transform.plan_dbt_build(settings))
 
     assert (dbt.builds, dbt.docs) == (2, 1)
+    assert dbt.selections == [(), ("source:fms+",)]
     assert site.read_text() == "<html>site 1, k=5</html>"
     assert transform.dbt_build_is_current(settings)
 

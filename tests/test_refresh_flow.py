@@ -73,8 +73,10 @@ def _record_dbt_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[DbtResult]]
     """The results of every dbt build the flow runs from now on."""
     builds: list[list[DbtResult]] = []
 
-    def recording(settings: Settings, command: str = "build") -> list[DbtResult]:
-        results = run_dbt(settings, command)
+    def recording(
+        settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+    ) -> list[DbtResult]:
+        results = run_dbt(settings, command, select)
         builds.append(results)
         return results
 
@@ -152,6 +154,10 @@ def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
     assert set(answers) == {"30", "42"}
     # New rows, same code: the marts were built again, the docs site was kept.
     assert (len(builds), len(docs_sites)) == (2, 1)
+    # Survey rows only: what they feed was rebuilt, the registry's marts were left alone.
+    rebuilt = {result.name for result in builds[1]}
+    assert {"fct_fms_interviews", "fms_corridor_monthly", "crossing_point_monthly"} <= rebuilt
+    assert not {"fmr_daily_flows", "dim_provinces", "story_catalogue"} & rebuilt
     published_docs = data / "published" / "docs" / "index.html"
     assert published_docs.read_bytes() == docs_sites[0].read_bytes()
 
