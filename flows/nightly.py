@@ -130,7 +130,7 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
     plan = plan or BuildPlan(needed=True)
     if plan.select:
         sources = ", ".join(plan.changed_sources)
-        say(f"dbt build: the models and data tests fed by new {sources} rows")
+        say(f"dbt build: the models and data tests that the changed sources feed ({sources})")
     else:
         say("dbt build: staging, intermediate and marts models with their data tests")
     inputs = build_inputs(settings)

@@ -14,6 +14,7 @@ import duckdb
 from flows.config import DBT_PROJECT_DIR, Settings
 from flows.form import FORM_PATH
 from flows.warehouse import connect
+from flows.xlsform_sql import quote_identifier
 
 REFERENCE_DIR = FORM_PATH.parent
 # Installed packages whose version changes what dbt writes (pycountry: the reference
@@ -124,19 +125,24 @@ def _source_files(folder: Path) -> list[Path]:
     )
 
 
-# Where each landing source's rows land, as the dbt source that reads them. The reference
-# schema's other tables are built by ingest from the form and pycountry: code, not data.
+# The dbt source that reads each landing source's rows (ops.file_loads.source).
 DBT_SOURCE_OF_LANDING_SOURCE = {
     "fms": "fms",
     "fmr": "fmr",
     "stories": "stories",
-    "reference": "fx",
+    "reference": "fx",  # the exchange-rate overrides, reference/fx_rates.csv
 }
+# The dbt source that reads the reference schema, which ingest rebuilds on every run from
+# the form and pycountry.
+REFERENCE_SOURCE = "reference"
+DBT_SOURCES = frozenset({*DBT_SOURCE_OF_LANDING_SOURCE.values(), REFERENCE_SOURCE})
 
 
-def _raw_data_versions(settings: Settings) -> dict[str, str]:
-    """Per landing source, a version that changes whenever one of its files changed the
-    raw layer (new or changed rows)."""
+def _data_versions(settings: Settings) -> dict[str, str]:
+    """Per dbt source, a version that changes whenever its data changed: for a landing
+    source, whenever one of its files changed the raw layer (new or changed rows); for the
+    reference schema, whenever its content did (a new form or pycountry, or new code that
+    builds it)."""
     if not settings.internal_db.exists():
         return {}
     with connect(settings.internal_db) as connection:
@@ -150,7 +156,26 @@ def _raw_data_versions(settings: Settings) -> dict[str, str]:
             "SELECT source, count(*), max(loaded_at) FROM ops.file_loads "
             "WHERE status = 'loaded' AND rows_loaded > 0 GROUP BY source"
         ).fetchall()
-    return {source: f"{count}@{latest}" for source, count, latest in rows}
+        versions = {
+            DBT_SOURCE_OF_LANDING_SOURCE.get(source, f"landing:{source}"): f"{count}@{latest}"
+            for source, count, latest in rows
+        }
+        versions[REFERENCE_SOURCE] = _reference_content_hash(connection)
+    return versions
+
+
+def _reference_content_hash(connection: duckdb.DuckDBPyConnection) -> str:
+    tables = connection.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'reference' ORDER BY 1"
+    ).fetchall()
+    digest = hashlib.sha256()
+    for (table,) in tables:
+        rows = connection.execute(
+            "SELECT coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)),"
+            f" '') FROM reference.{quote_identifier(table)} AS t"
+        ).fetchone()[0]
+        digest.update(f"{table}\n{rows}\n".encode())
+    return digest.hexdigest()
 
 
 def code_fingerprint(settings: Settings) -> str:
@@ -169,7 +194,7 @@ def code_fingerprint(settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """Everything a dbt build's output depends on: the code, and each source's raw data."""
+    """Everything a dbt build's output depends on: the code, and each dbt source's data."""
 
     code: str
     data: dict[str, str]
@@ -187,7 +212,7 @@ class BuildInputs:
 
 
 def build_inputs(settings: Settings) -> BuildInputs:
-    return BuildInputs(code_fingerprint(settings), _raw_data_versions(settings))
+    return BuildInputs(code_fingerprint(settings), _data_versions(settings))
 
 
 @dataclass(frozen=True)
@@ -221,9 +246,9 @@ def plan_dbt_build(settings: Settings) -> BuildPlan:
     changed = sorted(s for s in sources if now.data.get(s) != last.data.get(s))
     if not changed:
         return BuildPlan(needed=False)
-    if any(source not in DBT_SOURCE_OF_LANDING_SOURCE for source in changed):
+    if any(source not in DBT_SOURCES for source in changed):
         return everything
-    select = tuple(f"source:{DBT_SOURCE_OF_LANDING_SOURCE[source]}+" for source in changed)
+    select = tuple(f"source:{source}+" for source in changed)
     return BuildPlan(needed=True, select=select, changed_sources=tuple(changed))
 
 

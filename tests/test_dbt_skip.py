@@ -93,6 +93,16 @@ def test_each_source_with_new_rows_is_selected_with_what_it_feeds(settings, form
     assert transform.plan_dbt_build(settings).select == ("source:fmr+", "source:fx+")
 
 
+def test_a_changed_reference_schema_rebuilds_what_reads_it(settings, form):
+    # Ingest rebuilds the reference schema on every run from the form and pycountry; new
+    # code there changes its content without any landing file.
+    _built_with_schema(settings, form)
+    with connect(settings.internal_db) as connection:
+        connection.execute("CREATE OR REPLACE TABLE reference.adm1 AS SELECT 'LA-XX' AS adm1_code")
+
+    assert transform.plan_dbt_build(settings).select == ("source:reference+",)
+
+
 def test_rows_loaded_before_a_build_that_did_not_finish_are_rebuilt_with_everything(settings, form):
     _built_with_schema(settings, form)
     _load_rows(settings, "tallies.csv", "fmr")
