@@ -45,12 +45,14 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from great_expectations.expectations.metrics import util as gx_metric_util  # noqa: E402
 from sqlalchemy.dialects import registry  # noqa: E402
 
+from flows.warehouse import duckdb_memory_limit  # noqa: E402
+
 SEVERITIES = ("critical", "warning")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # kwargs that say *what* an expectation checks; they make its check_name readable.
 _KEY_KWARGS = ("column", "column_A", "column_B", "column_list")
 _MAX_OBSERVED_CHARS = 200
-_GETVARIABLE = re.compile(r"getvariable\(\s*'([^']*)'\s*\)", re.IGNORECASE)
+_GETVARIABLE = re.compile(r"getvariable\s*\(\s*'([^']*)'\s*\)", re.IGNORECASE)
 
 ParameterValue = int | float | str | date | None
 ANY_TABLE = "*"
@@ -197,9 +199,11 @@ class ValidationSession:
         self, db_path: Path, suite: gx.ExpectationSuite, parameters: dict[str, ParameterValue]
     ) -> ExpectationSuiteValidationResult:
         schema, table = _split_table(suite.meta["table"])
-        # Query expectations read run parameters as DuckDB variables; only the ones this suite
-        # reads go on the connection, so suites that read the same ones share a datasource.
-        variables = {n: v for n, v in parameters.items() if n in _variables_read(suite)}
+        # Query expectations read run parameters as DuckDB variables. All of them go on the
+        # connection but those this suite reads only as `$PARAMETER` kwargs (GX fills those in
+        # itself): suites that differ only in such a parameter then share a datasource.
+        gx_only = _expectation_parameters(suite) - _variables_read(suite)
+        variables = {n: v for n, v in parameters.items() if n not in gx_only}
         datasource = self._datasource(db_path, schema, variables)
         asset = next((a for a in datasource.assets if a.name == table), None)
         if asset is None:
@@ -217,7 +221,12 @@ class ValidationSession:
     ) -> Any:
         key = (str(db_path.resolve()), schema, repr(sorted(variables.items())))
         if key not in self._datasources:
-            connect_args = {"read_only": True, "search_path": schema, "variables": variables}
+            connect_args = {
+                "read_only": True,
+                "config": {"memory_limit": duckdb_memory_limit()},
+                "search_path": schema,
+                "variables": variables,
+            }
             self._datasources[key] = self.context.data_sources.add_sql(
                 name=f"duckdb_{len(self._datasources)}",
                 connection_string=f"duckdb+{_DIALECT_DRIVER}:///{db_path.resolve()}",
@@ -269,13 +278,17 @@ def _add_examples(
 
 def suite_parameters(suite: gx.ExpectationSuite) -> set[str]:
     """The run parameters a suite reads: `$PARAMETER` kwargs and `getvariable` calls."""
-    expectation_parameters = {
+    return _expectation_parameters(suite) | _variables_read(suite)
+
+
+def _expectation_parameters(suite: gx.ExpectationSuite) -> set[str]:
+    """The run parameters a suite reads as `$PARAMETER` kwargs."""
+    return {
         str(value["$PARAMETER"])
         for expectation in suite.expectations
         for value in _leaves(expectation.configuration.kwargs)
         if isinstance(value, Mapping) and "$PARAMETER" in value
     }
-    return expectation_parameters | _variables_read(suite)
 
 
 def _variables_read(suite: gx.ExpectationSuite) -> set[str]:

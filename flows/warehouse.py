@@ -171,12 +171,17 @@ def schema_ddl(form: Form) -> list[str]:
     ]
 
 
+def duckdb_memory_limit() -> str:
+    """How much memory one DuckDB instance of the flow may use (it spills to disk beyond)."""
+    return os.environ.get("FMW_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a DuckDB file and always close it: a connection left open keeps a stale view."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": os.environ.get("FMW_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+    config = {"memory_limit": duckdb_memory_limit()}
     connection = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         yield connection

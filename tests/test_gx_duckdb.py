@@ -279,6 +279,48 @@ def test_one_session_validates_many_tables_and_runs_as_separate_runs_would(
         writer.execute("DROP TABLE marts.copy")
 
 
+def test_a_query_reads_every_run_parameter_however_its_sql_spells_getvariable(
+    tmp_path: Path,
+) -> None:
+    db = make_db(tmp_path / "w.duckdb", GOOD_ROWS)
+    write_suite(
+        tmp_path,
+        "spelled",
+        "marts.fms_corridor_monthly",
+        [
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=(
+                    "SELECT * FROM {batch} WHERE respondents < GETVARIABLE ( 'k' )"
+                )
+            ),
+            gxe.ExpectColumnValuesToBeBetween(column="respondents", min_value={"$PARAMETER": "k"}),
+        ],
+    )
+
+    assert [r.success for r in run_suite(db, "spelled", tmp_path, {"k": 6})] == [False, False]
+
+
+def test_validation_connections_keep_to_the_flows_duckdb_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FMW_DUCKDB_MEMORY_LIMIT", "128MiB")
+    db = make_db(tmp_path / "w.duckdb", GOOD_ROWS)
+    write_suite(
+        tmp_path,
+        "memory",
+        "marts.fms_corridor_monthly",
+        [
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=(
+                    "SELECT * FROM {batch} WHERE current_setting('memory_limit') <> '128.0 MiB'"
+                )
+            )
+        ],
+    )
+
+    assert [r.success for r in run_suite(db, "memory", tmp_path)] == [True]
+
+
 def test_a_suite_is_refused_when_the_run_lacks_a_parameter_it_reads(tmp_path: Path) -> None:
     # A missing DuckDB variable reads as NULL, and `x < NULL` selects no rows: the check would pass.
     db = make_db(tmp_path / "w.duckdb", GOOD_ROWS)
