@@ -190,11 +190,11 @@ def _load_in_transaction(
     """Load the file and record it in one transaction: all of it, or nothing."""
     staged = stage_file(connection, form, landing.path) if landing.source == "fms" else None
     connection.execute("BEGIN TRANSACTION")
-    # Staging needs file order (it numbers the rows); nothing after it does: every row
-    # carries its source_row, and tables are sets. Unordered, DuckDB writes the raw rows
-    # on both cores.
-    connection.execute("SET preserve_insertion_order = false")
     try:
+        # Staging needs file order (it numbers the rows); nothing after it does: every row
+        # carries its source_row, and tables are sets. Unordered, DuckDB writes the raw
+        # rows on both cores.
+        connection.execute("SET preserve_insertion_order = false")
         if staged is not None:
             counts = load_staged_fms(connection, form, staged, landing.name, run_id)
         else:
