@@ -133,7 +133,7 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
         say(f"dbt build: the models and data tests that the changed sources feed ({sources})")
     else:
         say("dbt build: staging, intermediate and marts models with their data tests")
-    inputs = build_inputs(settings)
+    inputs = plan.inputs or build_inputs(settings)
     forget_dbt_build(settings)
     results = run_dbt(settings, "build", plan.select)
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
@@ -222,6 +222,8 @@ class BuildPlan:
     needed: bool
     select: tuple[str, ...] = ()
     changed_sources: tuple[str, ...] = ()
+    # What the plan was made from, for the build to record: taken once, after ingest.
+    inputs: BuildInputs | None = field(default=None, compare=False, repr=False)
 
 
 def plan_dbt_build(settings: Settings) -> BuildPlan:
@@ -233,23 +235,21 @@ def plan_dbt_build(settings: Settings) -> BuildPlan:
     (project, references, k, tool versions) changed, when no complete build is on record
     (the first, or one killed half-way), and when the docs site is missing.
     """
-    everything = BuildPlan(needed=True)
+    now = build_inputs(settings)
+    everything = BuildPlan(needed=True, inputs=now)
     recorded = _recorded(settings, "dbt_builds")
     last = BuildInputs.from_json(recorded) if recorded else None
     site = settings.dbt_target_dir / "static_index.html"
-    if settings.full_refresh or last is None or not site.is_file():
-        return everything
-    now = build_inputs(settings)
-    if now.code != last.code:
+    if settings.full_refresh or last is None or not site.is_file() or now.code != last.code:
         return everything
     sources = now.data.keys() | last.data.keys()
     changed = sorted(s for s in sources if now.data.get(s) != last.data.get(s))
     if not changed:
-        return BuildPlan(needed=False)
+        return BuildPlan(needed=False, inputs=now)
     if any(source not in DBT_SOURCES for source in changed):
         return everything
     select = tuple(f"source:{source}+" for source in changed)
-    return BuildPlan(needed=True, select=select, changed_sources=tuple(changed))
+    return BuildPlan(needed=True, select=select, changed_sources=tuple(changed), inputs=now)
 
 
 def _builds_table(connection: duckdb.DuckDBPyConnection) -> None:
