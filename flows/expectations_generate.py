@@ -32,6 +32,7 @@ from great_expectations.expectations.row_conditions import Column, Condition
 
 from flows.fms_validation import EARLIEST_INTERVIEW_DATE, VALIDATION_STATUSES
 from flows.form import Field, Form
+from flows.quality_results import MAX_DATE_PARAMETER
 from flows.xlsform_sql import UnsupportedExpression, parse_choice_filter, quote_identifier
 
 SUITE_NAME = "raw_fms_submissions"
@@ -43,8 +44,6 @@ MART_FIELDS = frozenset(
     {"today", "direction", "consent", "sex", "origin_adm1", "dest_country"}
     | {"_uuid", "_validation_status", "deprecated_id"}
 )
-# The newest interview date a run accepts: its own date plus one day (time zones), a parameter.
-MAX_DATE_PARAMETER = "max_interview_date"
 
 _INTEGER_PATTERN = "^-?[0-9]+$"
 _BOUND = re.compile(r"\.\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")

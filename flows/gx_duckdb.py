@@ -26,7 +26,6 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from great_expectations.expectations.metrics import util as gx_metric_util  # noqa: E402
 from sqlalchemy.dialects import registry  # noqa: E402
 
+from flows.quality_results import CheckResult, ParameterValue, SuiteValidation  # noqa: E402
 from flows.warehouse import duckdb_memory_limit  # noqa: E402
 
 SEVERITIES = ("critical", "warning")
@@ -54,29 +54,7 @@ _KEY_KWARGS = ("column", "column_A", "column_B", "column_list")
 _MAX_OBSERVED_CHARS = 200
 _GETVARIABLE = re.compile(r"getvariable\s*\(\s*'([^']*)'\s*\)", re.IGNORECASE)
 
-ParameterValue = int | float | str | date | None
 ANY_TABLE = "*"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    suite: str
-    check_name: str  # e.g. "expect_column_values_to_not_be_null(respondents)", unique in the suite
-    severity: str  # "critical" | "warning"
-    success: bool | None  # None when GX raised an exception instead of giving a verdict
-    observed: str  # observed value / unexpected count and examples / the exception message
-    error: str | None  # the exception message when success is None
-
-
-@dataclass(frozen=True)
-class SuiteValidation:
-    """One suite run: the verdicts, what each checked, and GX's full result (JSON-ready)."""
-
-    suite: str
-    table: str
-    checks: list[CheckResult]
-    expectations: list[dict[str, Any]] = field(repr=False)  # each check's configuration
-    gx_result: dict[str, Any] = field(repr=False)
 
 
 def load_suite(name: str, directory: Path) -> gx.ExpectationSuite:

@@ -28,15 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.config import EXPECTATIONS_DIR, Settings
-from flows.expectations_generate import MAX_DATE_PARAMETER
-from flows.gx_duckdb import (
+from flows.quality_results import (
+    MAX_DATE_PARAMETER,
     CheckResult,
     ParameterValue,
     SuiteValidation,
-    ValidationSession,
 )
 from flows.warehouse import connect
 
@@ -99,7 +97,13 @@ class QualityReport:
 def run_quality_gates(
     settings: Settings, candidate: Path, today: date | None = None
 ) -> QualityReport:
-    """Every suite of a refresh: raw suites on the internal database, the rest on the candidate."""
+    """Every suite of a refresh: raw suites on the internal database, the rest on the candidate.
+
+    A refresh runs this in its quality worker (flows.quality_worker), the one process that
+    imports Great Expectations.
+    """
+    from flows.gx_duckdb import ValidationSession
+
     parameters = run_parameters(settings, today or date.today())
     previous = row_counts(settings.published_db)
     candidate_tables = tables(candidate)  # read before the session holds the file read-only
@@ -356,6 +360,9 @@ def _index_page(settings: Settings) -> str:
 
 def create_quality_artifacts(run_id: str, report: QualityReport, docs_page: Path) -> None:
     """A table of the checks and a markdown summary linking the Data Docs; call from a task."""
+    # Imported here: the quality worker imports this module and has no Prefect run.
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
     create_table_artifact(
         table=artifact_table(report), key="quality-checks", description=report.summary()
     )
