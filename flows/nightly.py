@@ -29,6 +29,7 @@ from flows.publish import (
     publish_candidate,
     publish_docs,
 )
+from flows.quality_worker import QualityWorker
 from flows.run_lock import refresh_lock
 from flows.runs import (
     finish_run,
@@ -150,19 +151,21 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
 
 
 @task(name="quality", cache_policy=NO_CACHE)
-def quality_stage(settings: Settings, run_id: str) -> tuple[Path, QualityReport]:
-    # Imported here: Great Expectations is slow to import and preloaded during ingest.
+def quality_stage(
+    settings: Settings, run_id: str, worker: QualityWorker
+) -> tuple[Path, QualityReport]:
+    """The gates run in the refresh's quality worker, which imported Great Expectations
+    while ingest and dbt ran; this process records, renders and reports their verdicts."""
     from flows.quality import (
         create_quality_artifacts,
         keep_results,
         record_quality_results,
         render_data_docs,
-        run_quality_gates,
     )
 
     say("quality: expectation suites on the raw layer and the candidate database")
     candidate = build_candidate(settings, run_id)
-    report = run_quality_gates(settings, candidate)
+    report = worker.run_gates(settings, candidate)
     with connect(candidate) as connection:
         record_quality_results(connection, run_id, report)
     with connect(settings.internal_db) as connection:
@@ -214,8 +217,10 @@ def nightly_refresh(
     with refresh_lock(settings.lock_path, wait=wait_for_lock) as stale:
         if stale:
             say(f"a previous refresh (pid {stale.get('pid')}) was killed; cleaning up after it")
-        clean_up_interrupted_runs(settings)
-        return _refresh(settings, new_run_id())
+        # Started first: it imports Great Expectations on the other core meanwhile.
+        with QualityWorker() as quality_worker:
+            clean_up_interrupted_runs(settings)
+            return _refresh(settings, new_run_id(), quality_worker)
 
 
 def clean_up_interrupted_runs(settings: Settings) -> None:
@@ -226,7 +231,7 @@ def clean_up_interrupted_runs(settings: Settings) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
+def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> RefreshOutcome:
     start_run(settings, run_id)
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
@@ -247,7 +252,7 @@ def _refresh(settings: Settings, run_id: str) -> RefreshOutcome:
                 docs_site = transform_stage(settings, plan)
         fault_point("quality")
         with _timed(seconds, "quality"):
-            candidate, report = quality_stage(settings, run_id)
+            candidate, report = quality_stage(settings, run_id, quality_worker)
         outcome = RefreshOutcome(
             run_id=run_id,
             status="published",

@@ -1,13 +1,14 @@
-"""Import the later stages' heavy libraries in the background while ingest runs.
+"""Import dbt in the background while ingest runs.
 
-dbt and Great Expectations take about 10 s to import on 2 cores. Ingest spends its time
-inside DuckDB, which releases the GIL, so the imports can run on a second thread meanwhile.
-On the 2-core benchmark machine DuckDB keeps both cores busy, so they mostly compete with
-ingest instead: 1 M-submission refreshes with and without this thread (and with it at
-the lowest CPU priority) came out within the run-to-run noise of about 5 s (2026-11-28).
-It pays where ingest waits on disk or has cores to spare. If a background import fails,
-the stage's own import raises the error where it is needed; nothing here is required for
-correctness.
+dbt takes a few seconds to import on 2 cores. Ingest spends its time inside DuckDB, which
+releases the GIL, so the import can run on a second thread meanwhile. (Great Expectations,
+the other slow import, is imported by the refresh's quality worker process instead:
+flows.quality_worker.) On the 2-core benchmark machine DuckDB keeps both cores busy, so the
+imports mostly compete with ingest: 1 M-submission refreshes with and without this thread
+(and with it at the lowest CPU priority) came out within the run-to-run noise of about 5 s
+(2026-11-28). It pays where ingest waits on disk or has cores to spare. If a background
+import fails, the stage's own import raises the error where it is needed; nothing here is
+required for correctness.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import importlib
 import threading
 
-LATER_STAGE_MODULES = ("dbt.cli.main", "flows.quality")
+LATER_STAGE_MODULES = ("dbt.cli.main",)
 
 
 def _import_all(modules: tuple[str, ...]) -> None:
