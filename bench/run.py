@@ -9,11 +9,12 @@ add an export holding 1% new submissions and run an incremental refresh, then a 
 with nothing new; in the same run, a DuckDB-only floor reads the same FMS files with
 `read_csv` and computes `marts.fms_corridor_monthly`'s counts directly; then the raw FMS
 quality suite is timed against the same checks in plain SQL. Each refresh runs in its own
-process (so its peak resident memory is its own); stage times come from the flow's
-outcome. The refreshes talk to a Prefect server the benchmark starts once, as the nightly
-schedule does (README); what `fmw refresh` without a server adds (Prefect's ephemeral
-API) is measured separately, or use --ephemeral to run every refresh that way. Writes
-results.md and results.json into --out (default: bench/).
+process; its peak memory is that process's peak plus its quality worker's (an upper bound
+of what the two held at once). Stage times come from the flow's outcome. The refreshes
+talk to a Prefect server the benchmark starts once, as the nightly schedule does (README);
+what `fmw refresh` without a server adds (Prefect's ephemeral API) is measured separately,
+or use --ephemeral to run every refresh that way. Writes results.md and results.json into
+--out (default: bench/).
 """
 
 from __future__ import annotations
@@ -54,13 +55,37 @@ def peak_rss_mib():
 REFRESH_CHILD = (
     PEAK_RSS
     + """
-import json, os, sys, time
+import json, os, sys, threading, time
 from dataclasses import asdict
+
+# The peak of each child process (the quality worker), sampled: ru_maxrss cannot tell it
+# (see PEAK_RSS), and a child's own VmHWM is gone once it exits.
+children_peak = {}
+def child_peaks():
+    while True:
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) != os.getpid():
+                        continue
+                with open(f"/proc/{entry.name}/status") as status:
+                    hwm = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+            except (OSError, ValueError, IndexError, StopIteration):
+                continue
+            children_peak[entry.name] = max(children_peak.get(entry.name, 0), hwm / 1024)
+        time.sleep(0.2)
+threading.Thread(target=child_peaks, daemon=True).start()
+
 started = time.perf_counter()
 from flows.nightly import nightly_refresh
 outcome = nightly_refresh(landing_dir=sys.argv[1], data_dir=sys.argv[2])
 wall = time.perf_counter() - started
-print(json.dumps({"wall_seconds": wall, "peak_rss_mib": peak_rss_mib(),
+refresh_peak = peak_rss_mib()
+worker_peak = max(children_peak.values(), default=0.0)
+print(json.dumps({"wall_seconds": wall, "peak_rss_mib": refresh_peak + worker_peak,
+                  "refresh_peak_rss_mib": refresh_peak, "worker_peak_rss_mib": worker_peak,
                   "stage_seconds": outcome.stage_seconds, "status": outcome.status,
                   "rows_loaded": sum(f["counts"]["rows_loaded"] for f in outcome.files)}))
 """
@@ -455,8 +480,8 @@ def write_results(results: list[dict[str, object]], out: Path) -> None:
         "# Benchmark results",
         "",
         f"{meta['date']} UTC, {machine}, DuckDB {meta['duckdb']}. "
-        "Produced by `bench/run.py`; times in seconds, memory in MiB (peak resident set of "
-        "the refresh process).",
+        "Produced by `bench/run.py`; times in seconds, memory in MiB (peak RSS: the refresh "
+        "process's peak plus its quality worker's, an upper bound of what both held at once).",
         "",
         _prefect_line(results),
         "",
