@@ -57,33 +57,34 @@ REFRESH_CHILD = (
     + """
 import json, os, sys, threading, time
 from dataclasses import asdict
-
-# The peak of each child process (the quality worker), sampled: ru_maxrss cannot tell it
-# (see PEAK_RSS), and a child's own VmHWM is gone once it exits.
-children_peak = {}
-def child_peaks():
-    while True:
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) != os.getpid():
-                        continue
-                with open(f"/proc/{entry.name}/status") as status:
-                    hwm = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
-            except (OSError, ValueError, IndexError, StopIteration):
-                continue
-            children_peak[entry.name] = max(children_peak.get(entry.name, 0), hwm / 1024)
-        time.sleep(0.2)
-threading.Thread(target=child_peaks, daemon=True).start()
-
 started = time.perf_counter()
+
+# The quality worker's peak, sampled: ru_maxrss cannot tell it (see PEAK_RSS), and its own
+# VmHWM is gone once it exits. Memory it gains in its last 0.2 s may be missed.
+import flows.quality_worker
+worker_pids, worker_peaks = [], {}
+start_worker = flows.quality_worker.QualityWorker.__init__
+def recording_start(self, *args, **kwargs):
+    start_worker(self, *args, **kwargs)
+    worker_pids.append(self.pid)
+flows.quality_worker.QualityWorker.__init__ = recording_start
+def sample_worker_peaks():
+    while True:
+        for pid in worker_pids:
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    hwm = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+            except (OSError, StopIteration):
+                continue
+            worker_peaks[pid] = max(worker_peaks.get(pid, 0.0), hwm / 1024)
+        time.sleep(0.2)
+threading.Thread(target=sample_worker_peaks, daemon=True).start()
+
 from flows.nightly import nightly_refresh
 outcome = nightly_refresh(landing_dir=sys.argv[1], data_dir=sys.argv[2])
 wall = time.perf_counter() - started
 refresh_peak = peak_rss_mib()
-worker_peak = max(children_peak.values(), default=0.0)
+worker_peak = max(worker_peaks.values(), default=0.0)
 print(json.dumps({"wall_seconds": wall, "peak_rss_mib": refresh_peak + worker_peak,
                   "refresh_peak_rss_mib": refresh_peak, "worker_peak_rss_mib": worker_peak,
                   "stage_seconds": outcome.stage_seconds, "status": outcome.status,

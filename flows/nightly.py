@@ -214,11 +214,12 @@ def nightly_refresh(
         suppression_k=suppression_k,
         full_refresh=full_refresh,
     )
-    with refresh_lock(settings.lock_path, wait=wait_for_lock) as stale:
-        if stale:
-            say(f"a previous refresh (pid {stale.get('pid')}) was killed; cleaning up after it")
+    with refresh_lock(settings.lock_path, wait=wait_for_lock) as lock:
+        if lock.stale:
+            pid = lock.stale.get("pid")
+            say(f"a previous refresh (pid {pid}) was killed; cleaning up after it")
         # Started first: it imports Great Expectations on the other core meanwhile.
-        with QualityWorker() as quality_worker:
+        with QualityWorker(shared_fds=(lock.fileno,)) as quality_worker:
             clean_up_interrupted_runs(settings)
             return _refresh(settings, new_run_id(), quality_worker)
 

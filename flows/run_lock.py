@@ -3,7 +3,9 @@
 The lock is an advisory `flock` on `<data-dir>/internal/refresh.lock`. The kernel releases
 it when the holding process ends, however it ends, so a killed run cannot leave a lock
 that blocks forever; the pid and start time written into the file only serve the message
-("a refresh started by pid 123 at ... is running") and the stale-lock notice.
+("a refresh started by pid 123 at ... is running") and the stale-lock notice. A child
+process given the lock's file descriptor (`HeldLock.fileno`) holds the lock with it: after
+a kill, the lock is released only once the child has ended too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,11 +41,17 @@ def _describe(holder: dict[str, object]) -> str:
     return f"a refresh started by pid {holder.get('pid')} at {holder.get('started_at')}"
 
 
+@dataclass(frozen=True)
+class HeldLock:
+    stale: dict[str, object]  # what the previous holder left if it died holding the lock
+    fileno: int  # the lock's file descriptor, for child processes that must hold it too
+
+
 @contextmanager
 def refresh_lock(
     lock_path: Path, wait: bool = False, poll_seconds: float = 1.0, timeout: float | None = None
-) -> Iterator[dict[str, object]]:
-    """Hold the refresh lock; yields what the previous holder left if it died holding it."""
+) -> Iterator[HeldLock]:
+    """Hold the refresh lock."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     handle = lock_path.open("a+")
     waited = 0.0
@@ -69,7 +78,7 @@ def refresh_lock(
         handle.write(json.dumps({"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}))
         handle.flush()
         try:
-            yield stale
+            yield HeldLock(stale, handle.fileno())
         finally:
             handle.seek(0)
             handle.truncate()

@@ -3,6 +3,8 @@ own, which gives the verdicts the gates give in process and never outlives its r
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -71,49 +73,57 @@ def test_an_error_in_the_gates_reaches_the_refresh_with_its_cause(
     assert "no_such_candidate.duckdb" in str(raised.value)
 
 
-def test_a_worker_the_refresh_never_asks_ends_with_the_refresh() -> None:
+def test_a_worker_the_refresh_never_asks_is_killed_when_the_refresh_ends() -> None:
     worker = QualityWorker()
 
     worker.close()
 
+    assert worker.returncode == -signal.SIGKILL
     assert _is_gone(worker.pid)
 
 
+def test_a_worker_that_died_before_replying_says_how_it_ended(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with QualityWorker() as worker:
+        os.kill(worker.pid, signal.SIGKILL)  # as the out-of-memory killer would
+        assert _wait_until_gone(worker.pid)
+
+        with pytest.raises(QualityWorkerError, match="was killed by SIGKILL"):
+            worker.run_gates(settings, tmp_path / "candidate.duckdb", TODAY)
+
+
+def test_the_worker_holds_the_files_it_shares_with_the_refresh(tmp_path: Path) -> None:
+    lock = tmp_path / "refresh.lock"
+    with lock.open("w") as handle, QualityWorker(shared_fds=(handle.fileno(),)) as worker:
+        held = os.readlink(f"/proc/{worker.pid}/fd/{handle.fileno()}")
+
+    assert held == str(lock)
+
+
 def test_the_worker_exits_when_the_refresh_process_is_killed() -> None:
+    # A forked copy of the refresh keeps the worker's stdin open, so the worker cannot learn
+    # of the kill from its stdin closing: only its parent watch can end it.
     killed_refresh = (
-        "import os, signal\n"
+        "import os, signal, time\n"
         "from flows.quality_worker import QualityWorker\n"
         "worker = QualityWorker()\n"
-        "print(worker.pid, flush=True)\n"
+        "keeper = os.fork()\n"
+        "if keeper == 0:\n"
+        "    time.sleep(600)\n"
+        "    os._exit(0)\n"
+        "print(worker.pid, keeper, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     refresh = subprocess.Popen(
         [sys.executable, "-c", killed_refresh], stdout=subprocess.PIPE, text=True
     )
     assert refresh.stdout is not None
-    worker_pid = int(refresh.stdout.readline())
+    worker_pid, keeper_pid = (int(pid) for pid in refresh.stdout.readline().split())
     refresh.wait(timeout=60)
 
-    assert _wait_until_gone(worker_pid)
-
-
-def test_a_busy_worker_exits_as_soon_as_its_parent_dies() -> None:
-    # Busy: running the gates, the worker does not read its stdin, so it does not see it close.
-    busy_worker = (
-        "import sys, time\n"
-        "from flows.quality_worker import exit_when_parent_dies\n"
-        "exit_when_parent_dies(int(sys.argv[1]))\n"
-        "time.sleep(600)\n"
-    )
-    killed_parent = (
-        "import os, signal, subprocess, sys\n"
-        f"worker = subprocess.Popen([sys.executable, '-c', {busy_worker!r}, str(os.getpid())])\n"
-        "print(worker.pid, flush=True)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", killed_parent], stdout=subprocess.PIPE)
-    assert parent.stdout is not None
-    worker_pid = int(parent.stdout.readline())
-    parent.wait(timeout=60)
-
-    assert _wait_until_gone(worker_pid)
+    try:
+        assert _wait_until_gone(worker_pid)
+    finally:
+        os.kill(keeper_pid, signal.SIGKILL)

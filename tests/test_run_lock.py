@@ -3,6 +3,8 @@ lock is cleared safely."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -61,7 +63,40 @@ def test_the_lock_of_a_killed_refresh_is_detected_and_cleared(tmp_path: Path):
     holder.wait()
 
     assert refresh_running(lock) is None
-    with refresh_lock(lock) as stale:
-        assert stale["pid"] == holder.pid
-    with refresh_lock(lock) as stale:
-        assert stale == {}
+    with refresh_lock(lock) as held:
+        assert held.stale["pid"] == holder.pid
+    with refresh_lock(lock) as held:
+        assert held.stale == {}
+
+
+def test_a_child_given_the_lock_holds_it_until_it_ends_after_its_parent_is_killed(
+    tmp_path: Path,
+):
+    lock = tmp_path / "refresh.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, subprocess, sys; from pathlib import Path\n"
+            "from flows.run_lock import refresh_lock\n"
+            "with refresh_lock(Path(sys.argv[1])) as held:\n"
+            "    child = subprocess.Popen(['sleep', '600'], pass_fds=(held.fileno,))\n"
+            "    print(child.pid, flush=True)\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    child_pid = int(holder.stdout.readline())
+    holder.wait()
+
+    try:
+        assert refresh_running(lock) is not None
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while refresh_running(lock) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert refresh_running(lock) is None
