@@ -125,7 +125,7 @@ def _ending(returncode: int) -> str:
 # --- the worker's side -----------------------------------------------------------------------
 
 
-def exit_when_parent_dies(parent_pid: int) -> threading.Thread:
+def exit_when_parent_dies(parent_pid: int) -> None:
     """Exit this process as soon as `parent_pid` is no longer its parent."""
 
     def watch() -> None:
@@ -133,9 +133,7 @@ def exit_when_parent_dies(parent_pid: int) -> threading.Thread:
             time.sleep(_PARENT_POLL_SECONDS)
         os._exit(1)
 
-    watcher = threading.Thread(target=watch, name="fmw-parent-watch", daemon=True)
-    watcher.start()
-    return watcher
+    threading.Thread(target=watch, name="fmw-parent-watch", daemon=True).start()
 
 
 def _log_and_summarise(error: BaseException) -> str:

@@ -15,15 +15,12 @@ from test_quality_gates import TODAY, plant_raw_submission, settings  # noqa: F4
 from test_quality_marts import candidate
 
 from flows.config import Settings
-from flows.quality import run_quality_gates
+from flows.quality import QualityReport, run_quality_gates
 from flows.quality_worker import QualityWorker, QualityWorkerError
 
 
-def _verdicts(report: object) -> list[tuple[str, str, str, bool | None, str]]:
-    return [
-        (r.suite, r.check_name, r.severity, r.success, r.observed)
-        for r in report.results  # type: ignore[attr-defined]
-    ]
+def _verdicts(report: QualityReport) -> list[tuple[str, str, str, bool | None, str]]:
+    return [(r.suite, r.check_name, r.severity, r.success, r.observed) for r in report.results]
 
 
 def _is_gone(pid: int) -> bool:
