@@ -183,6 +183,10 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         path.parent.mkdir(parents=True, exist_ok=True)
     config = {"memory_limit": duckdb_memory_limit()}
     connection = duckdb.connect(str(path), read_only=read_only, config=config)
+    # Every time the flow stamps (loaded_at, a run's start) is UTC wall time, whatever the time
+    # zone of the process that runs it: the incremental fact and the raw quality suite find new
+    # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
+    connection.execute("SET TimeZone = 'UTC'")
     try:
         yield connection
     finally:

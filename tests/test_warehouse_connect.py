@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,3 +37,20 @@ def test_read_only_connections_are_capped_too(tmp_path, monkeypatch, read_only):
     with connect(path, read_only=read_only) as connection:
         limit = connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit == "953.6 MiB"
+
+
+def test_the_flow_stamps_utc_whatever_the_time_zone_of_its_process(tmp_path: Path) -> None:
+    stamp = (
+        "from pathlib import Path; from flows.warehouse import connect\n"
+        "with connect(Path('" + str(tmp_path / "w.duckdb") + "')) as c:\n"
+        "    print(c.execute('SELECT current_timestamp::TIMESTAMP').fetchone()[0].isoformat())"
+    )
+    env = {**os.environ, "TZ": "Asia/Vientiane"}  # UTC+7 all year
+
+    output = subprocess.run(
+        [sys.executable, "-c", stamp], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    stamped = datetime.fromisoformat(output.strip())
+
+    utc_now = datetime.now(UTC).replace(tzinfo=None)
+    assert abs((utc_now - stamped).total_seconds()) < 600
