@@ -84,16 +84,23 @@ def _severity(*names: str) -> str:
     return "critical" if MART_FIELDS.intersection(names) else "warning"
 
 
-def _meta(*names: str, check: str | None = None) -> dict[str, Any]:
+def _meta(*names: str, check: str | None = None, row_level: bool = False) -> dict[str, Any]:
     meta: dict[str, Any] = {"severity": _severity(*names)}
     if check:
         meta["check"] = check
+    if row_level:
+        meta["row_level"] = True
     return meta
 
 
-def _kwargs(*names: str, check: str | None = None) -> dict[str, Any]:
-    """meta and GX's own severity field, which must agree (see gx_duckdb.load_suite)."""
-    return {"meta": _meta(*names, check=check), "severity": _severity(*names)}
+def _kwargs(*names: str, check: str | None = None, row_level: bool = False) -> dict[str, Any]:
+    """meta and GX's own severity field, which must agree (see gx_duckdb.load_suite).
+
+    row_level marks a query expectation whose query judges each row on its own, so that it
+    may run on new rows only (gx_duckdb.is_row_level).
+    """
+    meta = _meta(*names, check=check, row_level=row_level)
+    return {"meta": meta, "severity": _severity(*names)}
 
 
 def _system_expectations() -> list[gxe.Expectation]:
@@ -213,7 +220,7 @@ def _number(form_field: Field) -> gxe.Expectation:
             f"WHERE {column} IS NOT NULL AND NOT coalesce({valid_and_in_range}, false)"
         ),
         description=f"{form_field.name}: {rule}",
-        **_kwargs(form_field.name, check=f"{form_field.name}: {rule}"),
+        **_kwargs(form_field.name, check=f"{form_field.name}: {rule}", row_level=True),
     )
 
 
@@ -246,5 +253,5 @@ def _interview_date(form_field: Field) -> gxe.Expectation:
             f"WHERE {column} IS NOT NULL AND NOT coalesce({in_range}, false)"
         ),
         description=f"{form_field.name}: a YYYY-MM-DD {rule}",
-        **_kwargs(form_field.name, check=f"{form_field.name}: {rule}"),
+        **_kwargs(form_field.name, check=f"{form_field.name}: {rule}", row_level=True),
     )

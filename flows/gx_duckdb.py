@@ -20,12 +20,14 @@ section at the end.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,12 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from great_expectations.expectations.metrics import util as gx_metric_util  # noqa: E402
 from sqlalchemy.dialects import registry  # noqa: E402
 
-from flows.quality_results import CheckResult, ParameterValue, SuiteValidation  # noqa: E402
+from flows.quality_results import (  # noqa: E402
+    CheckResult,
+    NewRows,
+    ParameterValue,
+    SuiteValidation,
+)
 from flows.warehouse import duckdb_memory_limit  # noqa: E402
 
 SEVERITIES = ("critical", "warning")
@@ -107,6 +114,7 @@ def validate_suite(
     parameters: Mapping[str, ParameterValue] | None = None,
     table: str | None = None,
     values_in_observed: bool = True,
+    new_rows: NewRows | None = None,
 ) -> SuiteValidation:
     """Validate the suite's table (or `table`, for a "*" suite) in the DuckDB file at db_path.
 
@@ -114,11 +122,12 @@ def validate_suite(
     be opened for writing right away. Results come in suite order; an expectation GX could not
     evaluate has success None. With values_in_observed False a check's `observed` gives counts
     only, never a value from the table (for respondent-level tables: verdicts travel further than
-    the internal database); the examples stay in `gx_result`.
+    the internal database); the examples stay in `gx_result`. With `new_rows`, the row-level
+    checks see only those rows (see ValidationSession.validate).
     """
     with ValidationSession() as session:
         return session.validate(
-            db_path, suite_name, directory, parameters, table, values_in_observed
+            db_path, suite_name, directory, parameters, table, values_in_observed, new_rows
         )
 
 
@@ -157,24 +166,65 @@ class ValidationSession:
         parameters: Mapping[str, ParameterValue] | None = None,
         table: str | None = None,
         values_in_observed: bool = True,
+        new_rows: NewRows | None = None,
     ) -> SuiteValidation:
-        """What `validate_suite` does, on this session's context and connections."""
+        """What `validate_suite` does, on this session's context and connections.
+
+        With `new_rows`, the row-level checks (is_row_level) see only those rows of the table
+        and every other check sees the whole table; each row-level verdict says so.
+        """
         parameters = dict(parameters or {})
         suite = _suite_for_table(load_suite(suite_name, directory), table)
         _check_parameters(suite, parameters)
-        suite = self.context.suites.add(suite)  # gives the expectations the ids results refer to
-        try:
-            validation = self._validate(db_path, suite, parameters)
-        finally:
-            self.context.suites.delete(suite.name)
-        gx_result = validation.to_json_dict()
+        names = _check_names(suite)
+        checks: list[CheckResult | None] = [None] * len(suite.expectations)
+        expectations: list[dict[str, Any]] = [{}] * len(suite.expectations)
+        results: list[dict[str, Any] | None] = [None] * len(suite.expectations)
+        gx_result: dict[str, Any] = {}
+        parts: list[dict[str, Any]] = []
+        for part, positions, rows in _parts(suite, new_rows):
+            part = self.context.suites.add(part)  # gives the expectations the ids results refer to
+            try:
+                validation = self._validate(db_path, part, parameters, rows)
+            finally:
+                self.context.suites.delete(part.name)
+            part_checks = _check_results(
+                part, [names[i] for i in positions], validation.results, values_in_observed
+            )
+            part_result = validation.to_json_dict()
+            by_id = {r["expectation_config"]["id"]: r for r in part_result["results"]}
+            for position, expectation, check in zip(
+                positions, part.expectations, part_checks, strict=True
+            ):
+                if rows is not None:
+                    check = replace(check, observed=f"{check.observed} ({rows.describe()})")
+                checks[position] = replace(check, suite=suite.name)
+                expectations[position] = expectation.configuration.to_json_dict()
+                results[position] = by_id.get(expectation.id)
+            gx_result = gx_result or part_result
+            parts.append({"suite_name": part.name, "meta": part_result.get("meta", {})})
+        gx_result = _merged_result(gx_result, [r for r in results if r is not None])
+        if len(parts) > 1:
+            gx_result["parts"] = parts  # what each part ran on: its batch, in its meta
+        gx_result["suite_name"] = suite.name
         gx_result["suite_parameters"] = {name: _jsonable(v) for name, v in parameters.items()}
-        checks = _check_results(suite, validation.results, values_in_observed)
-        expectations = [e.configuration.to_json_dict() for e in suite.expectations]
-        return SuiteValidation(suite.name, suite.meta["table"], checks, expectations, gx_result)
+        if new_rows is not None:
+            gx_result["row_level_checks_on"] = new_rows.describe()
+        return SuiteValidation(
+            suite.name,
+            suite.meta["table"],
+            [c for c in checks if c is not None],
+            expectations,
+            gx_result,
+            new_rows,
+        )
 
     def _validate(
-        self, db_path: Path, suite: gx.ExpectationSuite, parameters: dict[str, ParameterValue]
+        self,
+        db_path: Path,
+        suite: gx.ExpectationSuite,
+        parameters: dict[str, ParameterValue],
+        new_rows: NewRows | None,
     ) -> ExpectationSuiteValidationResult:
         schema, table = _split_table(suite.meta["table"])
         # Query expectations read run parameters as DuckDB variables. All of them go on the
@@ -183,11 +233,7 @@ class ValidationSession:
         gx_only = _expectation_parameters(suite) - _variables_read(suite)
         variables = {n: v for n, v in parameters.items() if n not in gx_only}
         datasource = self._datasource(db_path, schema, variables)
-        asset = next((a for a in datasource.assets if a.name == table), None)
-        if asset is None:
-            asset = datasource.add_table_asset(name=table, table_name=table)
-            asset.add_batch_definition_whole_table("whole table")
-        batch = asset.get_batch_definition("whole table").get_batch()
+        batch = _batch(datasource, table, new_rows)
         validation = batch.validate(
             suite, result_format=_COUNTS_ONLY, expectation_parameters=parameters
         )
@@ -211,6 +257,99 @@ class ValidationSession:
                 kwargs={"connect_args": connect_args},
             )
         return self._datasources[key]
+
+
+def _batch(datasource: Any, table: str, new_rows: NewRows | None) -> Any:
+    """The whole table, or only its new rows (a query asset, one per cut-off)."""
+    if new_rows is None:
+        name, query = table, None
+    else:
+        if not _IDENTIFIER.fullmatch(new_rows.column):
+            raise ValueError(f"column {new_rows.column!r} is not a plain identifier")
+        cutoff = new_rows.after.isoformat(sep=" ")
+        name = f"{table} where {new_rows.column} > {cutoff}"
+        query = (
+            f"SELECT * FROM {table} "
+            f"WHERE {new_rows.column} > TIMESTAMP '{cutoff}' OR {new_rows.column} IS NULL"
+        )
+    asset = next((a for a in datasource.assets if a.name == name), None)
+    if asset is None:
+        if query is None:
+            asset = datasource.add_table_asset(name=name, table_name=table)
+        else:
+            asset = datasource.add_query_asset(name=name, query=query)
+        asset.add_batch_definition_whole_table("whole table")
+    return asset.get_batch_definition("whole table").get_batch()
+
+
+# Expectations that judge each row on its own: on rows validated before with the same suite and
+# parameters they would give the same verdict again, so they may run on new rows only. A query
+# expectation counts as row-level only when its suite says so (meta row_level), because its SQL
+# may compare rows. Everything else (uniqueness, row counts, aggregates) sees the whole table.
+ROW_LEVEL_EXPECTATIONS = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_pair_values_to_be_in_set",
+        "expect_column_pair_values_to_be_equal",
+    }
+)
+
+
+def is_row_level(expectation: gx.expectations.Expectation) -> bool:
+    config = expectation.configuration
+    if config.type == "unexpected_rows_expectation":
+        return (expectation.meta or {}).get("row_level") is True
+    # `mostly` below 1 makes a column check a share of the table, no longer a verdict per row.
+    mostly = config.kwargs.get("mostly")
+    return config.type in ROW_LEVEL_EXPECTATIONS and (mostly is None or mostly == 1)
+
+
+def _parts(
+    suite: gx.ExpectationSuite, new_rows: NewRows | None
+) -> list[tuple[gx.ExpectationSuite, list[int], NewRows | None]]:
+    """The suite as (part, positions of its expectations in the suite, rows it validates)."""
+    if new_rows is None:
+        return [(suite, list(range(len(suite.expectations))), None)]
+    row_level = [i for i, e in enumerate(suite.expectations) if is_row_level(e)]
+    whole_table = [i for i in range(len(suite.expectations)) if i not in set(row_level)]
+    parts = []
+    for label, positions, rows in (
+        ("new rows", row_level, new_rows),
+        ("whole table", whole_table, None),
+    ):
+        if positions:
+            part = gx.ExpectationSuite(
+                name=f"{suite.name} [{label}]",
+                expectations=[copy.copy(suite.expectations[i]) for i in positions],
+                meta=dict(suite.meta),
+            )
+            parts.append((part, positions, rows))
+    return parts
+
+
+def _merged_result(first: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """GX's result of a suite validated in parts, as if it ran in one."""
+    successful = sum(1 for r in results if r.get("success"))
+    merged = dict(first)
+    merged["results"] = results
+    merged["success"] = successful == len(results)
+    merged["statistics"] = {
+        **first.get("statistics", {}),
+        "evaluated_expectations": len(results),
+        "successful_expectations": successful,
+        "unsuccessful_expectations": len(results) - successful,
+        "success_percent": 100.0 * successful / len(results) if results else None,
+    }
+    return merged
 
 
 def _suite_for_table(suite: gx.ExpectationSuite, table: str | None) -> gx.ExpectationSuite:
@@ -316,12 +455,13 @@ def _split_table(qualified: str) -> tuple[str, str]:
 
 def _check_results(
     suite: gx.ExpectationSuite,
+    check_names: list[str],
     results: Sequence[ExpectationValidationResult],
     values_in_observed: bool = True,
 ) -> list[CheckResult]:
     by_id = {result.expectation_config.id: result for result in results}
     checks = []
-    for expectation, check_name in zip(suite.expectations, _check_names(suite), strict=True):
+    for expectation, check_name in zip(suite.expectations, check_names, strict=True):
         severity = expectation.meta.get("severity", "critical") if expectation.meta else "critical"
         result = by_id.get(expectation.id)
         error = "GX returned no result" if result is None else _exception_message(result)

@@ -8,7 +8,7 @@ refresh reads, records and renders reports without importing GX; only its qualit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 ParameterValue = int | float | str | date | None
@@ -28,6 +28,17 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class NewRows:
+    """The rows of a table whose `column` (when they were loaded) is later than `after`, or NULL."""
+
+    column: str
+    after: datetime
+
+    def describe(self) -> str:
+        return f"rows with {self.column} after {self.after.isoformat(sep=' ')}"
+
+
+@dataclass(frozen=True)
 class SuiteValidation:
     """One suite run: the verdicts, what each checked, and GX's full result (JSON-ready)."""
 
@@ -36,3 +47,5 @@ class SuiteValidation:
     checks: list[CheckResult]
     expectations: list[dict[str, Any]] = field(repr=False)  # each check's configuration
     gx_result: dict[str, Any] = field(repr=False)
+    # Set when the suite's row-level checks saw only these rows (the others, the whole table).
+    new_rows: NewRows | None = None

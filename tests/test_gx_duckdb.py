@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,7 +15,9 @@ import pytest
 
 from flows.gx_duckdb import (
     CheckResult,
+    NewRows,
     ValidationSession,
+    is_row_level,
     load_suite,
     run_suite,
     validate_suite,
@@ -380,3 +382,95 @@ def test_observed_can_keep_the_tables_values_out_of_the_verdicts(tmp_path: Path)
 def replace_direction(rows: list[tuple], direction: str) -> list[tuple]:
     first = rows[0]
     return [(first[0], direction, *first[2:]), *rows[1:]]
+
+
+def _loads_db(path: Path) -> Path:
+    """raw.loads: three rows loaded at 10:00 (one of them bad), then two more at 11:00."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.loads (id VARCHAR, sex VARCHAR, loaded_at TIMESTAMP)")
+        con.execute(
+            "INSERT INTO raw.loads VALUES ('a', 'female', '2026-11-01 10:00'),"
+            " ('b', 'other', '2026-11-01 10:00'), ('c', 'male', '2026-11-01 10:00'),"
+            " ('d', 'unknown', '2026-11-01 11:00'), ('a', 'male', '2026-11-01 11:00')"
+        )
+    return path
+
+
+def _loads_suite(directory: Path) -> Path:
+    query = "SELECT sex FROM {batch} WHERE sex NOT IN ('female', 'male')"
+    return write_suite(
+        directory,
+        "loads",
+        "raw.loads",
+        [
+            gxe.ExpectColumnValuesToBeInSet(column="sex", value_set=["female", "male"]),
+            gxe.ExpectColumnValuesToBeUnique(column="id"),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=query, meta={"check": "sex by row", "row_level": True}
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=query, meta={"check": "sex by query"}
+            ),
+        ],
+    )
+
+
+def test_with_new_rows_the_row_level_checks_see_only_them_and_the_others_every_row(
+    tmp_path: Path,
+) -> None:
+    db = _loads_db(tmp_path / "w.duckdb")
+    new_rows = NewRows("loaded_at", datetime(2026, 11, 1, 10, 30))
+
+    validation = validate_suite(
+        db, "loads", _loads_suite(tmp_path), values_in_observed=False, new_rows=new_rows
+    )
+
+    observed = {c.check_name: (c.success, c.observed) for c in validation.checks}
+    scope = " (rows with loaded_at after 2026-11-01 10:30:00)"
+    assert observed == {
+        # 'other' was loaded before the cut-off; only 'unknown' is new
+        "expect_column_values_to_be_in_set(sex)": (False, f"1 unexpected (50%){scope}"),
+        "unexpected_rows_expectation(sex by row)": (False, f"1 unexpected rows{scope}"),
+        # not marked row-level: it might compare rows, so it sees the whole table
+        "unexpected_rows_expectation(sex by query)": (False, "2 unexpected rows"),
+        # the new 'a' duplicates one loaded before the cut-off
+        "expect_column_values_to_be_unique(id)": (False, "2 unexpected (40%)"),
+    }
+    assert [c.check_name for c in validation.checks] == [
+        c.check_name for c in validate_suite(db, "loads", tmp_path).checks
+    ]
+    results = validation.gx_result["results"]
+    assert [r["expectation_config"]["id"] for r in results] == [
+        e["id"] for e in validation.expectations
+    ]
+    assert validation.gx_result["statistics"]["unsuccessful_expectations"] == 4
+    assert not validation.gx_result["success"]
+    assert [
+        part["meta"]["active_batch_definition"]["data_asset_name"]
+        for part in validation.gx_result["parts"]
+    ] == ["loads where loaded_at > 2026-11-01 10:30:00", "loads"]
+    assert validation.new_rows == new_rows
+
+
+def test_without_new_rows_every_check_sees_every_row(tmp_path: Path) -> None:
+    db = _loads_db(tmp_path / "w.duckdb")
+
+    validation = validate_suite(db, "loads", _loads_suite(tmp_path), values_in_observed=False)
+
+    observed = {c.check_name: c.observed for c in validation.checks}
+    assert observed["expect_column_values_to_be_in_set(sex)"] == "2 unexpected (40%)"
+    assert observed["unexpected_rows_expectation(sex by row)"] == "2 unexpected rows"
+    assert validation.new_rows is None
+
+
+def test_only_checks_that_judge_each_row_on_its_own_are_row_level() -> None:
+    in_set = gxe.ExpectColumnValuesToBeInSet
+    query = "SELECT sex FROM {batch} WHERE sex IS NULL"
+    assert is_row_level(in_set(column="sex", value_set=["female"]))
+    assert not is_row_level(in_set(column="sex", value_set=["female"], mostly=0.9))
+    assert not is_row_level(gxe.ExpectColumnValuesToBeUnique(column="id"))
+    assert not is_row_level(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    assert not is_row_level(gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+    marked = gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, meta={"row_level": True})
+    assert is_row_level(marked)
