@@ -160,6 +160,7 @@ def quality_stage(
         create_quality_artifacts,
         keep_results,
         record_quality_results,
+        record_validated_marks,
         render_data_docs,
     )
 
@@ -170,6 +171,7 @@ def quality_stage(
         record_quality_results(connection, run_id, report)
     with connect(settings.internal_db) as connection:
         record_quality_results(connection, run_id, report)
+        record_validated_marks(connection, run_id, report)
     keep_results(settings, run_id, report)
     docs_page = render_data_docs(settings, run_id, report)
     create_quality_artifacts(run_id, report, docs_page)

@@ -19,11 +19,12 @@ offline.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,19 @@ from flows.config import EXPECTATIONS_DIR, Settings
 from flows.quality_results import (
     MAX_DATE_PARAMETER,
     CheckResult,
+    NewRows,
     ParameterValue,
     SuiteValidation,
 )
 from flows.warehouse import connect
 
 RAW_SUITES = ("raw_fms_submissions", "raw_fmr_tallies", "raw_stories")
+# Raw suites whose row-level checks run only on the rows loaded since a run with the same
+# suite, parameters and code passed its gates (suite -> the column that stamps when a row was
+# loaded): a row is judged on its own, so the verdict it got stands. A run whose gates block, or
+# in which a check of the suite could not be evaluated, leaves the mark where it was, so its
+# rows are checked again next time.
+NEW_ROWS_ONLY = {"raw_fms_submissions": "loaded_at"}
 PUBLISHED_SUITES = ("marts_fms_corridor_monthly", "marts_fmr_daily_flows", "marts_story_coverage")
 EVERY_TABLE_SUITE = "published_table"
 CHECKED_SCHEMAS = ("marts", "ops")
@@ -58,13 +66,27 @@ FACTS = {
 
 
 @dataclass(frozen=True)
+class ValidatedMark:
+    """How far a run's raw suite validates its table: every row loaded up to
+    `validated_through`. Recorded (ops.raw_validations) only once the run's gates pass."""
+
+    suite: str
+    fingerprint: str  # see suite_fingerprint
+    max_interview_date: date
+    validated_through: datetime | None  # None: the table is empty
+
+
+@dataclass(frozen=True)
 class QualityReport:
     results: list[CheckResult]
     validations: list[SuiteValidation] = field(default_factory=list, repr=False)
+    marks: list[ValidatedMark] = field(default_factory=list)
 
     @classmethod
-    def of(cls, validations: list[SuiteValidation]) -> QualityReport:
-        return cls([check for v in validations for check in v.checks], validations)
+    def of(
+        cls, validations: list[SuiteValidation], marks: list[ValidatedMark] | None = None
+    ) -> QualityReport:
+        return cls([check for v in validations for check in v.checks], validations, marks or [])
 
     @property
     def critical_failures(self) -> list[CheckResult]:
@@ -107,13 +129,24 @@ def run_quality_gates(
     parameters = run_parameters(settings, today or date.today())
     previous = row_counts(settings.published_db)
     candidate_tables = tables(candidate)  # read before the session holds the file read-only
+    marks = [validated_mark(settings.internal_db, suite, parameters) for suite in NEW_ROWS_ONLY]
+    with connect(settings.internal_db, read_only=True) as connection:
+        new_rows = {
+            mark.suite: None if settings.full_refresh else rows_to_validate(connection, mark)
+            for mark in marks
+        }
     with ValidationSession() as session:
         # Raw rows are respondent-level: their values stay in the internal results and Data
         # Docs, out of the verdicts, which reach ops tables, run messages and the published
         # database.
         validations = [
             session.validate(
-                settings.internal_db, suite, EXPECTATIONS_DIR, parameters, values_in_observed=False
+                settings.internal_db,
+                suite,
+                EXPECTATIONS_DIR,
+                parameters,
+                values_in_observed=False,
+                new_rows=new_rows.get(suite),
             )
             for suite in RAW_SUITES
         ]
@@ -129,7 +162,80 @@ def run_quality_gates(
                     candidate, EVERY_TABLE_SUITE, EXPECTATIONS_DIR, table_parameters, table
                 )
             )
-    return QualityReport.of(validations)
+    return QualityReport.of(validations, [m for m in marks if m.validated_through is not None])
+
+
+def suite_fingerprint(suite_name: str, parameters: Mapping[str, ParameterValue]) -> str:
+    """What the verdicts of a suite's row-level checks depend on: its expectations, the values
+    of the parameters it reads (but the date bound), and the code that evaluates them (GX,
+    DuckDB, flows.gx_duckdb's workarounds).
+
+    A later date bound accepts every row an earlier one did, so it does not change the verdicts
+    of rows already validated (rows_to_validate checks that it did not move back).
+    """
+    import great_expectations
+
+    import flows.gx_duckdb
+    from flows.gx_duckdb import load_suite, suite_parameters
+
+    read = sorted(suite_parameters(load_suite(suite_name, EXPECTATIONS_DIR)) - {MAX_DATE_PARAMETER})
+    text = (EXPECTATIONS_DIR / f"{suite_name}.json").read_text(encoding="utf-8")
+    values = [[name, str(parameters.get(name))] for name in read]
+    code = [
+        great_expectations.__version__,
+        duckdb.__version__,
+        hashlib.sha256(Path(flows.gx_duckdb.__file__).read_bytes()).hexdigest(),
+    ]
+    return hashlib.sha256(json.dumps([text, values, code]).encode()).hexdigest()
+
+
+def validated_mark(
+    internal_db: Path, suite_name: str, parameters: Mapping[str, ParameterValue]
+) -> ValidatedMark:
+    """What this run validates of the suite's table: every row loaded up to now."""
+    from flows.gx_duckdb import load_suite
+
+    table = load_suite(suite_name, EXPECTATIONS_DIR).meta["table"]
+    column = NEW_ROWS_ONLY[suite_name]
+    with connect(internal_db, read_only=True) as connection:
+        (through,) = connection.execute(f"SELECT max({column}) FROM {table}").fetchone()
+    max_date = parameters[MAX_DATE_PARAMETER]
+    assert isinstance(max_date, date)
+    return ValidatedMark(suite_name, suite_fingerprint(suite_name, parameters), max_date, through)
+
+
+def rows_to_validate(connection: duckdb.DuckDBPyConnection, mark: ValidatedMark) -> NewRows | None:
+    """The rows loaded after the suite last passed with the same fingerprint and a date bound no
+    later than this run's; None when it never did: then every row."""
+    (after,) = connection.execute(
+        "SELECT max(validated_through) FROM ops.raw_validations "
+        "WHERE suite = ? AND fingerprint = ? AND max_interview_date <= ?",
+        [mark.suite, mark.fingerprint, mark.max_interview_date],
+    ).fetchone()
+    return None if after is None else NewRows(NEW_ROWS_ONLY[mark.suite], after)
+
+
+def record_validated_marks(
+    connection: duckdb.DuckDBPyConnection, run_id: str, report: QualityReport
+) -> None:
+    """Remember how far the raw suites validated, once the run's gates let it publish.
+
+    A warning that failed does not hold the mark back: like any warning it is reported, in the
+    run that loaded the rows, and its rows are published.
+    """
+    if report.blocks_publication:
+        return
+    # A check that could not be evaluated (even a warning) did not judge the rows.
+    unevaluated = {r.suite for r in report.errors}
+    marks = [m for m in report.marks if m.suite not in unevaluated]
+    if marks:
+        connection.executemany(
+            "INSERT INTO ops.raw_validations VALUES (?, ?, ?, ?, ?)",
+            [
+                (m.suite, m.fingerprint, m.max_interview_date, m.validated_through, run_id)
+                for m in marks
+            ],
+        )
 
 
 def run_parameters(settings: Settings, today: date) -> dict[str, ParameterValue]:
@@ -323,9 +429,12 @@ def _suite_table(validation: SuiteValidation) -> str:
     parameters = ", ".join(
         f"{k} = {v}" for k, v in validation.gx_result["suite_parameters"].items()
     )
+    scope = ""
+    if validation.new_rows is not None:
+        scope = f"; row-level checks on {validation.new_rows.describe()}, the others on every row"
     return (
-        f"<h2>{title}</h2>\n<p><small>run parameters: {html.escape(parameters or 'none')}</small>"
-        f"</p>\n<table>{header}\n" + "\n".join(rows) + "</table>"
+        f"<h2>{title}</h2>\n<p><small>run parameters: {html.escape(parameters or 'none')}"
+        f"{html.escape(scope)}</small></p>\n<table>{header}\n" + "\n".join(rows) + "</table>"
     )
 
 

@@ -153,6 +153,17 @@ def schema_ddl(form: Form) -> list[str]:
             f"ALTER TABLE ops.file_loads ADD COLUMN IF NOT EXISTS {name} {sql_type}"
             for name, sql_type in FILE_IDENTITY_COLUMNS
         ),
+        # How far each raw suite has validated its table (flows.quality.NEW_ROWS_ONLY).
+        _table(
+            "ops.raw_validations",
+            [
+                ("suite", "VARCHAR"),
+                ("fingerprint", "VARCHAR"),
+                ("max_interview_date", "DATE"),
+                ("validated_through", "TIMESTAMP"),
+                ("run_id", "VARCHAR"),
+            ],
+        ),
         _table(
             "ops.runs",
             [

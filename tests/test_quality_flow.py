@@ -4,6 +4,7 @@ leaves the analysts' database byte-identical, and is visible in ops, Data Docs a
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import duckdb
@@ -76,7 +77,12 @@ def test_a_planted_critical_failure_blocks_the_refresh_and_the_published_databas
 
     outcome = blocked.value.outcome
     assert outcome.status == "blocked_by_quality"
-    assert outcome.message == f"raw_fms_submissions.{FAILING_CHECK}: 1 unexpected rows"
+    # the first run validated every row it loaded; this one checks the rows loaded since
+    assert re.fullmatch(
+        rf"raw_fms_submissions\.{re.escape(FAILING_CHECK)}: 1 unexpected rows"
+        r" \(rows with loaded_at after [-0-9:. ]+\)",
+        outcome.message,
+    )
     assert _sha256(published) == before
     assert _query(internal, "SELECT status FROM ops.runs ORDER BY started_at") == [
         ("published",),
@@ -93,3 +99,7 @@ def test_a_planted_critical_failure_blocks_the_refresh_and_the_published_databas
     markdown = _latest_markdown("quality-report")
     assert outcome.run_id in markdown and "**blocked publication**" in markdown
     assert page.resolve().as_uri() in markdown
+    # a blocked run does not mark its rows validated: the next refresh is blocked again
+    with pytest.raises(QualityGateFailed) as again:
+        nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+    assert again.value.outcome.message == outcome.message

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +15,8 @@ import pytest
 from dbt_fixtures import submission
 from test_quality_marts import candidate
 
-from flows.config import Settings
+import flows.quality
+from flows.config import EXPECTATIONS_DIR, Settings
 from flows.form import Form
 from flows.gx_duckdb import CheckResult
 from flows.quality import (
@@ -24,6 +27,7 @@ from flows.quality import (
     artifact_table,
     keep_results,
     record_quality_results,
+    record_validated_marks,
     render_data_docs,
     row_counts,
     run_parameters,
@@ -245,3 +249,127 @@ def test_verdicts_are_recorded_in_ops_quality_results(tmp_path: Path) -> None:
         ("run-1", "s", "a", "critical", True, "ok"),
         ("run-1", "s", "b", "warning", None, "boom"),
     ]
+
+
+def plant_loaded_submission(settings: Settings, uuid: str, loaded_at: str, **fields: str) -> None:
+    row = submission(uuid, 1, loaded_at=loaded_at, **fields)
+    with duckdb.connect(str(settings.internal_db)) as connection:
+        columns = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        connection.execute(
+            f"INSERT INTO raw.fms_submissions ({columns}) VALUES ({marks})", list(row.values())
+        )
+
+
+def gates_and_marks(
+    settings: Settings, db: Path, run_id: str, today: date = TODAY
+) -> QualityReport:
+    report = run_quality_gates(settings, db, today)
+    with duckdb.connect(str(settings.internal_db)) as connection:
+        record_validated_marks(connection, run_id, report)
+    return report
+
+
+def raw_fms(report: QualityReport) -> dict[str, str]:
+    (validation,) = [v for v in report.validations if v.suite == "raw_fms_submissions"]
+    return {c.check_name: c.observed for c in validation.checks}
+
+
+ETHNICITY = "expect_column_values_to_be_in_set(ethnicity)"  # a warning
+SEX = "expect_column_values_to_be_in_set(sex)"  # critical
+SINCE_TEN = " (rows with loaded_at after 2026-03-19 10:00:00)"
+
+
+def test_a_run_that_passes_marks_its_raw_rows_and_the_next_checks_only_newer_rows(
+    settings: Settings, tmp_path: Path
+) -> None:
+    db = candidate(tmp_path / "candidate.duckdb")
+    plant_loaded_submission(settings, "u1", "2026-03-19 10:00", ethnicity="martian")
+
+    first = gates_and_marks(settings, db, "run1")
+
+    assert not first.blocks_publication
+    assert raw_fms(first)[ETHNICITY] == "1 unexpected (100%)"
+    assert [(m.suite, m.max_interview_date, str(m.validated_through)) for m in first.marks] == [
+        ("raw_fms_submissions", date(2026, 3, 21), "2026-03-19 10:00:00")
+    ]
+
+    plant_loaded_submission(settings, "u2", "2026-03-19 11:00")
+    second = gates_and_marks(settings, db, "run2")
+
+    assert raw_fms(second)[ETHNICITY] == "0 unexpected" + SINCE_TEN
+    # uniqueness is not a row-level check: it still sees every row
+    assert raw_fms(second)["expect_column_values_to_be_unique(_uuid)"] == "0 unexpected"
+
+
+def test_a_blocked_run_leaves_the_mark_so_its_rows_are_checked_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    db = candidate(tmp_path / "candidate.duckdb")
+    plant_loaded_submission(settings, "u1", "2026-03-19 10:00")
+    gates_and_marks(settings, db, "run1")
+    plant_loaded_submission(settings, "u2", "2026-03-19 11:00", sex="unknown")
+
+    blocked = gates_and_marks(settings, db, "run2")
+    again = gates_and_marks(settings, db, "run3")
+
+    assert blocked.blocks_publication and again.blocks_publication
+    assert raw_fms(again)[SEX] == "1 unexpected (100%)" + SINCE_TEN
+    with duckdb.connect(str(settings.internal_db)) as connection:
+        runs = connection.execute("SELECT run_id FROM ops.raw_validations").fetchall()
+    assert runs == [("run1",)]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("full refresh", "a full refresh validates every row"),
+        ("earlier date", "an earlier date bound could reject rows that passed before"),
+        ("suite edited", "the expectations changed"),
+        ("later date", "control: the next night, the rows that passed are not checked again"),
+    ],
+)
+def test_every_row_is_checked_again_when_the_mark_may_not_hold(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, why: str
+) -> None:
+    db = candidate(tmp_path / "candidate.duckdb")
+    plant_loaded_submission(settings, "u1", "2026-03-19 10:00", ethnicity="martian")
+    gates_and_marks(settings, db, "run1")
+    today = {"earlier date": date(2026, 3, 10), "later date": date(2026, 3, 21)}.get(change, TODAY)
+    if change == "suite edited":
+        edited = tmp_path / "expectations"
+        shutil.copytree(EXPECTATIONS_DIR, edited)
+        suite = json.loads((edited / "raw_fms_submissions.json").read_text())
+        suite["expectations"][0]["description"] = "edited"
+        (edited / "raw_fms_submissions.json").write_text(json.dumps(suite))
+        monkeypatch.setattr(flows.quality, "EXPECTATIONS_DIR", edited)
+
+    report = run_quality_gates(replace(settings, full_refresh=change == "full refresh"), db, today)
+
+    expected = "0 unexpected" + SINCE_TEN if change == "later date" else "1 unexpected (100%)"
+    assert raw_fms(report)[ETHNICITY] == expected, why
+
+
+def test_a_run_on_an_empty_raw_table_passes_and_marks_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    report = gates_and_marks(settings, candidate(tmp_path / "candidate.duckdb"), "run1")
+
+    assert report.marks == [] and not report.blocks_publication
+    with duckdb.connect(str(settings.internal_db)) as connection:
+        assert connection.execute("SELECT count(*) FROM ops.raw_validations").fetchone() == (0,)
+
+
+def test_a_suite_with_a_check_that_could_not_be_evaluated_keeps_its_mark(
+    settings: Settings, tmp_path: Path
+) -> None:
+    plant_loaded_submission(settings, "u1", "2026-03-19 10:00")
+    report = run_quality_gates(settings, candidate(tmp_path / "candidate.duckdb"), TODAY)
+    unevaluated = check("raw_fms_submissions", "a warning", "warning", None)
+    with_error = replace(report, results=[*report.results, unevaluated])
+    assert not with_error.blocks_publication and with_error.marks
+
+    with duckdb.connect(str(settings.internal_db)) as connection:
+        record_validated_marks(connection, "run1", with_error)
+        recorded = connection.execute("SELECT count(*) FROM ops.raw_validations").fetchone()
+    assert recorded == (0,)
