@@ -26,6 +26,7 @@ FIRST_LOAD = "2026-03-01 00:00:00"
 LATEST_FIRST_LOAD = "2026-03-11 00:00:00"
 SECOND_LOAD = "2026-04-11 00:00:00"
 FACT_SQL = "select * from core.fct_fms_interviews order by chain_root_uuid"
+VERSIONS_SQL = "select * from intermediate.int_fms_submission_versions order by submission_uuid"
 
 
 def _first_delivery() -> list[dict]:
@@ -43,6 +44,11 @@ def _first_delivery() -> list[dict]:
                    _validation_status="validation_status_not_approved", **load),
         submission("to-refusal", 9, **load),
         submission("keep-latest", 15, loaded_at=LATEST_FIRST_LOAD, loaded_run_id="run-1"),
+        submission("link-1", 16, **load),
+        submission("link-2", 17, deprecated_id="uuid:link-1", **load),
+        # gone-1 never arrived: gone-2 edits it, gone-3 edits gone-2
+        submission("gone-2", 18, deprecated_id="uuid:gone-1", **load),
+        submission("gone-3", 19, deprecated_id="uuid:gone-2", **load),
     ]  # fmt: skip
 
 
@@ -53,6 +59,9 @@ def _second_delivery() -> tuple[list[dict], list[dict]]:
         submission("to-reject", 2, _validation_status="validation_status_not_approved", **load),
         submission("rejected-then-approved", 8,
                    _validation_status="validation_status_approved", **load),
+        # delivered again without their deprecatedID: link-1 and gone-2 are final again
+        submission("link-2", 17, **load),
+        submission("gone-3", 19, **load),
     ]  # fmt: skip
     new = [
         submission("edited-b", 10, deprecated_id="uuid:edited", dest_country="CHN", **load),
@@ -91,6 +100,11 @@ def _fact(db_path: Path) -> list[tuple]:
         return con.execute(FACT_SQL).fetchall()
 
 
+def _versions(db_path: Path) -> list[tuple]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(VERSIONS_SQL).fetchall()
+
+
 def _finals(db_path: Path) -> dict[str, str]:
     with duckdb.connect(str(db_path), read_only=True) as con:
         return dict(
@@ -123,11 +137,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         con.execute("update core.fct_fms_interviews set age = 30 where submission_uuid = 'keep'")
     incremental = _fact(db_path)
     incremental_finals = _finals(db_path)
+    incremental_versions = _versions(db_path)
     _run(db_path, tmp / "target")  # nothing new: a no-op
     rerun = _fact(db_path)
+    rerun_versions = _versions(db_path)
 
     _run(db_path, tmp / "target", "--full-refresh")
     return {
+        "incremental_versions": incremental_versions,
+        "rerun_versions": rerun_versions,
+        "full_versions": _versions(db_path),
         "first": first,
         "marked": marked,
         "incremental": incremental,
@@ -148,6 +167,8 @@ def test_first_build_resolves_what_has_arrived(runs: dict) -> None:
         "merge-2": "merge-3",  # its own chain until merge-2 arrives
         "to-refusal": "to-refusal",
         "keep-latest": "keep-latest",
+        "link-1": "link-2",
+        "gone-1": "gone-3",
     }
 
 
@@ -166,6 +187,10 @@ def test_incremental_run_applies_edits_status_changes_and_merged_chains(runs: di
         "rejected-then-approved": "rejected-then-approved",
         "new": "new",
         "keep-latest": "keep-latest",
+        "link-1": "link-1",  # untouched itself, but no longer edited
+        "link-2": "link-2",
+        "gone-1": "gone-2",  # its chain has nothing newly loaded
+        "gone-3": "gone-3",
     }  # to-reject is rejected now, to-refusal ends in a refusal: both gone
 
 
@@ -173,3 +198,12 @@ def test_incremental_run_applies_edits_status_changes_and_merged_chains(runs: di
 def test_incremental_runs_equal_a_full_refresh(runs: dict) -> None:
     assert runs["incremental"] == runs["full"]
     assert runs["rerun"] == runs["incremental"]
+
+
+@pytest.mark.slow
+def test_incremental_edit_resolution_equals_a_full_refresh(runs: dict) -> None:
+    assert runs["incremental_versions"] == runs["full_versions"]
+    assert runs["rerun_versions"] == runs["full_versions"]
+    # the second delivery re-placed chains that existed before it (a sanity check on the data)
+    merged = [v for v in runs["full_versions"] if v[0] in {"merge-1", "merge-2", "merge-3"}]
+    assert {v[1] for v in merged} == {"merge-1"}

@@ -37,7 +37,9 @@
                                stamps the load time; a clock set back would hide rows
                                until the next --full-refresh). No look-back margin: one
                                would re-derive the whole previous load, which after the
-                               first refresh is every submission.
+                               first refresh is every submission. Plus the chains that a
+                               newly loaded version left, which the fact still holds its
+                               row under.
 
     Incremental strategy `fms_chains` (get_incremental_fms_chains_sql): the model's batch
     holds the counted final versions of the touched chains, computed against the fact as
@@ -53,13 +55,35 @@
 -#}
 
 {% macro fms_touched_chains(fact) -%}
-    select distinct chain_root_uuid
-    from {{ ref('int_fms_submission_versions') }}
-    where loaded_at is null
-        or loaded_at > (
-            select coalesce(max(chain_loaded_at), '-infinity'::timestamp)
-            from {{ fact }}
-        )
+    {%- set versions = ref('int_fms_submission_versions') -%}
+    with newly_loaded as (
+        select distinct chain_root_uuid
+        from {{ versions }}
+        where loaded_at is null
+            or loaded_at > (
+                select coalesce(max(chain_loaded_at), '-infinity'::timestamp)
+                from {{ fact }}
+            )
+    ),
+
+    left_behind as (
+        -- roots of chains a version left (a new version of it dropped or changed its
+        -- deprecatedID): the fact files it under that root, whose final version may now
+        -- be another one, on a chain with nothing newly loaded
+        select held.chain_root_uuid
+        from {{ fact }} as held
+        inner join {{ versions }} as moved
+            on held.submission_uuid = moved.submission_uuid
+        where moved.chain_root_uuid in (select chain_root_uuid from newly_loaded)
+            and moved.chain_root_uuid <> held.chain_root_uuid
+    )
+
+    select chain_root_uuid from newly_loaded
+    union
+    select chain_root_uuid
+    from {{ versions }}
+    where submission_uuid in (select chain_root_uuid from left_behind)
+        or chain_root_uuid in (select chain_root_uuid from left_behind)
 {%- endmacro %}
 
 {% macro get_incremental_fms_chains_sql(arg_dict) -%}
