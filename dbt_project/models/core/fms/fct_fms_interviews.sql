@@ -10,7 +10,7 @@
     final version became rejected, a refusal or was superseded therefore disappears or
     is replaced, and `dbt build --full-refresh` gives the same table
     (tests/test_dbt_incremental.py). Edit resolution itself
-    (int_fms_submission_versions) is a graph over all versions and is rebuilt each run.
+    (int_fms_submission_versions) re-derives every version that takes part in an edit.
 
     Only survey answers live here: exchange rates and names are joined in the marts, so
     a changed rate or reference never leaves a stale value behind in this table. And only

@@ -13,15 +13,26 @@
     deprecatedID cycles have no first version and so no row here; the source test on
     fms_submissions._uuid warns about them.
 
-    A table: edit resolution is a graph over every version, so it is rebuilt in full on
-    each run; the fact and the tests read it. Built for millions of submissions: joins
-    only (no correlated subqueries), and the chain walk, its aggregates and its window
-    run on the few versions that take part in an edit. A version nobody edited and that
-    edits nothing (nearly all of them) is its own one-version chain, passed straight
-    through.
+    Built for millions of submissions: joins only (no correlated subqueries), and the
+    chain walk, its aggregates and its window run on the few versions that take part in
+    an edit. A version nobody edited and that edits nothing (nearly all of them) is its
+    own one-version chain, passed straight through.
+
+    Incremental, keyed on the version: each run re-derives every version that takes part
+    in an edit (few; a new edit can join or fork any chain), plus the unedited versions
+    loaded since the last run and those that took part in an edit before (an edit can be
+    replaced by a version that edits nothing). delete+insert on submission_uuid then
+    replaces their rows; the unedited rest, millions of them, is not rewritten. Like the
+    fact, this needs loaded_at to grow from run to run, and a version erased from raw
+    keeps its row until `--full-refresh` (tests/test_dbt_incremental.py compares with one).
 -#}
 
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    unique_key='submission_uuid',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 
 with recursive
 
@@ -60,6 +71,22 @@ unedited as (
     from submissions
     anti join replaced_uuids on submissions.submission_uuid = replaced_uuids.submission_uuid
     where submissions.replaces_uuid is null
+    {%- if is_incremental() %}
+        and (
+            submissions.loaded_at is null
+            or submissions.loaded_at > (
+                select coalesce(max(loaded_at), '-infinity'::timestamp) from {{ this }}
+            )
+            or submissions.submission_uuid in (
+                select submission_uuid from {{ this }}
+                where version_number <> 1
+                    or replaces_absent_version
+                    or is_superseded
+                    or not is_final_version
+                    or chain_root_uuid <> submission_uuid
+            )
+        )
+    {%- endif %}
 
 ),
 
