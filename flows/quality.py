@@ -129,8 +129,8 @@ def run_quality_gates(
     parameters = run_parameters(settings, today or date.today())
     previous = row_counts(settings.published_db)
     candidate_tables = tables(candidate)  # read before the session holds the file read-only
-    marks = [validated_mark(settings.internal_db, suite, parameters) for suite in NEW_ROWS_ONLY]
     with connect(settings.internal_db, read_only=True) as connection:
+        marks = [validated_mark(connection, suite, parameters) for suite in NEW_ROWS_ONLY]
         new_rows = {
             mark.suite: None if settings.full_refresh else rows_to_validate(connection, mark)
             for mark in marks
@@ -165,7 +165,7 @@ def run_quality_gates(
     return QualityReport.of(validations, [m for m in marks if m.validated_through is not None])
 
 
-def suite_fingerprint(suite_name: str, parameters: Mapping[str, ParameterValue]) -> str:
+def suite_fingerprint(suite: Any, parameters: Mapping[str, ParameterValue]) -> str:
     """What the verdicts of a suite's row-level checks depend on: its expectations, the values
     of the parameters it reads (but the date bound), and the code that evaluates them (GX,
     DuckDB, flows.gx_duckdb's workarounds).
@@ -176,32 +176,32 @@ def suite_fingerprint(suite_name: str, parameters: Mapping[str, ParameterValue])
     import great_expectations
 
     import flows.gx_duckdb
-    from flows.gx_duckdb import load_suite, suite_parameters
 
-    read = sorted(suite_parameters(load_suite(suite_name, EXPECTATIONS_DIR)) - {MAX_DATE_PARAMETER})
-    text = (EXPECTATIONS_DIR / f"{suite_name}.json").read_text(encoding="utf-8")
+    read = sorted(flows.gx_duckdb.suite_parameters(suite) - {MAX_DATE_PARAMETER})
     values = [[name, str(parameters.get(name))] for name in read]
     code = [
         great_expectations.__version__,
         duckdb.__version__,
         hashlib.sha256(Path(flows.gx_duckdb.__file__).read_bytes()).hexdigest(),
     ]
-    return hashlib.sha256(json.dumps([text, values, code]).encode()).hexdigest()
+    content = [suite.to_json_dict(), values, code]
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def validated_mark(
-    internal_db: Path, suite_name: str, parameters: Mapping[str, ParameterValue]
+    connection: duckdb.DuckDBPyConnection,
+    suite_name: str,
+    parameters: Mapping[str, ParameterValue],
 ) -> ValidatedMark:
     """What this run validates of the suite's table: every row loaded up to now."""
     from flows.gx_duckdb import load_suite
 
-    table = load_suite(suite_name, EXPECTATIONS_DIR).meta["table"]
+    suite = load_suite(suite_name, EXPECTATIONS_DIR)
     column = NEW_ROWS_ONLY[suite_name]
-    with connect(internal_db, read_only=True) as connection:
-        (through,) = connection.execute(f"SELECT max({column}) FROM {table}").fetchone()
+    (through,) = connection.execute(f"SELECT max({column}) FROM {suite.meta['table']}").fetchone()
     max_date = parameters[MAX_DATE_PARAMETER]
     assert isinstance(max_date, date)
-    return ValidatedMark(suite_name, suite_fingerprint(suite_name, parameters), max_date, through)
+    return ValidatedMark(suite_name, suite_fingerprint(suite, parameters), max_date, through)
 
 
 def rows_to_validate(connection: duckdb.DuckDBPyConnection, mark: ValidatedMark) -> NewRows | None:
