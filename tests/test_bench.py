@@ -1,0 +1,91 @@
+"""The benchmark delivers the new data it says it measures (bench/run.py)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from flows.sample import generate_landing_zone
+
+SURVEYS = 5000  # 1% of it: 50 new submissions
+SEED = 20260301
+
+
+def _bench() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+    spec = importlib.util.spec_from_file_location("bench_run", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        delimiter = ";" if handle.readline().count(";") > 1 else ","
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=delimiter)
+        return next(reader), list(reader)
+
+
+def _uuids(rows: list[list[str]], header: list[str]) -> set[str]:
+    """The rows' submission ids (the sample's rows that lack one excepted)."""
+    return {row[header.index("_uuid")] for row in rows} - {""}
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return _bench()
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> tuple[Path, dict[str, object]]:
+    landing = tmp_path / "landing"
+    return landing, generate_landing_zone(landing, surveys=SURVEYS, seed=SEED, csv_only=True)
+
+
+def _held_before(landing: Path) -> set[str]:
+    return set().union(*(_uuids(*reversed(_rows(p))) for p in (landing / "fms").iterdir()))
+
+
+def test_the_cumulative_export_is_the_latest_export_then_one_percent_new_submissions(
+    bench, landing, tmp_path
+):
+    landing, manifest = landing
+    latest = max((f for f in manifest["files"] if f["source"] == "fms"), key=lambda f: f["rows"])
+    held = _held_before(landing)
+
+    new, rows = bench.add_cumulative_export(landing, manifest, tmp_path / "work", SURVEYS, SEED + 1)
+
+    header, delivered = _rows(landing / "fms" / f"cumulative_export_plus_{new}.csv")
+    latest_header, latest_rows = _rows(landing / "fms" / latest["name"])
+    assert new == SURVEYS // 100
+    assert header == latest_header
+    assert delivered[: len(latest_rows)] == latest_rows
+    appended = delivered[len(latest_rows) :]
+    assert len(appended) == rows - len(latest_rows) == new
+    assert not _uuids(appended, header) & held
+    assert [row[header.index("_index")] for row in appended] == [
+        str(n) for n in range(len(latest_rows) + 1, rows + 1)
+    ]
+
+
+def test_the_export_of_new_submissions_holds_nothing_delivered_before(bench, landing, tmp_path):
+    landing, _ = landing
+    held = _held_before(landing)
+
+    new = bench.add_new_only_export(landing, tmp_path / "work", SURVEYS, SEED + 2)
+
+    header, delivered = _rows(landing / "fms" / f"new_submissions_{new}.csv")
+    assert len(delivered) == new
+    assert not _uuids(delivered, header) & held
+
+
+def test_a_refresh_that_loaded_less_than_the_new_submissions_stops_the_bench(bench):
+    bench._check_loaded({"rows_loaded": 10_000}, 10_000, "cumulative export")
+    with pytest.raises(RuntimeError, match="loaded 1,485 rows, expected about 10,000"):
+        bench._check_loaded({"rows_loaded": 1_485}, 10_000, "cumulative export")
