@@ -10,7 +10,10 @@ Exports are cumulative, so most rows of a new export are held already, delivered
 as before. Each held row keeps `delivered_hash`: a hash of its cells as delivered and of
 the SQL that staged and validated them. A row whose `_uuid` and `delivered_hash` match a
 held row would validate to the held row again, so it is counted as a duplicate without
-being validated; every other row is validated.
+being validated; every other row is validated. A row that validates to the held row
+although it was delivered otherwise (the export's layout changed: columns, select_multiple
+encoding) gives the held row its `delivered_hash`, so that the next export in that layout
+is recognised without validating the whole history again.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def load_staged_fms(
     columns = raw_columns(form)
     validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
     held_as_delivered = _set_aside_rows_held_as_delivered(
-        connection, _held_delivered_hash_sql(staged, validation_sql, "staged")
+        connection, staged, _held_delivered_hash_sql(staged, validation_sql, "staged")
     )
     connection.execute(
         f"""
@@ -68,13 +71,9 @@ def load_staged_fms(
         "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
         "FROM fms_checked"
     ).fetchone()
-    rows_loaded = _upsert_changes(
-        connection,
-        columns,
-        _held_delivered_hash_sql(staged, validation_sql, "checked"),
-        file_name,
-        run_id,
-    )
+    delivered_hash = _held_delivered_hash_sql(staged, validation_sql, "checked")
+    _remember_this_delivery_of_held_rows(connection, delivered_hash)
+    rows_loaded = _upsert_changes(connection, columns, delivered_hash, file_name, run_id)
     for table in ("fms_changes", "fms_checked", "fms_held_as_delivered"):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
     connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
@@ -87,7 +86,7 @@ def load_staged_fms(
 
 
 def _set_aside_rows_held_as_delivered(
-    connection: duckdb.DuckDBPyConnection, delivered_hash: str
+    connection: duckdb.DuckDBPyConnection, staged: StagedFile, delivered_hash: str
 ) -> int:
     """Find the rows held exactly as delivered; the rest go to `fms_to_validate`."""
     connection.execute(
@@ -102,11 +101,32 @@ def _set_aside_rows_held_as_delivered(
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS
-        SELECT * FROM {STAGED_TABLE}
-        WHERE source_row NOT IN (SELECT source_row FROM fms_held_as_delivered)
+        {staged.view.rows_where_source_row("NOT IN (SELECT source_row FROM fms_held_as_delivered)")}
         """
     )
     return connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+
+
+def _remember_this_delivery_of_held_rows(
+    connection: duckdb.DuckDBPyConnection, delivered_hash: str
+) -> None:
+    """A valid row that equals its held row, delivered in other cells or another layout:
+    the held row takes this delivery's hash (the first copy's, as in _upsert_changes)."""
+    connection.execute(
+        f"""
+        UPDATE raw.fms_submissions AS held
+        SET delivered_hash = first_copy.delivered_hash
+        FROM (
+            SELECT checked._uuid, checked.row_hash, {delivered_hash} AS delivered_hash
+            FROM fms_checked AS checked
+            WHERE len(checked.errors) = 0
+            QUALIFY row_number() OVER (PARTITION BY checked._uuid ORDER BY checked.source_row) = 1
+        ) AS first_copy
+        WHERE held._uuid = first_copy._uuid
+          AND held.row_hash = first_copy.row_hash
+          AND held.delivered_hash IS DISTINCT FROM first_copy.delivered_hash
+        """
+    )
 
 
 def _upsert_changes(

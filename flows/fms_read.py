@@ -46,12 +46,28 @@ class MalformedRow:
     reason: str
 
 
+@dataclass(frozen=True)
+class StagedView:
+    sql: str  # how the staged view turns the delivered text into raw values
+    projection: str  # its select list over `fms_file_rows`
+    source_row: str  # its `source_row` over `fms_file_rows`
+
+    def rows_where_source_row(self, condition: str) -> str:
+        """The staged view's rows whose source_row meets `condition` (say `NOT IN (...)`),
+        filtered before the projection, so rows left out cost no trimming."""
+        return f"SELECT {self.projection} FROM fms_file_rows WHERE {self.source_row} {condition}"
+
+
 @dataclass
 class StagedFile:
     rows_read: int
     plan: ColumnPlan
-    view_sql: str  # how the staged view turns the delivered text into raw values
+    view: StagedView
     malformed: list[MalformedRow] = field(default_factory=list)
+
+    @property
+    def view_sql(self) -> str:
+        return self.view.sql
 
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
         layouts = {}
@@ -124,8 +140,8 @@ def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) ->
         # Ragged rows or bad bytes: read it again exactly, row by row, to say which rows.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter))
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
-    view_sql = _create_staged_view(connection, form, plan, source_row="rowid + 1")
-    return StagedFile(rows_read=rows_read, plan=plan, view_sql=view_sql)
+    view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
+    return StagedFile(rows_read=rows_read, plan=plan, view=view)
 
 
 def _csv_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]], int]:
@@ -321,8 +337,8 @@ def _stage_rows(
         )
     finally:
         connection.unregister("fms_frame")
-    view_sql = _create_staged_view(connection, form, plan, source_row="source_row")
-    return StagedFile(rows_read=rows_read, plan=plan, view_sql=view_sql, malformed=malformed)
+    view = _create_staged_view(connection, form, plan, source_row="source_row")
+    return StagedFile(rows_read=rows_read, plan=plan, view=view, malformed=malformed)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -353,8 +369,8 @@ def trimmed_or_null(value: str) -> str:
 
 def _create_staged_view(
     connection: duckdb.DuckDBPyConnection, form: Form, plan: ColumnPlan, source_row: str
-) -> str:
-    """Give every raw column a place, NULL when this file did not have it; return the SQL."""
+) -> StagedView:
+    """Give every raw column a place, NULL when this file did not have it."""
     present = {_staged_name(plan, h) for h in _kept_headers(plan)}
     columns = [f"CAST({source_row} AS INTEGER) AS source_row"]
     for name in (*raw_system_columns(), *raw_form_columns(form)):
@@ -365,9 +381,9 @@ def _create_staged_view(
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
         columns.append(quote_identifier(name))
     columns += ["extra_columns", "delivered_hash"]
+    projection = ", ".join(columns)
     view_sql = (
-        f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {', '.join(columns)} "
-        "FROM fms_file_rows"
+        f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {projection} FROM fms_file_rows"
     )
     connection.execute(view_sql)
-    return view_sql
+    return StagedView(view_sql, projection, source_row)

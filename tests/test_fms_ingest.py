@@ -112,8 +112,8 @@ def _count_rows_set_aside(monkeypatch) -> list[int]:
     counts: list[int] = []
     real = fms_load._set_aside_rows_held_as_delivered
 
-    def spy(connection, delivered_hash):
-        counts.append(real(connection, delivered_hash))
+    def spy(connection, staged, delivered_hash):
+        counts.append(real(connection, staged, delivered_hash))
         return counts[-1]
 
     monkeypatch.setattr(fms_load, "_set_aside_rows_held_as_delivered", spy)
@@ -584,3 +584,39 @@ def test_incremental_runs_end_where_a_full_rebuild_ends(warehouse, form, landing
     ingest_landing_zone(warehouse, form, landing, "again", full_refresh=True)
     assert _raw_state(warehouse) == _raw_state(rebuilt)
     rebuilt.close()
+
+
+def _with_transport_option_columns(row: dict[str, str]) -> dict[str, str]:
+    """The same answer in Kobo's other select_multiple layout: also as 0/1 columns."""
+    ticked = row["journey/transport"].split()
+    options = ("boat", "bus", "car", "minivan", "motorbike", "on_foot", "plane", "train", "truck")
+    return row | {f"journey/transport/{o}": "1" if o in ticked else "0" for o in options}
+
+
+def test_after_a_layout_change_the_next_export_in_that_layout_is_not_validated_again(
+    warehouse, form, landing, monkeypatch
+):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    broken = submission("u4", **{"profile/age": "x"})
+    january = write_csv(landing / "fms" / "jan.csv", [submission("u1"), submission("u2")])
+    in_the_new_layout = [
+        _with_transport_option_columns(row) for row in (submission("u1"), submission("u2"), broken)
+    ]
+    february = write_csv(landing / "fms" / "feb.csv", in_the_new_layout)
+    march = write_csv(
+        landing / "fms" / "mar.csv",
+        [*in_the_new_layout, _with_transport_option_columns(submission("u3"))],
+    )
+    _arrive_in_order(january, february, march)
+
+    _ingest(warehouse, form, landing)
+
+    assert set_aside == [0, 0, 2]  # february validated u1 and u2 again; march did not
+    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (3, 0, 2, 1)
+    assert tuple(_file_load(warehouse, "mar.csv")[c] for c in counts) == (4, 1, 2, 1)
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
+    lineage = warehouse.execute(
+        "SELECT source_file FROM raw.fms_submissions WHERE _uuid IN ('u1', 'u2')"
+    ).fetchall()
+    assert lineage == [("jan.csv",), ("jan.csv",)]  # held rows keep where they came from
