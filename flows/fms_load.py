@@ -111,7 +111,7 @@ def _remember_this_delivery_of_held_rows(
     connection: duckdb.DuckDBPyConnection, delivered_hash: str
 ) -> None:
     """A valid row that equals its held row, delivered in other cells or another layout:
-    the held row takes this delivery's hash (the first copy's, as in _upsert_changes)."""
+    the held row takes this delivery's hash (of the first valid copy in the file)."""
     connection.execute(
         f"""
         UPDATE raw.fms_submissions AS held

@@ -3,6 +3,7 @@ direct identifiers never stored."""
 
 from __future__ import annotations
 
+import json
 import os
 import unicodedata
 from pathlib import Path
@@ -620,3 +621,38 @@ def test_after_a_layout_change_the_next_export_in_that_layout_is_not_validated_a
         "SELECT source_file FROM raw.fms_submissions WHERE _uuid IN ('u1', 'u2')"
     ).fetchall()
     assert lineage == [("jan.csv",), ("jan.csv",)]  # held rows keep where they came from
+
+
+def _kobo_json_with_a_malformed_first_result(path: Path, rows: list[dict[str, str]]) -> Path:
+    write_kobo_json(path, rows)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["results"].insert(0, "not a record")
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_a_layout_change_to_kobo_api_json_is_remembered_with_its_row_numbers(
+    warehouse, form, landing, monkeypatch
+):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    broken = submission("u4", **{"profile/age": "x"})
+    january = write_csv(landing / "fms" / "jan.csv", [submission("u1"), submission("u2")])
+    api = [submission("u1"), submission("u2"), broken]
+    february = _kobo_json_with_a_malformed_first_result(landing / "fms" / "feb.json", api)
+    march = _kobo_json_with_a_malformed_first_result(
+        landing / "fms" / "mar.json", [*api, submission("u3")]
+    )
+    _arrive_in_order(january, february, march)
+
+    _ingest(warehouse, form, landing)
+
+    assert set_aside == [0, 0, 2]
+    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+    assert tuple(_file_load(warehouse, "feb.json")[c] for c in counts) == (4, 0, 2, 2)
+    assert tuple(_file_load(warehouse, "mar.json")[c] for c in counts) == (5, 1, 2, 2)
+    quarantined = warehouse.execute(
+        "SELECT row_number, reason FROM quarantine.rows WHERE file_name = 'mar.json' ORDER BY 1"
+    ).fetchall()
+    assert [number for number, _ in quarantined] == [1, 4]  # results[0] and results[3]
+    assert quarantined[0][1] == "result is not a JSON object"
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
