@@ -375,10 +375,10 @@ def read_csv_seconds(fms_dir: Path) -> float:
     return time.perf_counter() - started
 
 
-def _largest_fms_export(manifest: dict[str, object], landing: Path) -> Path:
-    """The landing zone's latest cumulative export: the FMS file holding the most rows."""
+def _largest_fms_export(manifest: dict[str, object]) -> dict[str, object]:
+    """The manifest's entry for the latest cumulative export: the FMS file with most rows."""
     files = [f for f in manifest["files"] if f["source"] == "fms"]
-    return landing / "fms" / max(files, key=lambda f: f["rows"])["name"]
+    return max(files, key=lambda f: f["rows"])
 
 
 @dataclass(frozen=True)
@@ -394,9 +394,9 @@ def _new_submissions(work: Path, surveys: int, seed: int) -> NewSubmissions:
     extra = work / f"one_percent_{seed}"
     shutil.rmtree(extra, ignore_errors=True)
     manifest = generate_landing_zone(extra, surveys=new, seed=seed, csv_only=True)
-    export = _largest_fms_export(manifest, extra)
-    entry = next(f for f in manifest["files"] if f["name"] == export.name)
-    return NewSubmissions(export, new, entry["rows"] - len(entry["bad_rows"]))
+    largest = _largest_fms_export(manifest)
+    valid_rows = largest["rows"] - len(largest["bad_rows"])
+    return NewSubmissions(extra / "fms" / largest["name"], new, valid_rows)
 
 
 def _arrives_now(path: Path) -> None:
@@ -419,14 +419,14 @@ def add_cumulative_export(
     """Deliver what Kobo's next export would be (the contract: exports are cumulative):
     the latest export's rows as they were, then 1% new submissions in the same layout.
     Returns the new submissions and how many rows the export holds."""
-    latest = _largest_fms_export(manifest, landing)
+    largest = _largest_fms_export(manifest)
+    latest, rows = landing / "fms" / largest["name"], largest["rows"]
     new = _new_submissions(work, surveys, seed)
     target = landing / "fms" / f"cumulative_export_plus_{new.submissions}.csv"
     shutil.copyfile(latest, target)
     delimiter = _csv_delimiter(latest)
     with latest.open(newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle, delimiter=delimiter))
-        rows = sum(1 for _ in csv.reader(handle, delimiter=delimiter))
     with new.export.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         if next(reader) != header:

@@ -43,7 +43,7 @@ def _row_hash_sql(columns: tuple[str, ...]) -> str:
 def _held_delivered_hash_sql(staged: StagedFile, validation_sql: str, table: str) -> str:
     """The delivered hash bound to this staging and validation SQL: a row delivered in the
     same bytes but staged or validated differently (another layout, a new form) differs."""
-    recipe = hashlib.sha256(f"{staged.view_sql}\n{validation_sql}".encode()).hexdigest()
+    recipe = hashlib.sha256(f"{staged.view.sql}\n{validation_sql}".encode()).hexdigest()
     return f"hash({quote_literal(recipe)}, {table}.delivered_hash)"
 
 

@@ -65,10 +65,6 @@ class StagedFile:
     view: StagedView
     malformed: list[MalformedRow] = field(default_factory=list)
 
-    @property
-    def view_sql(self) -> str:
-        return self.view.sql
-
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
         layouts = {}
         for f in form.stored_fields:

@@ -51,7 +51,11 @@ def landing(tmp_path: Path) -> tuple[Path, dict[str, object]]:
 
 
 def _held_before(landing: Path) -> set[str]:
-    return set().union(*(_uuids(*reversed(_rows(p))) for p in (landing / "fms").iterdir()))
+    held: set[str] = set()
+    for export in (landing / "fms").iterdir():
+        header, rows = _rows(export)
+        held |= _uuids(rows, header)
+    return held
 
 
 def test_the_cumulative_export_is_the_latest_export_then_one_percent_new_submissions(
