@@ -7,13 +7,14 @@ latest delivered version of each submission. Edits (`meta/deprecatedID`) stay se
 rows here and are resolved in dbt, which makes arrival order irrelevant for them.
 
 Exports are cumulative, so most rows of a new export are held already, delivered exactly
-as before. Each held row keeps `delivered_hash`: a hash of its cells as delivered and of
-the SQL that staged and validated them. A row whose `_uuid` and `delivered_hash` match a
-held row would validate to the held row again, so it is counted as a duplicate without
-being validated; every other row is validated. A row that validates to the held row
-although it was delivered otherwise (the export's layout changed: columns, select_multiple
-encoding) gives the held row its `delivered_hash`, so that the next export in that layout
-is recognised without validating the whole history again.
+as before. `raw.fms_deliveries` remembers, for each held submission, every delivery that
+validated to it: the `delivered_hash` of its cells as delivered and of the SQL that staged
+and validated them. A row whose `_uuid` and `delivered_hash` are remembered would validate
+to the held row again, so it is counted as a duplicate without being validated; every
+other row is validated. One submission may be remembered in several deliveries (exports in
+different layouts: columns, select_multiple encoding, CSV or JSON), so exports that
+alternate layouts are each recognised. A submission replaced by another version forgets
+its deliveries: delivered again, its old version is validated and replaces the held one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from flows.fms_read import STAGED_TABLE, StagedFile
 from flows.fms_validation import raw_columns, validation_select
 from flows.form import Form
 from flows.landing import LoadCounts
+from flows.warehouse import FMS_DELIVERIES_TABLE
 from flows.xlsform_sql import quote_identifier, quote_literal
 
 # `_tags` is a supervisor's label, not part of the submission's content.
@@ -71,9 +73,10 @@ def load_staged_fms(
         "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
         "FROM fms_checked"
     ).fetchone()
-    delivered_hash = _held_delivered_hash_sql(staged, validation_sql, "checked")
-    _remember_this_delivery_of_held_rows(connection, delivered_hash)
-    rows_loaded = _upsert_changes(connection, columns, delivered_hash, file_name, run_id)
+    rows_loaded = _upsert_changes(connection, columns, file_name, run_id)
+    _remember_deliveries_of_held_rows(
+        connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
+    )
     for table in ("fms_changes", "fms_checked", "fms_held_as_delivered"):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
     connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
@@ -94,8 +97,8 @@ def _set_aside_rows_held_as_delivered(
         CREATE OR REPLACE TEMP TABLE fms_held_as_delivered AS
         SELECT staged.source_row
         FROM {STAGED_TABLE} AS staged
-        JOIN raw.fms_submissions AS held
-          ON held._uuid = staged._uuid AND held.delivered_hash = {delivered_hash}
+        SEMI JOIN {FMS_DELIVERIES_TABLE} AS remembered
+          ON remembered._uuid = staged._uuid AND remembered.delivered_hash = {delivered_hash}
         """
     )
     connection.execute(
@@ -107,24 +110,25 @@ def _set_aside_rows_held_as_delivered(
     return connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
 
 
-def _remember_this_delivery_of_held_rows(
+def _remember_deliveries_of_held_rows(
     connection: duckdb.DuckDBPyConnection, delivered_hash: str
 ) -> None:
-    """A valid row that equals its held row, delivered in other cells or another layout:
-    the held row takes this delivery's hash (of the first valid copy in the file)."""
+    """After the upsert: a replaced submission forgets the deliveries of its old version,
+    and every valid row of this file that equals its held row is remembered. So every
+    remembered delivery is one of the held version: `_set_aside_rows_held_as_delivered`
+    needs no other check."""
+    connection.execute(
+        f"DELETE FROM {FMS_DELIVERIES_TABLE} WHERE _uuid IN "
+        "(SELECT _uuid FROM fms_changes WHERE replaces_held)"
+    )
     connection.execute(
         f"""
-        UPDATE raw.fms_submissions AS held
-        SET delivered_hash = first_copy.delivered_hash
-        FROM (
-            SELECT checked._uuid, checked.row_hash, {delivered_hash} AS delivered_hash
-            FROM fms_checked AS checked
-            WHERE len(checked.errors) = 0
-            QUALIFY row_number() OVER (PARTITION BY checked._uuid ORDER BY checked.source_row) = 1
-        ) AS first_copy
-        WHERE held._uuid = first_copy._uuid
-          AND held.row_hash = first_copy.row_hash
-          AND held.delivered_hash IS DISTINCT FROM first_copy.delivered_hash
+        INSERT INTO {FMS_DELIVERIES_TABLE}
+        SELECT DISTINCT checked._uuid, {delivered_hash}
+        FROM fms_checked AS checked
+        SEMI JOIN raw.fms_submissions AS held
+          ON held._uuid = checked._uuid AND held.row_hash = checked.row_hash
+        WHERE len(checked.errors) = 0
         """
     )
 
@@ -132,7 +136,6 @@ def _remember_this_delivery_of_held_rows(
 def _upsert_changes(
     connection: duckdb.DuckDBPyConnection,
     columns: tuple[str, ...],
-    delivered_hash: str,
     file_name: str,
     run_id: str,
 ) -> int:
@@ -163,8 +166,7 @@ def _upsert_changes(
         SELECT {column_list}, extra_columns,
                {quote_literal(file_name)} AS source_file, source_row, row_hash,
                {quote_literal(run_id)} AS loaded_run_id,
-               current_timestamp::TIMESTAMP AS loaded_at,
-               {delivered_hash} AS delivered_hash
+               current_timestamp::TIMESTAMP AS loaded_at
         FROM fms_checked AS checked
         WHERE source_row IN (SELECT source_row FROM fms_changes)
         """

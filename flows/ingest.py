@@ -24,7 +24,7 @@ from flows.fms_load import load_staged_fms
 from flows.fms_read import UnreadableFile, stage_file
 from flows.form import Form
 from flows.landing import SOURCES, LandingFile, LoadCounts, landing_files, sha256_of
-from flows.warehouse import ensure_schema
+from flows.warehouse import FMS_DELIVERIES_TABLE, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class IngestSummary:
 
 RAW_TABLES = (
     "raw.fms_submissions",
+    FMS_DELIVERIES_TABLE,
     "raw.fmr_tallies",
     "raw.stories",
     "raw.fx_rates",

@@ -30,8 +30,9 @@ LINEAGE_COLUMNS = (
 # under 4 GB). FMW_DUCKDB_MEMORY_LIMIT overrides it.
 DEFAULT_MEMORY_LIMIT = "2GB"
 
-# See flows/fms_load.py: lets a row delivered again unchanged skip validation.
-DELIVERED_HASH_COLUMN = ("delivered_hash", "UBIGINT")
+# See flows/fms_load.py: which deliveries of each held submission validated to it, so that
+# a row delivered again unchanged skips validation.
+FMS_DELIVERIES_TABLE = "raw.fms_deliveries"
 
 # See flows/ingest.py: a file seen before with the same size and modification time is not
 # hashed again (files only ever arrive; a provider never edits one in place).
@@ -97,11 +98,11 @@ def schema_ddl(form: Form) -> list[str]:
         "CREATE SCHEMA IF NOT EXISTS quarantine",
         "CREATE SCHEMA IF NOT EXISTS ops",
         "CREATE SCHEMA IF NOT EXISTS reference",
-        _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS) + [DELIVERED_HASH_COLUMN]),
-        # Warehouses created before the column existed get it; their rows are validated
-        # once more at their next delivery.
-        "ALTER TABLE raw.fms_submissions ADD COLUMN IF NOT EXISTS "
-        f"{DELIVERED_HASH_COLUMN[0]} {DELIVERED_HASH_COLUMN[1]}",
+        _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS)),
+        _table(
+            FMS_DELIVERIES_TABLE,
+            [("_uuid", "VARCHAR"), ("delivered_hash", "UBIGINT")],
+        ),
         _table(
             "raw.fmr_tallies",
             [(c, "VARCHAR") for c in FMR_COLUMNS]
@@ -207,3 +208,22 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
 def ensure_schema(connection: duckdb.DuckDBPyConnection, form: Form) -> None:
     for statement in schema_ddl(form):
         connection.execute(statement)
+    _move_delivered_hashes_out_of_raw(connection)
+
+
+def _move_delivered_hashes_out_of_raw(connection: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses from before raw.fms_deliveries kept one delivered hash per held row, in
+    raw.fms_submissions.delivered_hash: those move to the deliveries table, once."""
+    has_old_column = connection.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'raw' "
+        "AND table_name = 'fms_submissions' AND column_name = 'delivered_hash'"
+    ).fetchone()[0]
+    if not has_old_column:
+        return
+    connection.execute("BEGIN TRANSACTION")
+    connection.execute(
+        f"INSERT INTO {FMS_DELIVERIES_TABLE} SELECT _uuid, delivered_hash "
+        "FROM raw.fms_submissions WHERE delivered_hash IS NOT NULL"
+    )
+    connection.execute("ALTER TABLE raw.fms_submissions DROP COLUMN delivered_hash")
+    connection.execute("COMMIT")

@@ -30,9 +30,8 @@ FMS_COLUMNS = (
     + ("instance_id", "deprecated_id")
     + FMS_FORM_FIELDS
     + ("extra_columns", "source_file", "source_row", "row_hash", "loaded_run_id", "loaded_at")
-    + ("delivered_hash",)
 )
-_NON_VARCHAR = {"source_row": "INTEGER", "loaded_at": "TIMESTAMP", "delivered_hash": "UBIGINT"}
+_NON_VARCHAR = {"source_row": "INTEGER", "loaded_at": "TIMESTAMP"}
 
 FMR_COLUMNS = (
     "date", "fmp", "direction", "sex", "age_group", "nationality", "transport", "count",

@@ -180,6 +180,27 @@ def test_a_changed_submission_replaces_the_held_version(warehouse, form, landing
     assert status == [("validation_status_not_approved",)]
 
 
+def test_an_old_version_delivered_again_after_a_change_replaces_the_held_one_again(
+    warehouse, form, landing, monkeypatch
+):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    rejected = {"_validation_status": "validation_status_not_approved"}
+    january = write_csv(landing / "fms" / "jan.csv", [submission("u1")])
+    february = write_csv(landing / "fms" / "feb.csv", [submission("u1", **rejected)])
+    # u1's cells exactly as january delivered them: the latest delivery wins again
+    march = write_csv(landing / "fms" / "mar.csv", [submission("u1"), submission("u2")])
+    _arrive_in_order(january, february, march)
+
+    _ingest(warehouse, form, landing)
+
+    assert set_aside == [0, 0, 0]
+    assert _file_load(warehouse, "mar.csv")["rows_loaded"] == 2
+    status = warehouse.execute(
+        "SELECT _validation_status FROM raw.fms_submissions WHERE _uuid = 'u1'"
+    ).fetchall()
+    assert status == [("validation_status_approved",)]
+
+
 def test_byte_identical_file_is_skipped_by_hash(warehouse, form, landing):
     first = write_csv(landing / "fms" / "export.csv", [submission("u1"), submission("u2")])
     copy = landing / "fms" / "export (1).csv"
@@ -559,10 +580,12 @@ def test_the_same_answers_in_another_encoding_are_a_duplicate_not_a_change(
     ]
 
 
-def _raw_state(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return connection.execute(
+def _raw_state(connection: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+    held = connection.execute(
         "SELECT * EXCLUDE (loaded_run_id, loaded_at) FROM raw.fms_submissions ORDER BY _uuid"
     ).fetchall()
+    remembered = connection.execute("SELECT * FROM raw.fms_deliveries ORDER BY ALL").fetchall()
+    return held, remembered
 
 
 def test_incremental_runs_end_where_a_full_rebuild_ends(warehouse, form, landing, tmp_path):
@@ -621,6 +644,58 @@ def test_after_a_layout_change_the_next_export_in_that_layout_is_not_validated_a
         "SELECT source_file FROM raw.fms_submissions WHERE _uuid IN ('u1', 'u2')"
     ).fetchall()
     assert lineage == [("jan.csv",), ("jan.csv",)]  # held rows keep where they came from
+
+
+def test_exports_that_alternate_layouts_are_each_recognised(warehouse, form, landing, monkeypatch):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    submissions = [submission(f"u{n}") for n in range(1, 5)]
+    january = write_csv(landing / "fms" / "jan.csv", submissions[:2])
+    office = [_with_transport_option_columns(row) for row in submissions[:2]]
+    february = write_csv(landing / "fms" / "feb_office.csv", office)
+    march = write_csv(landing / "fms" / "mar.csv", submissions[:3])
+    april = write_csv(
+        landing / "fms" / "apr_office.csv",
+        [_with_transport_option_columns(row) for row in submissions],
+    )
+    _arrive_in_order(january, february, march, april)
+
+    _ingest(warehouse, form, landing)
+
+    # each layout validates a submission once: u1 and u2 in both, u3 in april's layout
+    assert set_aside == [0, 0, 2, 2]
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3", "u4"]
+    remembered = warehouse.execute(
+        "SELECT _uuid, count(*) FROM raw.fms_deliveries GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert remembered == [("u1", 2), ("u2", 2), ("u3", 2), ("u4", 1)]
+
+
+def test_a_warehouse_that_kept_delivered_hashes_in_raw_keeps_recognising_them(
+    warehouse, form, landing, monkeypatch
+):
+    january = write_csv(landing / "fms" / "jan.csv", [submission("u1"), submission("u2")])
+    _arrive_in_order(january)
+    _ingest(warehouse, form, landing, "r1")
+    # the layout of warehouses from before raw.fms_deliveries: one hash per held row
+    warehouse.execute("ALTER TABLE raw.fms_submissions ADD COLUMN delivered_hash UBIGINT")
+    warehouse.execute(
+        "UPDATE raw.fms_submissions AS held SET delivered_hash = remembered.delivered_hash "
+        "FROM raw.fms_deliveries AS remembered WHERE remembered._uuid = held._uuid"
+    )
+    warehouse.execute("DELETE FROM raw.fms_deliveries")
+    ensure_schema(warehouse, form)  # what the next run does first
+    set_aside = _count_rows_set_aside(monkeypatch)
+    february = write_csv(
+        landing / "fms" / "feb.csv", [submission("u1"), submission("u2"), submission("u3")]
+    )
+    _arrive_in_order(january, february)
+
+    _ingest(warehouse, form, landing, "r2")
+
+    assert set_aside == [2]
+    columns = [row[0] for row in warehouse.execute("DESCRIBE raw.fms_submissions").fetchall()]
+    assert "delivered_hash" not in columns
+    assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
 
 
 def _kobo_json_with_a_malformed_first_result(path: Path, rows: list[dict[str, str]]) -> Path:
