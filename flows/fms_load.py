@@ -15,6 +15,9 @@ other row is validated. One submission may be remembered in several deliveries (
 different layouts: columns, select_multiple encoding, CSV or JSON), so exports that
 alternate layouts are each recognised. A submission replaced by another version forgets
 its deliveries: delivered again, its old version is validated and replaces the held one.
+Each new layout or form version adds a delivery per submission, so the table is kept
+bounded: past (KEPT_DELIVERIES + 1) per held submission, each keeps its latest
+KEPT_DELIVERIES. A forgotten delivery is only validated again.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from flows.xlsform_sql import quote_identifier, quote_literal
 _NOT_HASHED = {"_tags"}
 
 _TO_VALIDATE = "fms_to_validate"
+
+KEPT_DELIVERIES = 3
 
 
 def _row_hash_sql(columns: tuple[str, ...]) -> str:
@@ -77,6 +82,7 @@ def load_staged_fms(
     _remember_deliveries_of_held_rows(
         connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
     )
+    _forget_all_but_the_latest_deliveries_when_too_many(connection)
     for table in ("fms_changes", "fms_checked", "fms_held_as_delivered"):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
     connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
@@ -124,11 +130,31 @@ def _remember_deliveries_of_held_rows(
     connection.execute(
         f"""
         INSERT INTO {FMS_DELIVERIES_TABLE}
-        SELECT DISTINCT checked._uuid, {delivered_hash}
+        SELECT DISTINCT checked._uuid, {delivered_hash}, current_timestamp::TIMESTAMP
         FROM fms_checked AS checked
         SEMI JOIN raw.fms_submissions AS held
           ON held._uuid = checked._uuid AND held.row_hash = checked.row_hash
         WHERE len(checked.errors) = 0
+        """
+    )
+
+
+def _forget_all_but_the_latest_deliveries_when_too_many(
+    connection: duckdb.DuckDBPyConnection,
+) -> None:
+    remembered, held = connection.execute(
+        f"SELECT (SELECT count(*) FROM {FMS_DELIVERIES_TABLE}), "
+        "(SELECT count(*) FROM raw.fms_submissions)"
+    ).fetchone()
+    if remembered <= (KEPT_DELIVERIES + 1) * held:
+        return
+    connection.execute(
+        f"""
+        DELETE FROM {FMS_DELIVERIES_TABLE} WHERE rowid IN (
+            SELECT rowid FROM {FMS_DELIVERIES_TABLE}
+            QUALIFY row_number() OVER (PARTITION BY _uuid ORDER BY remembered_at DESC)
+                > {KEPT_DELIVERIES}
+        )
         """
     )
 

@@ -101,7 +101,7 @@ def schema_ddl(form: Form) -> list[str]:
         _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS)),
         _table(
             FMS_DELIVERIES_TABLE,
-            [("_uuid", "VARCHAR"), ("delivered_hash", "UBIGINT")],
+            [("_uuid", "VARCHAR"), ("delivered_hash", "UBIGINT"), ("remembered_at", "TIMESTAMP")],
         ),
         _table(
             "raw.fmr_tallies",
@@ -213,7 +213,8 @@ def ensure_schema(connection: duckdb.DuckDBPyConnection, form: Form) -> None:
 
 def _move_delivered_hashes_out_of_raw(connection: duckdb.DuckDBPyConnection) -> None:
     """Warehouses from before raw.fms_deliveries kept one delivered hash per held row, in
-    raw.fms_submissions.delivered_hash: those move to the deliveries table, once."""
+    raw.fms_submissions.delivered_hash: those move to the deliveries table, once. While the
+    column exists it is the authority: code that kept it never maintained the table."""
     has_old_column = connection.execute(
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'raw' "
         "AND table_name = 'fms_submissions' AND column_name = 'delivered_hash'"
@@ -221,9 +222,15 @@ def _move_delivered_hashes_out_of_raw(connection: duckdb.DuckDBPyConnection) -> 
     if not has_old_column:
         return
     connection.execute("BEGIN TRANSACTION")
-    connection.execute(
-        f"INSERT INTO {FMS_DELIVERIES_TABLE} SELECT _uuid, delivered_hash "
-        "FROM raw.fms_submissions WHERE delivered_hash IS NOT NULL"
-    )
-    connection.execute("ALTER TABLE raw.fms_submissions DROP COLUMN delivered_hash")
+    try:
+        connection.execute(f"DELETE FROM {FMS_DELIVERIES_TABLE}")
+        connection.execute(
+            f"INSERT INTO {FMS_DELIVERIES_TABLE} "
+            "SELECT _uuid, delivered_hash, loaded_at FROM raw.fms_submissions "
+            "WHERE delivered_hash IS NOT NULL"
+        )
+        connection.execute("ALTER TABLE raw.fms_submissions DROP COLUMN delivered_hash")
+    except duckdb.Error:
+        connection.execute("ROLLBACK")
+        raise
     connection.execute("COMMIT")

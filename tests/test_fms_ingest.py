@@ -485,6 +485,7 @@ def test_a_failure_in_the_middle_of_a_file_leaves_the_warehouse_as_it_was(
     assert summary.failed[0].reason == "disk full"
     assert warehouse.execute("SELECT count(*) FROM raw.fms_submissions").fetchone() == (0,)
     assert warehouse.execute("SELECT count(*) FROM quarantine.rows").fetchone() == (0,)
+    assert warehouse.execute("SELECT count(*) FROM raw.fms_deliveries").fetchone() == (0,)
     assert _file_load(warehouse, "export.csv")["status"] == "failed"
 
 
@@ -584,7 +585,9 @@ def _raw_state(connection: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list
     held = connection.execute(
         "SELECT * EXCLUDE (loaded_run_id, loaded_at) FROM raw.fms_submissions ORDER BY _uuid"
     ).fetchall()
-    remembered = connection.execute("SELECT * FROM raw.fms_deliveries ORDER BY ALL").fetchall()
+    remembered = connection.execute(
+        "SELECT * EXCLUDE (remembered_at) FROM raw.fms_deliveries ORDER BY ALL"
+    ).fetchall()
     return held, remembered
 
 
@@ -682,20 +685,53 @@ def test_a_warehouse_that_kept_delivered_hashes_in_raw_keeps_recognising_them(
         "UPDATE raw.fms_submissions AS held SET delivered_hash = remembered.delivered_hash "
         "FROM raw.fms_deliveries AS remembered WHERE remembered._uuid = held._uuid"
     )
-    warehouse.execute("DELETE FROM raw.fms_deliveries")
+    column_hashes = warehouse.execute(
+        "SELECT _uuid, delivered_hash FROM raw.fms_submissions ORDER BY 1"
+    ).fetchall()
+    # left by a newer run before an older version ran: the column is the authority
+    warehouse.execute("INSERT INTO raw.fms_deliveries VALUES ('u1', 42, now()), ('u9', 7, now())")
     ensure_schema(warehouse, form)  # what the next run does first
     set_aside = _count_rows_set_aside(monkeypatch)
     february = write_csv(
         landing / "fms" / "feb.csv", [submission("u1"), submission("u2"), submission("u3")]
     )
     _arrive_in_order(january, february)
+    remembered_after_the_move = warehouse.execute(
+        "SELECT _uuid, delivered_hash FROM raw.fms_deliveries ORDER BY 1"
+    ).fetchall()
 
     _ingest(warehouse, form, landing, "r2")
 
+    assert remembered_after_the_move == column_hashes
     assert set_aside == [2]
     columns = [row[0] for row in warehouse.execute("DESCRIBE raw.fms_submissions").fetchall()]
     assert "delivered_hash" not in columns
     assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
+
+
+def test_each_submission_keeps_its_latest_deliveries_when_layouts_pile_up(
+    warehouse, form, landing, monkeypatch
+):
+    monkeypatch.setattr(fms_load, "KEPT_DELIVERIES", 1)
+    set_aside = _count_rows_set_aside(monkeypatch)
+    u1, u2, u3 = (submission(f"u{n}") for n in range(1, 4))
+    exports = [
+        write_csv(landing / "fms" / "jan.csv", [u1, u2]),
+        write_csv(landing / "fms" / "feb.csv", [_with_transport_option_columns(u1), u2]),
+        write_kobo_json(landing / "fms" / "mar.json", [u1, u2]),  # 3 per submission: 1 kept
+        write_kobo_json(landing / "fms" / "apr.json", [u1, u2, u3]),
+        write_csv(landing / "fms" / "may.csv", [u1, u2, u3]),
+    ]
+    _arrive_in_order(*exports)
+
+    _ingest(warehouse, form, landing)
+
+    # april's json is still remembered; may's csv layout was forgotten and is validated
+    assert set_aside == [0, 0, 0, 2, 0]
+    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+    assert tuple(_file_load(warehouse, "may.csv")[c] for c in counts) == (3, 0, 3, 0)
+    remembered = warehouse.execute("SELECT count(*) FROM raw.fms_deliveries").fetchone()[0]
+    assert remembered <= 2 * len(_held_uuids(warehouse))
 
 
 def _kobo_json_with_a_malformed_first_result(path: Path, rows: list[dict[str, str]]) -> Path:
