@@ -48,9 +48,16 @@ class MalformedRow:
 
 @dataclass(frozen=True)
 class StagedView:
-    sql: str  # how the staged view turns the delivered text into raw values
     projection: str  # its select list over `fms_file_rows`
     source_row: str  # its `source_row` over `fms_file_rows`
+
+    @property
+    def sql(self) -> str:
+        """How the staged view turns the delivered text into raw values."""
+        return (
+            f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {self.projection} "
+            "FROM fms_file_rows"
+        )
 
     def rows_where_source_row(self, condition: str) -> str:
         """The staged view's rows whose source_row meets `condition` (say `NOT IN (...)`),
@@ -377,9 +384,6 @@ def _create_staged_view(
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
         columns.append(quote_identifier(name))
     columns += ["extra_columns", "delivered_hash"]
-    projection = ", ".join(columns)
-    view_sql = (
-        f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {projection} FROM fms_file_rows"
-    )
-    connection.execute(view_sql)
-    return StagedView(view_sql, projection, source_row)
+    view = StagedView(", ".join(columns), source_row)
+    connection.execute(view.sql)
+    return view
