@@ -43,7 +43,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.sample import generate_landing_zone  # noqa: E402
+from flows.sample.generator import generate_landing_zone  # noqa: E402
 
 # The process's own peak resident set. Not ru_maxrss: on Linux it carries the parent's
 # peak across fork and exec, so every child would report the benchmark's own size.
@@ -65,13 +65,13 @@ started = time.perf_counter()
 
 # The quality worker's peak, sampled: ru_maxrss cannot tell it (see PEAK_RSS), and its own
 # VmHWM is gone once it exits. Memory it gains in its last 0.2 s may be missed.
-import flows.quality_worker
+import flows.quality.worker_parent
 worker_pids, worker_peaks = [], {}
-start_worker = flows.quality_worker.QualityWorker.__init__
+start_worker = flows.quality.worker_parent.QualityWorker.__init__
 def recording_start(self, *args, **kwargs):
     start_worker(self, *args, **kwargs)
     worker_pids.append(self.pid)
-flows.quality_worker.QualityWorker.__init__ = recording_start
+flows.quality.worker_parent.QualityWorker.__init__ = recording_start
 def sample_worker_peaks():
     while True:
         for pid in worker_pids:
@@ -105,9 +105,9 @@ import json, sys, time
 from datetime import date, timedelta
 from pathlib import Path
 from flows.config import EXPECTATIONS_DIR
-from flows.expectations_generate import MAX_DATE_PARAMETER
-from flows.gx_duckdb import validate_suite
-from flows.quality import fact_counts
+from flows.quality.suite_generation import MAX_DATE_PARAMETER
+from flows.quality.gx_duckdb import validate_suite
+from flows.quality.gates import fact_counts
 db = Path(sys.argv[1])
 parameters = {"k": 5, MAX_DATE_PARAMETER: date.today() + timedelta(days=1), **fact_counts(db)}
 started = time.perf_counter()

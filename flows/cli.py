@@ -29,7 +29,7 @@ def _prepare_prefect(data_dir: str | None) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from flows.sample import generate_landing_zone, summary
+    from flows.sample.generator import generate_landing_zone, summary
 
     manifest = generate_landing_zone(Path(args.out), surveys=args.surveys, seed=args.seed)
     print(f"wrote a sample landing zone to {Path(args.out).resolve()}")
@@ -66,7 +66,7 @@ def _print_outcome(outcome) -> None:  # noqa: ANN001 - RefreshOutcome, imported 
 def _cmd_refresh(args: argparse.Namespace) -> int:
     _prepare_prefect(args.data_dir)
     from flows.nightly import QualityGateFailed, nightly_refresh
-    from flows.run_lock import RefreshAlreadyRunning
+    from flows.ops.run_lock import RefreshAlreadyRunning
 
     try:
         outcome = nightly_refresh(
@@ -105,7 +105,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from flows.analyst_query import NothingPublished, query_published
+    from flows.analyst.query import NothingPublished, query_published
     from flows.config import resolve_settings
 
     settings = resolve_settings(data_dir=Path(args.data_dir) if args.data_dir else None)
@@ -127,15 +127,15 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported la
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from flows.status import status_report
+    from flows.ops.status import status_report
 
     sys.stdout.write(status_report(_settings(args), limit=args.limit))
     return 0
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from flows.publish import NoEarlierSnapshot, rollback
-    from flows.run_lock import RefreshAlreadyRunning, refresh_lock
+    from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
+    from flows.publish.release import NoEarlierSnapshot, rollback
 
     settings = _settings(args)
     try:
@@ -149,8 +149,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from flows.analyst_query import NothingPublished
-    from flows.export import ExportError, export_table
+    from flows.analyst.export import ExportError, export_table
+    from flows.analyst.query import NothingPublished
 
     settings = _settings(args)
     out = Path(args.out or f"{args.table.replace('.', '__')}.{args.format}")
@@ -178,8 +178,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_expectations(args: argparse.Namespace) -> int:
     from flows.config import EXPECTATIONS_DIR
-    from flows.expectations_generate import SUITE_NAME, is_up_to_date, write_raw_fms_suite
-    from flows.form import default_form
+    from flows.form.xlsform import default_form
+    from flows.quality.suite_generation import SUITE_NAME, is_up_to_date, write_raw_fms_suite
 
     directory = Path(args.out) if args.out else EXPECTATIONS_DIR
     if args.check:

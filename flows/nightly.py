@@ -19,26 +19,25 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import Settings, resolve_settings
-from flows.form import default_form
-from flows.ingest import IngestSummary, ingest_landing_zone
-from flows.preload import preload_in_background
-from flows.progress import say
-from flows.publish import (
-    build_candidate,
-    discard_candidate,
-    publish_candidate,
-    publish_docs,
-)
-from flows.quality_worker import QualityWorker
-from flows.run_lock import refresh_lock
-from flows.runs import (
+from flows.form.xlsform import default_form
+from flows.ingest.landing_zone import IngestSummary, ingest_landing_zone
+from flows.ops.progress import say
+from flows.ops.run_lock import refresh_lock
+from flows.ops.runs import (
     finish_run,
     mark_interrupted_runs_failed,
     new_run_id,
     record_ingest_counts,
     start_run,
 )
-from flows.transform import (
+from flows.publish.release import (
+    build_candidate,
+    discard_candidate,
+    publish_candidate,
+    publish_docs,
+)
+from flows.quality.worker_parent import QualityWorker
+from flows.transform.dbt import (
     BuildPlan,
     build_inputs,
     dbt_docs_are_current,
@@ -50,10 +49,11 @@ from flows.transform import (
     record_dbt_docs,
     run_dbt,
 )
-from flows.warehouse import connect
+from flows.transform.preload import preload_in_background
+from flows.warehouse.schema import connect
 
 if TYPE_CHECKING:
-    from flows.quality import QualityReport
+    from flows.quality.gates import QualityReport
 
 
 @dataclass
@@ -156,7 +156,7 @@ def quality_stage(
 ) -> tuple[Path, QualityReport]:
     """The gates run in the refresh's quality worker, which imported Great Expectations
     while ingest and dbt ran; this process records, renders and reports their verdicts."""
-    from flows.quality import (
+    from flows.quality.gates import (
         create_quality_artifacts,
         keep_results,
         record_quality_results,

@@ -10,8 +10,8 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
-from flows.form import Form, default_form  # noqa: E402
-from flows.warehouse import ensure_schema  # noqa: E402
+from flows.form.xlsform import Form, default_form  # noqa: E402
+from flows.warehouse.schema import ensure_schema  # noqa: E402
 
 
 @pytest.fixture(scope="session")

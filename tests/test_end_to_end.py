@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from flows.nightly import nightly_refresh
-from flows.sample import generate_landing_zone
+from flows.sample.generator import generate_landing_zone
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,227 @@
+"""Load one staged FMS export into the raw layer: validate, quarantine, deduplicate, upsert.
+
+A submission is its `_uuid`. A row whose `_uuid` is already held with the same content is
+a duplicate (cumulative exports); with different content (a supervisor changed its
+validation status, say) it replaces the held version, so the raw layer always holds the
+latest delivered version of each submission. Edits (`meta/deprecatedID`) stay separate
+rows here and are resolved in dbt, which makes arrival order irrelevant for them.
+
+Exports are cumulative, so most rows of a new export are held already, delivered exactly
+as before. `raw.fms_deliveries` remembers, for each held submission, every delivery that
+validated to it: the `delivered_hash` of its cells as delivered and of the SQL that staged
+and validated them. A row whose `_uuid` and `delivered_hash` are remembered would validate
+to the held row again, so it is counted as a duplicate without being validated; every
+other row is validated. One submission may be remembered in several deliveries (exports in
+different layouts: columns, select_multiple encoding, CSV or JSON), so exports that
+alternate layouts are each recognised. A submission replaced by another version forgets
+its deliveries: delivered again, its old version is validated and replaces the held one.
+Each new layout or form version adds a delivery per submission, so the table is kept
+bounded: past (KEPT_DELIVERIES + 1) per held submission, each keeps its latest
+KEPT_DELIVERIES. A forgotten delivery is only validated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+
+from flows.form.xlsform import Form
+from flows.ingest.fms.read import STAGED_TABLE, StagedFile
+from flows.ingest.fms.validation import raw_columns, validation_select
+from flows.ingest.landing import LoadCounts
+from flows.sql import quote_identifier, quote_literal
+from flows.warehouse.schema import FMS_DELIVERIES_TABLE
+
+# `_tags` is a supervisor's label, not part of the submission's content.
+_NOT_HASHED = {"_tags"}
+
+_TO_VALIDATE = "fms_to_validate"
+
+KEPT_DELIVERIES = 3
+
+
+def _row_hash_sql(columns: tuple[str, ...]) -> str:
+    """A 64-bit content hash: enough to tell a changed version of one _uuid from the held one."""
+    hashed = [c for c in columns if c not in _NOT_HASHED] + ["extra_columns"]
+    return f"CAST(hash({', '.join(quote_identifier(c) for c in hashed)}) AS VARCHAR)"
+
+
+def _held_delivered_hash_sql(staged: StagedFile, validation_sql: str, table: str) -> str:
+    """The delivered hash bound to this staging and validation SQL: a row delivered in the
+    same bytes but staged or validated differently (another layout, a new form) differs."""
+    recipe = hashlib.sha256(f"{staged.view.sql}\n{validation_sql}".encode()).hexdigest()
+    return f"hash({quote_literal(recipe)}, {table}.delivered_hash)"
+
+
+def load_staged_fms(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    staged: StagedFile,
+    file_name: str,
+    run_id: str,
+) -> LoadCounts:
+    columns = raw_columns(form)
+    validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
+    held_as_delivered = _set_aside_rows_held_as_delivered(
+        connection, staged, _held_delivered_hash_sql(staged, validation_sql, "staged")
+    )
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_checked AS
+        SELECT *, CASE WHEN len(errors) = 0 THEN {_row_hash_sql(columns)} END AS row_hash
+        FROM ({validation_sql})
+        """
+    )
+    _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
+    valid, invalid = connection.execute(
+        "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
+        "FROM fms_checked"
+    ).fetchone()
+    rows_loaded = _upsert_changes(connection, columns, file_name, run_id)
+    _remember_deliveries_of_held_rows(
+        connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
+    )
+    _forget_all_but_the_latest_deliveries_when_too_many(connection)
+    for table in ("fms_changes", "fms_checked", "fms_held_as_delivered"):
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
+    connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
+    return LoadCounts(
+        rows_read=staged.rows_read,
+        rows_loaded=rows_loaded,
+        rows_duplicate=held_as_delivered + valid - rows_loaded,
+        rows_quarantined=invalid + len(staged.malformed),
+    )
+
+
+def _set_aside_rows_held_as_delivered(
+    connection: duckdb.DuckDBPyConnection, staged: StagedFile, delivered_hash: str
+) -> int:
+    """Find the rows held exactly as delivered; the rest go to `fms_to_validate`."""
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_held_as_delivered AS
+        SELECT staged.source_row
+        FROM {STAGED_TABLE} AS staged
+        SEMI JOIN {FMS_DELIVERIES_TABLE} AS remembered
+          ON remembered._uuid = staged._uuid AND remembered.delivered_hash = {delivered_hash}
+        """
+    )
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS
+        {staged.view.rows_where_source_row("NOT IN (SELECT source_row FROM fms_held_as_delivered)")}
+        """
+    )
+    return connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+
+
+def _remember_deliveries_of_held_rows(
+    connection: duckdb.DuckDBPyConnection, delivered_hash: str
+) -> None:
+    """After the upsert: a replaced submission forgets the deliveries of its old version,
+    and every valid row of this file that equals its held row is remembered. So every
+    remembered delivery is one of the held version: `_set_aside_rows_held_as_delivered`
+    needs no other check."""
+    connection.execute(
+        f"DELETE FROM {FMS_DELIVERIES_TABLE} WHERE _uuid IN "
+        "(SELECT _uuid FROM fms_changes WHERE replaces_held)"
+    )
+    connection.execute(
+        f"""
+        INSERT INTO {FMS_DELIVERIES_TABLE}
+        SELECT DISTINCT checked._uuid, {delivered_hash}, current_timestamp::TIMESTAMP
+        FROM fms_checked AS checked
+        SEMI JOIN raw.fms_submissions AS held
+          ON held._uuid = checked._uuid AND held.row_hash = checked.row_hash
+        WHERE len(checked.errors) = 0
+        """
+    )
+
+
+def _forget_all_but_the_latest_deliveries_when_too_many(
+    connection: duckdb.DuckDBPyConnection,
+) -> None:
+    remembered, held = connection.execute(
+        f"SELECT (SELECT count(*) FROM {FMS_DELIVERIES_TABLE}), "
+        "(SELECT count(*) FROM raw.fms_submissions)"
+    ).fetchone()
+    if remembered <= (KEPT_DELIVERIES + 1) * held:
+        return
+    connection.execute(
+        f"""
+        DELETE FROM {FMS_DELIVERIES_TABLE} WHERE rowid IN (
+            SELECT rowid FROM {FMS_DELIVERIES_TABLE}
+            QUALIFY row_number() OVER (PARTITION BY _uuid ORDER BY remembered_at DESC)
+                > {KEPT_DELIVERIES}
+        )
+        """
+    )
+
+
+def _upsert_changes(
+    connection: duckdb.DuckDBPyConnection,
+    columns: tuple[str, ...],
+    file_name: str,
+    run_id: str,
+) -> int:
+    """Insert new submissions and changed versions; return how many rows that was.
+
+    Later copies of one _uuid in a file are duplicates. The choice is made on narrow rows
+    (row number, _uuid) and only the chosen rows are copied whole.
+    """
+    connection.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE fms_changes AS
+        SELECT c.source_row, c._uuid, held._uuid IS NOT NULL AS replaces_held
+        FROM fms_checked AS c
+        LEFT JOIN raw.fms_submissions AS held ON held._uuid = c._uuid
+        WHERE len(c.errors) = 0 AND (held._uuid IS NULL OR held.row_hash <> c.row_hash)
+        QUALIFY row_number() OVER (PARTITION BY c._uuid ORDER BY c.source_row) = 1
+        """
+    )
+    rows_loaded = connection.execute("SELECT count(*) FROM fms_changes").fetchone()[0]
+    connection.execute(
+        "DELETE FROM raw.fms_submissions WHERE _uuid IN "
+        "(SELECT _uuid FROM fms_changes WHERE replaces_held)"
+    )
+    column_list = ", ".join(quote_identifier(c) for c in columns)
+    connection.execute(
+        f"""
+        INSERT INTO raw.fms_submissions BY NAME
+        SELECT {column_list}, extra_columns,
+               {quote_literal(file_name)} AS source_file, source_row, row_hash,
+               {quote_literal(run_id)} AS loaded_run_id,
+               current_timestamp::TIMESTAMP AS loaded_at
+        FROM fms_checked AS checked
+        WHERE source_row IN (SELECT source_row FROM fms_changes)
+        """
+    )
+    return rows_loaded
+
+
+def _quarantine_invalid_rows(
+    connection: duckdb.DuckDBPyConnection,
+    columns: tuple[str, ...],
+    staged: StagedFile,
+    file_name: str,
+    run_id: str,
+) -> None:
+    record = (
+        "to_json({"
+        + ", ".join(f"{quote_literal(c)}: {quote_identifier(c)}" for c in columns)
+        + "})"
+    )
+    connection.execute(
+        f"""
+        INSERT INTO quarantine.rows
+        SELECT {quote_literal(run_id)}, 'fms', {quote_literal(file_name)}, source_row,
+               e.column, e.reason, e.value, CAST({record} AS VARCHAR)
+        FROM (SELECT *, unnest(errors) AS e FROM fms_checked WHERE len(errors) > 0)
+        """
+    )
+    if staged.malformed:
+        connection.executemany(
+            "INSERT INTO quarantine.rows VALUES (?, 'fms', ?, ?, NULL, ?, NULL, NULL)",
+            [(run_id, file_name, m.row_number, m.reason) for m in staged.malformed],
+        )

@@ -1,0 +1,389 @@
+"""Read one FMS export (CSV, XLSX or Kobo API JSON) into a staged DuckDB table.
+
+The staged table `fms_staged` has `source_row` (1 = first data row; the header is not
+counted), one VARCHAR column per kept header under its raw-layer name, `extra_columns`
+(JSON of unknown columns) and `delivered_hash`, a hash of the row exactly as delivered
+(see fms_load). Direct identifiers are never selected, so they are never stored.
+Well-formed CSV goes through DuckDB's own reader; anything else goes through Python and
+is handed to DuckDB as a frame.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from flows.form.xlsform import Form
+from flows.ingest.fms.columns import (
+    REQUIRED_HEADERS,
+    ColumnPlan,
+    plan_columns,
+    raw_form_columns,
+    raw_system_columns,
+)
+from flows.ingest.fms.validation import SelectMultipleLayout
+from flows.sql import quote_identifier, quote_literal
+
+STAGED_TABLE = "fms_staged"
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be read at all (truncated, not UTF-8, invalid JSON, wrong form)."""
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    row_number: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class StagedView:
+    projection: str  # its select list over `fms_file_rows`
+    source_row: str  # its `source_row` over `fms_file_rows`
+
+    @property
+    def sql(self) -> str:
+        """How the staged view turns the delivered text into raw values."""
+        return (
+            f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {self.projection} "
+            "FROM fms_file_rows"
+        )
+
+    def rows_where_source_row(self, condition: str) -> str:
+        """The staged view's rows whose source_row meets `condition` (say `NOT IN (...)`),
+        filtered before the projection, so rows left out cost no trimming."""
+        return f"SELECT {self.projection} FROM fms_file_rows WHERE {self.source_row} {condition}"
+
+
+@dataclass
+class StagedFile:
+    rows_read: int
+    plan: ColumnPlan
+    view: StagedView
+    malformed: list[MalformedRow] = field(default_factory=list)
+
+    def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
+        layouts = {}
+        for f in form.stored_fields:
+            if f.type != "select_multiple":
+                continue
+            options = self.plan.option_columns_of(f.name)
+            layouts[f.name] = SelectMultipleLayout(
+                has_combined_column=f.name in self.plan.fields_with_combined_column,
+                option_columns={opt: f"{f.name}/{opt}" for opt in options},
+            )
+        return layouts
+
+
+def stage_file(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _stage_csv(connection, form, path)
+    if suffix == ".xlsx":
+        return _stage_rows(connection, form, *_xlsx_rows(path))
+    if suffix == ".json":
+        return _stage_json(connection, form, path)
+    raise UnreadableFile(f"unsupported file type {suffix!r} (expected .csv, .xlsx or .json)")
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _csv_header(path: Path) -> tuple[list[str], str]:
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a multi-byte character cut at the edge
+            raise UnreadableFile(f"not UTF-8 text (byte {error.start})") from error
+        text = head[: error.start].decode("utf-8-sig")
+    first_line = text.splitlines()[0] if text else ""
+    if not first_line.strip():
+        raise UnreadableFile("empty file: no header row")
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    return [h.strip() for h in header], delimiter
+
+
+def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
+    header, delimiter = _csv_header(path)
+    plan = _plan(form, header)
+    positional = {f"c{i}": "VARCHAR" for i in range(len(header))}
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in positional)
+    wanted = _kept_headers(plan)
+    projection = ", ".join(
+        f"c{header.index(h)} AS {quote_identifier(_staged_name(plan, h))}" for h in wanted
+    )
+    extras = _extras_json({h: f"c{header.index(h)}" for h in plan.extras})
+    delivered = _delivered_hash(
+        plan, lambda h: f"c{header.index(h)}", lambda h: f"c{header.index(h)}"
+    )
+    try:
+        connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE fms_file_rows AS
+            SELECT {projection}, {extras} AS extra_columns, {delivered} AS delivered_hash
+            FROM read_csv({quote_literal(str(path))}, delim={quote_literal(delimiter)},
+                header=true, auto_detect=false, columns={{{columns}}},
+                quote='"', escape='"', strict_mode=true, null_padding=false)
+            """
+        )
+    except duckdb.Error:
+        # Ragged rows or bad bytes: read it again exactly, row by row, to say which rows.
+        return _stage_rows(connection, form, *_csv_rows(path, delimiter))
+    rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
+    view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
+    return StagedFile(rows_read=rows_read, plan=plan, view=view)
+
+
+def _csv_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]], int]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"not UTF-8 text (byte {error.start}: {error.reason})") from error
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip() for h in next(reader)]
+    rows = [(number, row) for number, row in enumerate(reader, start=1)]
+    return header, rows, len(rows)
+
+
+# --- XLSX and JSON ---------------------------------------------------------------------
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], int]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as error:  # calamine raises its own types for every kind of damage
+        raise UnreadableFile(f"cannot read XLSX: {error}") from error
+    if not sheet:
+        raise UnreadableFile("the first sheet is empty: no header row")
+    header = [(_cell_text(h) or "").strip() for h in sheet[0]]
+    rows = []
+    for number, raw in enumerate(sheet[1:], start=1):
+        if all(_cell_text(v) is None for v in raw):
+            continue  # calamine pads the used range with empty rows
+        rows.append((number, [_cell_text(v) for v in raw]))
+    return header, rows, len(rows)
+
+
+def _json_value(key: str, value: Any) -> str | None:
+    if key == "_validation_status":
+        if isinstance(value, dict):
+            return value.get("uid") or None
+        return _cell_text(value)
+    return _cell_text(value)
+
+
+def _stage_json(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UnreadableFile(f"invalid JSON: {error}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("results"), list):
+        raise UnreadableFile("not a Kobo API export: no 'results' list")
+    records = document["results"]
+    header: list[str] = []
+    seen: set[str] = set()
+    for record in records:
+        if isinstance(record, dict):
+            for key in record:
+                if key not in seen:
+                    seen.add(key)
+                    header.append(key)
+    if not records:
+        header = list(REQUIRED_HEADERS)  # an empty export is valid: zero rows, nothing to plan
+    rows: list[tuple[int, list[str | None]]] = []
+    malformed: list[MalformedRow] = []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            malformed.append(MalformedRow(number, "result is not a JSON object"))
+            continue
+        rows.append((number, [_json_value(k, record.get(k)) for k in header]))
+    staged = _stage_rows(connection, form, header, rows, len(records))
+    staged.malformed.extend(malformed)
+    return staged
+
+
+# --- shared ----------------------------------------------------------------------------
+
+
+def _plan(form: Form, header: list[str]) -> ColumnPlan:
+    try:
+        return plan_columns(form, header)
+    except ValueError as error:
+        raise UnreadableFile(str(error)) from error
+
+
+def _kept_headers(plan: ColumnPlan) -> list[str]:
+    return [*plan.kept, *plan.options]
+
+
+def _staged_name(plan: ColumnPlan, header: str) -> str:
+    if header in plan.kept:
+        return plan.kept[header]
+    name, option = plan.options[header]
+    return f"{name}/{option}"
+
+
+def _extras_json(sql_by_header: dict[str, str]) -> str:
+    if not sql_by_header:
+        return "CAST(NULL AS VARCHAR)"
+    entries = ", ".join(
+        f"{{'k': {quote_literal(h)}, 'v': {sql}}}" for h, sql in sql_by_header.items()
+    )
+    return (
+        f"nullif(CAST(to_json(map_from_entries(list_filter([{entries}], e -> e.v IS NOT NULL)))"
+        " AS VARCHAR), '{}')"
+    )
+
+
+def _delivered_hash(
+    plan: ColumnPlan, kept_sql: Callable[[str], str], extra_sql: Callable[[str], str]
+) -> str:
+    """One 64-bit hash of the kept and extra cells as delivered, each under its name, in
+    name order: the same cells in another column order hash the same."""
+    named = {_staged_name(plan, h): kept_sql(h) for h in _kept_headers(plan)}
+    named |= {f"extra:{h}": extra_sql(h) for h in plan.extras}
+    parts = [f"{quote_literal(name)}, {named[name]}" for name in sorted(named)]
+    return f"hash({', '.join(parts)})" if parts else "hash(NULL)"
+
+
+def _stage_rows(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    header: list[str],
+    rows: list[tuple[int, list[str | None]]],
+    rows_read: int,
+) -> StagedFile:
+    plan = _plan(form, header)
+    wanted = _kept_headers(plan)
+    positions = {h: header.index(h) for h in (*wanted, *plan.extras)}
+    malformed: list[MalformedRow] = []
+    good: list[tuple[int, list[str | None]]] = []
+    for number, row in rows:
+        if len(row) != len(header):
+            malformed.append(
+                MalformedRow(number, f"row has {len(row)} fields, the header has {len(header)}")
+            )
+            continue
+        good.append((number, row))
+    frame = pd.DataFrame(
+        {
+            "source_row": pd.Series([n for n, _ in good], dtype="int64"),
+            **{
+                _staged_name(plan, h): pd.Series(
+                    [_blank_to_none(r[positions[h]]) for _, r in good], dtype="object"
+                )
+                for h in wanted
+            },
+            **{
+                f"extra:{h}": pd.Series(
+                    [_blank_to_none(r[positions[h]]) for _, r in good], dtype="object"
+                )
+                for h in plan.extras
+            },
+        }
+    )
+    del good
+    connection.register("fms_frame", frame)
+    try:
+        kept_columns = ", ".join(
+            f"CAST({quote_identifier(_staged_name(plan, h))} AS VARCHAR) AS "
+            f"{quote_identifier(_staged_name(plan, h))}"
+            for h in wanted
+        )
+        extras = _extras_json(
+            {h: f"CAST({quote_identifier('extra:' + h)} AS VARCHAR)" for h in plan.extras}
+        )
+        delivered = _delivered_hash(
+            plan,
+            lambda h: f"CAST({quote_identifier(_staged_name(plan, h))} AS VARCHAR)",
+            lambda h: f"CAST({quote_identifier('extra:' + h)} AS VARCHAR)",
+        )
+        connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE fms_file_rows AS
+            SELECT source_row, {kept_columns}, {extras} AS extra_columns,
+                   {delivered} AS delivered_hash
+            FROM fms_frame
+            """
+        )
+    finally:
+        connection.unregister("fms_frame")
+    view = _create_staged_view(connection, form, plan, source_row="source_row")
+    return StagedFile(rows_read=rows_read, plan=plan, view=view, malformed=malformed)
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value if value.strip() != "" else None
+
+
+def trimmed_or_null(value: str) -> str:
+    """SQL for `nullif(trim(value), '')`, the delivered text as a raw value.
+
+    trim() copies every string, and nearly every cell has nothing to trim: the copy is
+    made only for a cell that starts or ends with a space. DuckDB's trim strips the
+    Unicode space separators (Zs); the only ASCII one is ' ', so a cell that is all ASCII
+    needs no regular expression to tell.
+    """
+    not_ascii = f"strlen({value}) <> length({value})"
+    space_at_an_end = f"regexp_matches({value}, '^\\p{{Zs}}|\\p{{Zs}}$')"
+    may_need_trim = (
+        f"starts_with({value}, ' ') OR ends_with({value}, ' ') "
+        f"OR ({not_ascii} AND {space_at_an_end})"
+    )
+    return (
+        f"CASE WHEN {value} = '' THEN NULL "
+        f"WHEN {may_need_trim} THEN nullif(trim({value}), '') ELSE {value} END"
+    )
+
+
+def _create_staged_view(
+    connection: duckdb.DuckDBPyConnection, form: Form, plan: ColumnPlan, source_row: str
+) -> StagedView:
+    """Give every raw column a place, NULL when this file did not have it."""
+    present = {_staged_name(plan, h) for h in _kept_headers(plan)}
+    columns = [f"CAST({source_row} AS INTEGER) AS source_row"]
+    for name in (*raw_system_columns(), *raw_form_columns(form)):
+        if name in present:
+            columns.append(f"{trimmed_or_null(quote_identifier(name))} AS {quote_identifier(name)}")
+        else:
+            columns.append(f"CAST(NULL AS VARCHAR) AS {quote_identifier(name)}")
+    for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
+        columns.append(quote_identifier(name))
+    columns += ["extra_columns", "delivered_hash"]
+    view = StagedView(", ".join(columns), source_row)
+    connection.execute(view.sql)
+    return view

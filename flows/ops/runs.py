@@ -1,0 +1,67 @@
+"""Run bookkeeping in the internal database: one ops.runs row per refresh."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from flows.config import Settings
+from flows.form.xlsform import default_form
+from flows.warehouse.schema import connect, ensure_schema
+
+RUN_COUNT_COLUMNS = (
+    "files_seen",
+    "files_loaded",
+    "files_failed",
+    "rows_loaded",
+    "rows_quarantined",
+)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def start_run(settings: Settings, run_id: str) -> None:
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, default_form())
+        connection.execute(
+            "INSERT INTO ops.runs (run_id, started_at, status) "
+            "VALUES (?, current_timestamp::TIMESTAMP, 'running')",
+            [run_id],
+        )
+
+
+def record_ingest_counts(settings: Settings, run_id: str, counts: dict[str, int]) -> None:
+    """Store what ingest did before the candidate is built, so the published row has it."""
+    with connect(settings.internal_db) as connection:
+        connection.execute(
+            """
+            UPDATE ops.runs SET files_seen = ?, files_loaded = ?, files_failed = ?,
+                rows_loaded = ?, rows_quarantined = ?
+            WHERE run_id = ?
+            """,
+            [*(counts[c] for c in RUN_COUNT_COLUMNS), run_id],
+        )
+
+
+def finish_run(settings: Settings, run_id: str, status: str, message: str | None = None) -> None:
+    with connect(settings.internal_db) as connection:
+        connection.execute(
+            "UPDATE ops.runs SET finished_at = current_timestamp::TIMESTAMP, status = ?, "
+            "message = ? WHERE run_id = ?",
+            [status, message, run_id],
+        )
+
+
+def mark_interrupted_runs_failed(settings: Settings) -> None:
+    """Called with the refresh lock held: any run still 'running' was killed."""
+    if not settings.internal_db.exists():
+        return
+    with connect(settings.internal_db) as connection:
+        ensure_schema(connection, default_form())
+        connection.execute(
+            "UPDATE ops.runs SET status = 'failed', finished_at = current_timestamp::TIMESTAMP, "
+            "message = 'interrupted: the process ended before the run finished' "
+            "WHERE status = 'running'"
+        )

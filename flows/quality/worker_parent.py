@@ -1,0 +1,120 @@
+"""The refresh's side of the quality worker: start it, send the request, read the report.
+
+The worker's own side is flows.quality.worker_process.
+
+Great Expectations costs about 4 s of CPU to import, all of it Python. In the refresh's own
+process that import held the GIL while dbt parsed its project, and each slowed the other down
+(on 2 cores, dbt's setup went from 3 to 6.7 s). A worker process imports GX on the other core
+while ingest and dbt run.
+
+A worker serves one refresh: it imports GX, waits for the one request, runs
+`flows.quality.gates.run_quality_gates` and sends the report back, then exits. A refresh that ends
+without asking kills it (it has opened no database yet). When the refresh's process dies,
+even killed, the worker exits within half a second; it holds the refresh lock with its parent
+(`shared_fds`), so no other refresh starts while it may still read a database.
+
+The request, (settings, candidate, today), is pickled to the worker's stdin; the reply,
+("report", QualityReport) or ("error", what went wrong), is pickled to its stdout. Anything
+a library prints in the worker goes to stderr, which it shares with the refresh. The worker
+runs in a session of its own, so a Ctrl-C in the terminal reaches only the refresh, which
+then kills it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, cast
+
+from flows.config import Settings
+
+if TYPE_CHECKING:
+    from flows.quality.gates import QualityReport
+
+_EXIT_AFTER_REPLY_SECONDS = 30
+
+
+class QualityWorkerError(RuntimeError):
+    """The quality gates raised in the worker, or the worker died before it replied."""
+
+
+class QualityWorker:
+    """The worker process of one refresh; use it as a context manager."""
+
+    def __init__(self, shared_fds: tuple[int, ...] = ()) -> None:
+        """Start the worker; it inherits `shared_fds` (the refresh lock) and holds them."""
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "flows.quality.worker_process", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=shared_fds,
+            start_new_session=True,
+        )
+        self._replied = False
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    def __enter__(self) -> QualityWorker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def run_gates(
+        self, settings: Settings, candidate: Path, today: date | None = None
+    ) -> QualityReport:
+        """`run_quality_gates(settings, candidate, today)`, run by the worker."""
+        stdin, stdout = cast(IO[bytes], self._process.stdin), cast(IO[bytes], self._process.stdout)
+        try:
+            pickle.dump((settings, candidate, today), stdin)
+            stdin.close()
+            kind, value = pickle.load(stdout)
+        except (BrokenPipeError, EOFError, pickle.UnpicklingError) as error:
+            raise QualityWorkerError(
+                f"the quality worker {_ending(self._process.wait())} before it replied "
+                "(its error, if any, is above in this refresh's log)"
+            ) from error
+        self._replied = True
+        if kind == "error":
+            raise QualityWorkerError(f"quality gates failed in the worker: {value}")
+        return cast("QualityReport", value)
+
+    def close(self) -> None:
+        """End the worker. One that replied exits by itself; one that did not is killed: it has
+        not opened a database yet, or the refresh no longer wants its answer."""
+        if self._replied:
+            try:
+                self._process.wait(timeout=_EXIT_AFTER_REPLY_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        else:
+            self._process.kill()
+        for pipe in (self._process.stdin, self._process.stdout):
+            if pipe is not None:
+                pipe.close()
+        self._process.wait()
+
+
+def _ending(returncode: int) -> str:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with code {returncode}"

@@ -1,0 +1,66 @@
+"""The quality worker process: imports GX, answers its refresh's one request, then exits.
+
+Started as `python -m flows.quality.worker_process PARENT_PID` by
+flows.quality.worker_parent.QualityWorker, which documents the protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+import time
+import traceback
+
+from flows.quality.worker_parent import QualityWorkerError
+
+_PARENT_POLL_SECONDS = 0.5
+
+
+def exit_when_parent_dies(parent_pid: int) -> None:
+    """Exit this process as soon as `parent_pid` is no longer its parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fmw-parent-watch", daemon=True).start()
+
+
+def _log_and_summarise(error: BaseException) -> str:
+    """Print the traceback to stderr (the refresh's log); return the one-line summary."""
+    traceback.print_exception(error, file=sys.stderr)
+    return "".join(traceback.format_exception_only(error)).strip()
+
+
+def serve(parent_pid: int) -> None:
+    """The worker: answer the one request of the refresh process `parent_pid`, then exit."""
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints must not corrupt replies
+    exit_when_parent_dies(parent_pid)
+    import_error = None
+    try:
+        import flows.quality.gx_duckdb  # noqa: F401  (imports GX now, while the refresh ingests)
+        from flows.quality.gates import run_quality_gates
+    except Exception as error:
+        import_error = _log_and_summarise(error)
+    try:
+        settings, candidate, today = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        return  # the refresh ended before its quality stage
+    try:
+        if import_error is not None:
+            raise QualityWorkerError(f"importing the quality gates failed: {import_error}")
+        reply = pickle.dumps(("report", run_quality_gates(settings, candidate, today)))
+    except Exception as error:
+        reply = pickle.dumps(("error", _log_and_summarise(error)))
+    replies.write(reply)
+    replies.flush()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
+    sys.stderr.flush()
+    os._exit(0)  # its work is done; the refresh waits for this exit, not for a slow teardown

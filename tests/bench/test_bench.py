@@ -1,0 +1,101 @@
+"""The benchmark delivers the new data it says it measures (bench/run.py)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from flows.sample.generator import generate_landing_zone
+
+SURVEYS = 5000  # 1% of it: 50 new submissions
+SEED = 20260301
+
+
+def _bench() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+    spec = importlib.util.spec_from_file_location("bench_run", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        delimiter = ";" if handle.readline().count(";") > 1 else ","
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=delimiter)
+        return next(reader), list(reader)
+
+
+def _uuids(rows: list[list[str]], header: list[str]) -> set[str]:
+    """The rows' submission ids (the sample's rows that lack one excepted)."""
+    return {row[header.index("_uuid")] for row in rows} - {""}
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return _bench()
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> tuple[Path, dict[str, object]]:
+    landing = tmp_path / "landing"
+    return landing, generate_landing_zone(landing, surveys=SURVEYS, seed=SEED, csv_only=True)
+
+
+def _held_before(landing: Path) -> set[str]:
+    held: set[str] = set()
+    for export in (landing / "fms").iterdir():
+        header, rows = _rows(export)
+        held |= _uuids(rows, header)
+    return held
+
+
+def test_the_cumulative_export_is_the_latest_export_then_one_percent_new_submissions(
+    bench, landing, tmp_path
+):
+    landing, manifest = landing
+    latest = max((f for f in manifest["files"] if f["source"] == "fms"), key=lambda f: f["rows"])
+    held = _held_before(landing)
+
+    new, rows = bench.add_cumulative_export(landing, manifest, tmp_path / "work", SURVEYS, SEED + 1)
+
+    header, delivered = _rows(landing / "fms" / f"cumulative_export_plus_{new.submissions}.csv")
+    latest_header, latest_rows = _rows(landing / "fms" / latest["name"])
+    assert new.submissions == SURVEYS // 100
+    assert header == latest_header
+    assert delivered[: len(latest_rows)] == latest_rows
+    appended = delivered[len(latest_rows) :]
+    assert len(appended) == rows - len(latest_rows) == new.submissions
+    assert not _uuids(appended, header) & held
+    assert [row[header.index("_index")] for row in appended] == [
+        str(n) for n in range(len(latest_rows) + 1, rows + 1)
+    ]
+
+
+def test_the_export_of_new_submissions_holds_nothing_delivered_before(bench, landing, tmp_path):
+    landing, _ = landing
+    held = _held_before(landing)
+
+    new = bench.add_new_only_export(landing, tmp_path / "work", SURVEYS, SEED + 2)
+
+    header, delivered = _rows(landing / "fms" / f"new_submissions_{new.submissions}.csv")
+    assert len(delivered) == new.submissions
+    assert not _uuids(delivered, header) & held
+
+
+def test_a_refresh_that_loaded_less_than_the_new_valid_rows_stops_the_bench(bench, tmp_path):
+    new = bench._new_submissions(tmp_path / "work", SURVEYS, SEED + 1)
+    planted_bad_rows = new.submissions - new.valid_rows
+    assert 0 < planted_bad_rows < new.submissions
+
+    bench._check_loaded({"rows_loaded": new.valid_rows}, new, "cumulative export")
+    with pytest.raises(RuntimeError, match=f"loaded {new.valid_rows - 1} rows"):
+        bench._check_loaded({"rows_loaded": new.valid_rows - 1}, new, "cumulative export")

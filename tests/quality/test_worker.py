@@ -1,0 +1,126 @@
+"""Specification of flows.quality.worker_parent: a refresh's quality gates run in a process of their
+own, which gives the verdicts the gates give in process and never outlives its refresh."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.config import Settings
+from flows.quality.gates import QualityReport, run_quality_gates
+from flows.quality.worker_parent import QualityWorker, QualityWorkerError
+from tests.quality.test_quality_gates import TODAY, plant_raw_submission, settings  # noqa: F401 (fixture)
+from tests.quality.test_quality_marts import candidate
+
+
+def _verdicts(report: QualityReport) -> list[tuple[str, str, str, bool | None, str]]:
+    return [(r.suite, r.check_name, r.severity, r.success, r.observed) for r in report.results]
+
+
+def _is_gone(pid: int) -> bool:
+    """No such process, or only its zombie (an init that does not reap may keep that)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
+def _wait_until_gone(pid: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _is_gone(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_worker_gives_the_verdicts_the_gates_give_in_process(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    plant_raw_submission(settings, sex="unknown")  # a critical failure in the raw layer
+    db = candidate(tmp_path / "candidate.duckdb")
+
+    with QualityWorker() as worker:
+        from_worker = worker.run_gates(settings, db, TODAY)
+    in_process = run_quality_gates(settings, db, TODAY)
+
+    assert _verdicts(from_worker) == _verdicts(in_process)
+    assert [v.suite for v in from_worker.validations] == [v.suite for v in in_process.validations]
+    assert from_worker.blocks_publication
+
+
+def test_an_error_in_the_gates_reaches_the_refresh_with_its_cause(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no_such_candidate.duckdb"
+
+    with QualityWorker() as worker, pytest.raises(QualityWorkerError) as raised:
+        worker.run_gates(settings, missing, TODAY)
+
+    assert "quality gates failed in the worker" in str(raised.value)
+    assert "no_such_candidate.duckdb" in str(raised.value)
+
+
+def test_a_worker_the_refresh_never_asks_is_killed_when_the_refresh_ends() -> None:
+    worker = QualityWorker()
+
+    worker.close()
+
+    assert worker.returncode == -signal.SIGKILL
+    assert _is_gone(worker.pid)
+
+
+def test_a_worker_that_died_before_replying_says_how_it_ended(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with QualityWorker() as worker:
+        os.kill(worker.pid, signal.SIGKILL)  # as the out-of-memory killer would
+        assert _wait_until_gone(worker.pid)
+
+        with pytest.raises(QualityWorkerError, match="was killed by SIGKILL"):
+            worker.run_gates(settings, tmp_path / "candidate.duckdb", TODAY)
+
+
+def test_the_worker_holds_the_files_it_shares_with_the_refresh(tmp_path: Path) -> None:
+    lock = tmp_path / "refresh.lock"
+    with lock.open("w") as handle, QualityWorker(shared_fds=(handle.fileno(),)) as worker:
+        held = os.readlink(f"/proc/{worker.pid}/fd/{handle.fileno()}")
+
+    assert held == str(lock)
+
+
+def test_the_worker_exits_when_the_refresh_process_is_killed() -> None:
+    # A forked copy of the refresh keeps the worker's stdin open, so the worker cannot learn
+    # of the kill from its stdin closing: only its parent watch can end it.
+    killed_refresh = (
+        "import os, signal, time\n"
+        "from flows.quality.worker_parent import QualityWorker\n"
+        "worker = QualityWorker()\n"
+        "keeper = os.fork()\n"
+        "if keeper == 0:\n"
+        "    time.sleep(600)\n"
+        "    os._exit(0)\n"
+        "print(worker.pid, keeper, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    refresh = subprocess.Popen(
+        [sys.executable, "-c", killed_refresh], stdout=subprocess.PIPE, text=True
+    )
+    assert refresh.stdout is not None
+    worker_pid, keeper_pid = (int(pid) for pid in refresh.stdout.readline().split())
+    refresh.wait(timeout=60)
+
+    try:
+        assert _wait_until_gone(worker_pid)
+    finally:
+        os.kill(keeper_pid, signal.SIGKILL)

@@ -1,0 +1,232 @@
+"""The nightly flow end to end on hand-built landing zones: publishing, idempotence,
+readers during a refresh, one refresh at a time, and refreshes killed at every stage."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import nightly
+from flows.config import Settings
+from flows.nightly import nightly_refresh
+from flows.transform.dbt import DbtResult, generate_docs, run_dbt
+from tests.helpers.kobo_files import refusal, submission, write_csv, write_kobo_json
+
+pytestmark = pytest.mark.slow
+
+TOTAL_SQL = "SELECT sum(respondents) FROM marts.fms_corridor_monthly"
+
+
+def _interviews(prefix: str, count: int, month: str = "2026-03") -> list[dict[str, str]]:
+    return [
+        submission(
+            f"{prefix}{i}",
+            today=f"{month}-04",
+            _submission_time=f"{month}-05T03:00:00",
+            **{"profile/sex": "female" if i % 2 else "male"},
+        )
+        for i in range(count)
+    ]
+
+
+def _landing(root: Path) -> Path:
+    landing = root / "landing"
+    write_csv(landing / "fms" / "export_1.csv", _interviews("a", 30) + [refusal("r1")])
+    (landing / "fmr").mkdir()
+    (landing / "stories").mkdir()
+    return landing
+
+
+def _add_export(landing: Path, name: str, extra: int) -> None:
+    rows = _interviews("a", 30) + _interviews("b", extra, "2026-04")
+    path = write_kobo_json(landing / "fms" / name, rows)
+    later = time.time() + 10
+    os.utime(path, (later, later))
+
+
+def _published_total(data_dir: Path) -> int:
+    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(TOTAL_SQL).fetchone()[0]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _last_dbt_build(data: Path) -> object:
+    with duckdb.connect(str(data / "internal" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("SELECT built_at FROM ops.dbt_builds").fetchone()
+
+
+def _record_dbt_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[DbtResult]]:
+    """The results of every dbt build the flow runs from now on."""
+    builds: list[list[DbtResult]] = []
+
+    def recording(
+        settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+    ) -> list[DbtResult]:
+        results = run_dbt(settings, command, select)
+        builds.append(results)
+        return results
+
+    monkeypatch.setattr(nightly, "run_dbt", recording)
+    return builds
+
+
+def _record_docs_sites(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every docs site the flow generates from now on."""
+    sites: list[Path] = []
+
+    def recording(settings: Settings) -> Path:
+        sites.append(generate_docs(settings))
+        return sites[-1]
+
+    monkeypatch.setattr(nightly, "generate_docs", recording)
+    return sites
+
+
+def test_a_refresh_publishes_and_a_second_one_changes_nothing(
+    prefect_harness, tmp_path, monkeypatch
+):
+    landing, data = _landing(tmp_path), tmp_path / "data"
+    builds = _record_dbt_builds(monkeypatch)
+
+    first = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+    built_after_first = _last_dbt_build(data)
+    second = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+
+    assert (first.status, second.status) == ("published", "published")
+    assert _published_total(data) == 30
+    assert second.files == []
+    with duckdb.connect(str(data / "published" / "warehouse.duckdb"), read_only=True) as con:
+        loads = con.execute(
+            "SELECT file_name, rows_read, rows_loaded FROM ops.file_loads"
+        ).fetchall()
+        runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
+    assert loads == [("export_1.csv", 31, 31)]
+    assert _last_dbt_build(data) == built_after_first  # nothing new: dbt did not run again
+    assert len(builds) == 1
+    kinds = {result.resource_type for result in builds[0]}
+    assert {"model", "seed", "test"} <= kinds  # data tests run every night...
+    assert "unit_test" not in kinds  # ...dbt unit tests run in pytest (test_dbt_project)
+    docs = (data / "published" / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "fms_corridor_monthly" in docs
+    assert runs == [("published",), ("published",)]
+
+
+def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
+    prefect_harness, tmp_path, monkeypatch
+):
+    landing, data = _landing(tmp_path), tmp_path / "data"
+    builds, docs_sites = _record_dbt_builds(monkeypatch), _record_docs_sites(monkeypatch)
+    nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+    _add_export(landing, "export_2.json", extra=12)
+    published = data / "published" / "warehouse.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(published), TOTAL_SQL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        outcome = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+        time.sleep(1.0)
+    finally:
+        reader.terminate()
+    out, err = reader.communicate(timeout=30)
+
+    assert outcome.status == "published"
+    answers = [line for line in out.splitlines() if line]
+    assert "ERROR" not in out, out + err
+    assert len(answers) > 10
+    assert set(answers) == {"30", "42"}
+    # New rows, same code: the marts were built again, the docs site was kept.
+    assert (len(builds), len(docs_sites)) == (2, 1)
+    # Survey rows only: what they feed was rebuilt, the registry's marts were left alone.
+    rebuilt = {result.name for result in builds[1]}
+    assert {"fct_fms_interviews", "fms_corridor_monthly", "crossing_point_monthly"} <= rebuilt
+    assert not {"fmr_daily_flows", "dim_provinces", "story_catalogue"} & rebuilt
+    published_docs = data / "published" / "docs" / "index.html"
+    assert published_docs.read_bytes() == docs_sites[0].read_bytes()
+
+
+READER = """
+import sys, duckdb
+path, sql = sys.argv[1], sys.argv[2]
+while True:
+    try:
+        con = duckdb.connect(path, read_only=True)
+        print(con.execute(sql).fetchone()[0], flush=True)
+        con.close()
+    except Exception as error:
+        print("ERROR", type(error).__name__, error, flush=True)
+"""
+
+
+def _fmw(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in its own process group, then end whatever it left behind (a killed
+    refresh orphans its ephemeral Prefect server, which would hold our pipes open)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    environment.update(env or {})
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", *args],
+            stdout=out,
+            stderr=err,
+            text=True,
+            env=environment,
+            start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=600)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(process.args, returncode, out.read(), err.read())
+
+
+@pytest.fixture(scope="module")
+def published_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with one published refresh, and a new export not yet loaded."""
+    root = tmp_path_factory.mktemp("baseline")
+    landing, data = _landing(root), root / "data"
+    first = _fmw("refresh", "--landing", str(landing), "--data-dir", str(data))
+    assert first.returncode == 0, first.stdout + first.stderr
+    _add_export(landing, "export_2.json", extra=12)
+    return root
+
+
+@pytest.mark.parametrize("stage", ["ingest", "dbt", "quality", "publish"])
+def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(
+    stage, published_baseline, tmp_path
+):
+    shutil.copytree(published_baseline, tmp_path / "copy")
+    landing, data = tmp_path / "copy" / "landing", tmp_path / "copy" / "data"
+    refresh = ("refresh", "--landing", str(landing), "--data-dir", str(data))
+    published = data / "published" / "warehouse.duckdb"
+    before = _sha256(published)
+
+    killed = _fmw(*refresh, env={"FMW_FAULT_AT": stage})
+
+    assert killed.returncode == -9
+    assert _sha256(published) == before
+    after = _fmw(*refresh)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "was killed; cleaning up" in after.stderr
+    assert _published_total(data) == 42
+    status = _fmw("status", "--data-dir", str(data)).stdout
+    assert "interrupted" in status

@@ -1,0 +1,46 @@
+"""The dbt profile, rendered as dbt renders it: DuckDB settings and threads of the build."""
+
+from __future__ import annotations
+
+import os
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbt.config.profile import Profile, read_profile
+from dbt.config.renderer import ProfileRenderer
+from dbt.flags import set_from_args
+from dbt_common.context import set_invocation_context
+
+from flows.config import DBT_PROJECT_DIR
+from flows.warehouse.schema import DEFAULT_MEMORY_LIMIT
+
+
+def _profile() -> Any:
+    """The profile's target as `dbt build` would see it in this environment."""
+    set_invocation_context(os.environ)
+    set_from_args(Namespace(), None)
+    raw = read_profile(str(DBT_PROJECT_DIR))
+    return Profile.from_raw_profiles(raw, "fmw", ProfileRenderer({}), target_override=None)
+
+
+@pytest.fixture(autouse=True)
+def _internal_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMW_INTERNAL_DB", str(tmp_path / "warehouse.duckdb"))
+
+
+def test_dbt_caps_duckdb_memory_like_the_flows_connections(monkeypatch):
+    monkeypatch.delenv("FMW_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert _profile().credentials.settings["memory_limit"] == DEFAULT_MEMORY_LIMIT
+
+
+def test_the_dbt_memory_cap_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("FMW_DUCKDB_MEMORY_LIMIT", "512MB")
+    assert _profile().credentials.settings["memory_limit"] == "512MB"
+
+
+def test_dbt_builds_on_both_cores_and_releases_the_database_file():
+    profile = _profile()
+    assert profile.threads == 2
+    assert profile.credentials.keep_open is False
