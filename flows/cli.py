@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from flows.config import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, switch_off_telemetry
+
 
 def _prepare_prefect(data_dir: str | None) -> None:
     """Run flows in-process: an ephemeral Prefect API unless a server is configured.
@@ -23,9 +25,7 @@ def _prepare_prefect(data_dir: str | None) -> None:
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "true")
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    switch_off_telemetry()
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -244,8 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_cmd_export)
 
     serve = commands.add_parser("serve", help="serve the scheduled nightly_refresh deployment")
-    serve.add_argument("--cron", default="0 2 * * *", help="cron schedule (default 0 2 * * *)")
-    serve.add_argument("--timezone", default="Asia/Vientiane", help="schedule time zone")
+    serve.add_argument(
+        "--cron",
+        default=DEFAULT_SCHEDULE_CRON,
+        help=f"cron schedule (default {DEFAULT_SCHEDULE_CRON})",
+    )
+    serve.add_argument(
+        "--timezone",
+        default=DEFAULT_SCHEDULE_TIMEZONE,
+        help=f"schedule time zone (default {DEFAULT_SCHEDULE_TIMEZONE})",
+    )
     serve.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
     serve.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     serve.set_defaults(handler=_cmd_serve)

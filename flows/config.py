@@ -16,6 +16,25 @@ DEFAULT_SUPPRESSION_K = 5
 DEFAULT_KEEP_SNAPSHOTS = 7
 DEFAULT_SCHEDULE_CRON = "0 2 * * *"
 DEFAULT_SCHEDULE_TIMEZONE = "Asia/Vientiane"
+# DuckDB's default is 80% of RAM, kept as cache; a nightly refresh shares the machine, so
+# it is capped and DuckDB spills to disk beyond it (a 5 M-submission refresh must stay
+# under 4 GB). FMW_DUCKDB_MEMORY_LIMIT overrides it, for the flow's own connections, the
+# dbt build and the quality gates alike.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+
+# The tools' usage reporting, switched off: the machine has no internet, and a refresh must
+# never try to reach one. Set before the tools are imported, in every process that runs them.
+TELEMETRY_SWITCHES = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+}
+
+
+def switch_off_telemetry() -> None:
+    """Turn off Prefect's, Great Expectations' and dbt's usage reporting in this process."""
+    for name, value in TELEMETRY_SWITCHES.items():
+        os.environ.setdefault(name, value)
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,7 @@ class Settings:
     suppression_k: int = DEFAULT_SUPPRESSION_K
     full_refresh: bool = False
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
     def internal_dir(self) -> Path:
@@ -102,4 +122,6 @@ def resolve_settings(
         suppression_k=k,
         full_refresh=full_refresh,
         keep_snapshots=keep,
+        duckdb_memory_limit=os.environ.get("FMW_DUCKDB_MEMORY_LIMIT")
+        or DEFAULT_DUCKDB_MEMORY_LIMIT,
     )

@@ -6,8 +6,6 @@ Tasks return small values (counts, paths), never frames.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,27 +28,22 @@ from flows.ops.runs import (
     record_ingest_counts,
     start_run,
 )
-from flows.publish.release import (
-    build_candidate,
-    discard_candidate,
-    publish_candidate,
-    publish_docs,
-)
+from flows.publish.candidate import build_candidate, discard_candidate
+from flows.publish.release import publish_candidate, publish_docs
 from flows.quality.worker_parent import QualityWorker
-from flows.transform.dbt import (
+from flows.transform.dbt import generate_docs, run_dbt
+from flows.transform.plan import (
     BuildPlan,
     build_inputs,
     dbt_docs_are_current,
     forget_dbt_build,
     forget_dbt_docs,
-    generate_docs,
     plan_dbt_build,
     record_dbt_build,
     record_dbt_docs,
-    run_dbt,
 )
 from flows.transform.preload import preload_in_background
-from flows.warehouse.schema import connect
+from flows.warehouse.connection import connect
 
 if TYPE_CHECKING:
     from flows.quality.gates import QualityReport
@@ -97,7 +90,7 @@ def _ingest_counts(summary: IngestSummary) -> dict[str, int]:
 @task(name="ingest", cache_policy=NO_CACHE)
 def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
     logger = get_run_logger()
-    with connect(settings.internal_db) as connection:
+    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
         summary = ingest_landing_zone(
             connection,
             default_form(),
@@ -156,20 +149,17 @@ def quality_stage(
 ) -> tuple[Path, QualityReport]:
     """The gates run in the refresh's quality worker, which imported Great Expectations
     while ingest and dbt ran; this process records, renders and reports their verdicts."""
-    from flows.quality.gates import (
-        create_quality_artifacts,
-        keep_results,
-        record_quality_results,
-        record_validated_marks,
-        render_data_docs,
-    )
+    from flows.quality.artifacts import create_quality_artifacts
+    from flows.quality.data_docs import render_data_docs
+    from flows.quality.gates import record_validated_marks
+    from flows.quality.records import keep_results, record_quality_results
 
     say("quality: expectation suites on the raw layer and the candidate database")
     candidate = build_candidate(settings, run_id)
     report = worker.run_gates(settings, candidate)
-    with connect(candidate) as connection:
+    with connect(candidate, memory_limit=settings.duckdb_memory_limit) as connection:
         record_quality_results(connection, run_id, report)
-    with connect(settings.internal_db) as connection:
+    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
         record_quality_results(connection, run_id, report)
         record_validated_marks(connection, run_id, report)
     keep_results(settings, run_id, report)
@@ -189,16 +179,6 @@ def publish_stage(settings: Settings, candidate: Path, run_id: str, docs_site: P
     publish_docs(settings, docs_site)
     get_run_logger().info("published %s", published)
     return published
-
-
-def fault_point(stage: str) -> None:
-    """Kill this process at the start of `stage` when FMW_FAULT_AT names it.
-
-    Used only by the tests that prove a refresh killed at any stage leaves the published
-    database unchanged; unset in normal runs.
-    """
-    if os.environ.get("FMW_FAULT_AT") == stage:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @flow(name="nightly_refresh", log_prints=True)
@@ -241,11 +221,9 @@ def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> 
     seconds: dict[str, float] = {}
     preload_in_background()
     try:
-        fault_point("ingest")
         with _timed(seconds, "ingest"):
             summary = ingest_stage(settings, run_id)
             record_ingest_counts(settings, run_id, _ingest_counts(summary))
-        fault_point("dbt")
         with _timed(seconds, "dbt"):
             plan = plan_dbt_build(settings)
             if not plan.needed:
@@ -253,7 +231,6 @@ def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> 
                 docs_site = settings.dbt_target_dir / "static_index.html"
             else:
                 docs_site = transform_stage(settings, plan)
-        fault_point("quality")
         with _timed(seconds, "quality"):
             candidate, report = quality_stage(settings, run_id, quality_worker)
         outcome = RefreshOutcome(
@@ -271,7 +248,6 @@ def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> 
             )
             finish_run(settings, run_id, outcome.status, outcome.message)
             raise QualityGateFailed(outcome)
-        fault_point("publish")
         with _timed(seconds, "publish"):
             outcome.published_db = str(publish_stage(settings, candidate, run_id, docs_site))
         candidate = None

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+from flows.config import switch_off_telemetry  # noqa: E402
+
+switch_off_telemetry()
 
 from flows.form.xlsform import Form, default_form  # noqa: E402
 from flows.warehouse.schema import ensure_schema  # noqa: E402

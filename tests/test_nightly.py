@@ -25,6 +25,7 @@ from tests.helpers.kobo_files import refusal, submission, write_csv, write_kobo_
 
 pytestmark = pytest.mark.slow
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TOTAL_SQL = "SELECT sum(respondents) FROM marts.fms_corridor_monthly"
 
 
@@ -175,14 +176,18 @@ while True:
 """
 
 
-def _fmw(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _fmw(
+    *args: str, env: dict[str, str] | None = None, killed_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI in its own process group, then end whatever it left behind (a killed
     refresh orphans its ephemeral Prefect server, which would hold our pipes open)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     environment.update(env or {})
+    environment["PYTHONPATH"] = str(REPO_ROOT)  # for tests.helpers.killing_cli
+    entry = ["tests.helpers.killing_cli", killed_at] if killed_at else ["flows.cli"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", *args],
+            [sys.executable, "-m", *entry, *args],
             stdout=out,
             stderr=err,
             text=True,
@@ -220,7 +225,7 @@ def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(
     published = data / "published" / "warehouse.duckdb"
     before = _sha256(published)
 
-    killed = _fmw(*refresh, env={"FMW_FAULT_AT": stage})
+    killed = _fmw(*refresh, killed_at=stage)
 
     assert killed.returncode == -9
     assert _sha256(published) == before

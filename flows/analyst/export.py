@@ -16,7 +16,7 @@ import openpyxl
 
 from flows.analyst.query import NothingPublished
 from flows.sql import quote_identifier
-from flows.warehouse.schema import connect
+from flows.warehouse.connection import connect
 
 EXPORT_FORMATS = ("csv", "parquet", "xlsx")
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from flows.warehouse.schema import connect
+from flows.warehouse.connection import connect
 
 FORMATS = ("table", "csv", "json")
 

@@ -185,3 +185,21 @@ def load_form(path: Path = FORM_PATH) -> Form:
 @cache
 def default_form() -> Form:
     return load_form()
+
+
+META_COLUMN_NAMES = {"meta/instanceID": "instance_id", "meta/deprecatedID": "deprecated_id"}
+
+
+def raw_system_columns() -> tuple[str, ...]:
+    """The Kobo system and meta columns the raw FMS table keeps."""
+    return (*KOBO_SYSTEM_COLUMNS_KEPT, *META_COLUMN_NAMES.values())
+
+
+def raw_form_columns(form: Form) -> tuple[str, ...]:
+    """The form's fields the raw FMS table keeps (never a direct identifier)."""
+    return tuple(f.name for f in form.stored_fields)
+
+
+def raw_columns(form: Form) -> tuple[str, ...]:
+    """Every column of the raw FMS table that holds a delivered value, in table order."""
+    return (*raw_system_columns(), *raw_form_columns(form))

@@ -21,10 +21,12 @@ import duckdb
 
 from flows.form.xlsform import Form
 from flows.ingest import fmr, reference
+from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.load import load_staged_fms
-from flows.ingest.fms.read import UnreadableFile, stage_file
+from flows.ingest.fms.read import stage_file
 from flows.ingest.landing import SOURCES, LandingFile, LoadCounts, landing_files, sha256_of
 from flows.ingest.stories import load as stories
+from flows.warehouse.connection import transaction
 from flows.warehouse.schema import FMS_DELIVERIES_TABLE, ensure_schema
 
 log = logging.getLogger(__name__)
@@ -191,22 +193,18 @@ def _load_in_transaction(
 ) -> FileResult:
     """Load the file and record it in one transaction: all of it, or nothing."""
     staged = stage_file(connection, form, landing.path) if landing.source == "fms" else None
-    connection.execute("BEGIN TRANSACTION")
     try:
-        # Staging needs file order (it numbers the rows); nothing after it does: every row
-        # carries its source_row, and tables are sets. Unordered, DuckDB writes the raw
-        # rows on both cores.
-        connection.execute("SET preserve_insertion_order = false")
-        if staged is not None:
-            counts = load_staged_fms(connection, form, staged, landing.name, run_id)
-        else:
-            counts = LOADERS[landing.source](connection, form, landing, run_id)
-        result = FileResult(landing.source, landing.name, "loaded", counts)
-        _record(connection, landing, sha256, identity, result, run_id)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+        with transaction(connection):
+            # Staging needs file order (it numbers the rows); nothing after it does: every
+            # row carries its source_row, and tables are sets. Unordered, DuckDB writes the
+            # raw rows on both cores.
+            connection.execute("SET preserve_insertion_order = false")
+            if staged is not None:
+                counts = load_staged_fms(connection, form, staged, landing.name, run_id)
+            else:
+                counts = LOADERS[landing.source](connection, form, landing, run_id)
+            result = FileResult(landing.source, landing.name, "loaded", counts)
+            _record(connection, landing, sha256, identity, result, run_id)
     finally:
         connection.execute("RESET preserve_insertion_order")
     return result
@@ -263,9 +261,8 @@ def ingest_landing_zone(
 ) -> IngestSummary:
     ensure_schema(connection, form)
     if full_refresh:
-        connection.execute("BEGIN TRANSACTION")
-        reset_raw_layer(connection)
-        connection.execute("COMMIT")
+        with transaction(connection):
+            reset_raw_layer(connection)
     summary = IngestSummary()
     reference.load_reference_tables(connection, form)
     for source in SOURCES:

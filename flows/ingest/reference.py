@@ -12,6 +12,7 @@ import pycountry
 from flows.form.xlsform import Form
 from flows.ingest.landing import LandingFile, LoadCounts
 from flows.ingest.tabular import CsvSpec, load_validated_csv
+from flows.warehouse.connection import transaction
 
 CHOICE_ATTRIBUTES = ("country", "adm1", "adm2", "fmp_type", "neighbour")
 
@@ -54,15 +55,14 @@ def form_choices(form: Form) -> pd.DataFrame:
 
 def load_reference_tables(connection: duckdb.DuckDBPyConnection, form: Form) -> None:
     """Rebuild the reference tables from their maintained sources, in one transaction."""
-    connection.execute("BEGIN TRANSACTION")
-    for table, frame in (
-        ("reference.form_choices", form_choices(form)),
-        ("reference.adm1", lao_provinces()),
-    ):
-        connection.register("reference_frame", frame)
-        connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM reference_frame")
-        connection.unregister("reference_frame")
-    connection.execute("COMMIT")
+    with transaction(connection):
+        for table, frame in (
+            ("reference.form_choices", form_choices(form)),
+            ("reference.adm1", lao_provinces()),
+        ):
+            connection.register("reference_frame", frame)
+            connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM reference_frame")
+            connection.unregister("reference_frame")
 
 
 def fx_rate_checks(form: Form) -> dict[str, list[tuple[str, str]]]:

@@ -17,8 +17,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.ingest.fms.read import UnreadableFile
+from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.landing import LandingFile, LoadCounts
+from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
+from flows.ingest.text import read_text
 from flows.sql import quote_identifier, quote_literal
 
 Checks = dict[str, list[tuple[str, str]]]  # column -> [(SQL condition that is an error, reason)]
@@ -35,10 +37,7 @@ class CsvSpec:
 
 def read_csv_rows(path: Path, spec: CsvSpec) -> tuple[pd.DataFrame, list[tuple[int, str]], int]:
     """(well-formed rows with source_row, malformed (row, reason), rows read)."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(f"not UTF-8 text (byte {error.start}: {error.reason})") from error
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in spec.columns if c not in header and c not in spec.optional]
@@ -110,24 +109,10 @@ def load_validated_csv(
         f"CREATE OR REPLACE TEMP TABLE tabular_checked AS "
         f"SELECT *, {_errors_sql(spec, checks)} AS errors FROM tabular_checked"
     )
-    record = (
-        "to_json({"
-        + ", ".join(f"{quote_literal(c)}: {quote_identifier(c)}" for c in spec.columns)
-        + "})"
+    quarantine_checked_rows(
+        connection, "tabular_checked", spec.columns, run_id, spec.source, landing.name
     )
-    connection.execute(
-        f"""
-        INSERT INTO quarantine.rows
-        SELECT {quote_literal(run_id)}, {quote_literal(spec.source)}, {file_name}, source_row,
-               e.column, e.reason, e.value, CAST({record} AS VARCHAR)
-        FROM (SELECT *, unnest(errors) AS e FROM tabular_checked WHERE len(errors) > 0)
-        """
-    )
-    if malformed:
-        connection.executemany(
-            "INSERT INTO quarantine.rows VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL)",
-            [(run_id, spec.source, landing.name, row, reason) for row, reason in malformed],
-        )
+    quarantine_malformed_rows(connection, run_id, spec.source, landing.name, malformed)
     quarantined = connection.execute(
         "SELECT count(*) FROM tabular_checked WHERE len(errors) > 0"
     ).fetchone()[0] + len(malformed)

@@ -9,7 +9,7 @@ import duckdb
 from flows.config import Settings
 from flows.ops.run_lock import refresh_running
 from flows.publish.release import published_run_id, snapshots
-from flows.warehouse.schema import connect
+from flows.warehouse.connection import connect
 
 
 def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
@@ -17,7 +17,9 @@ def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
     if not settings.internal_db.exists():
         return []
     try:
-        with connect(settings.internal_db, read_only=True) as connection:
+        with connect(
+            settings.internal_db, read_only=True, memory_limit=settings.duckdb_memory_limit
+        ) as connection:
             return connection.execute(
                 "SELECT run_id, started_at, finished_at, status, rows_loaded, rows_quarantined, "
                 "files_failed, message FROM ops.runs ORDER BY started_at DESC LIMIT ?",
@@ -34,7 +36,9 @@ def _published_details(settings: Settings) -> list[str]:
         f"published: {settings.published_db}",
         f"  run {run_id}, in place since {modified:%Y-%m-%d %H:%M:%S} UTC",
     ]
-    with connect(settings.published_db, read_only=True) as connection:
+    with connect(
+        settings.published_db, read_only=True, memory_limit=settings.duckdb_memory_limit
+    ) as connection:
         files = connection.execute(
             "SELECT source, count(*), sum(rows_read), sum(rows_quarantined), "
             "count(*) FILTER (WHERE status = 'failed') FROM ops.file_loads "

@@ -1,9 +1,9 @@
-"""Write, audit, publish: build the next analysts' database as a new file, and swap it in.
+"""Publish an audited candidate (flows.publish.candidate): swap it in, keep snapshots, roll back.
 
 The candidate is built next to the internal database (same file system as the published
-one), filled with the marts and the run's operational tables, audited by the caller, and
-only then renamed over the published file. A rename is atomic: a reader opens either the
-old file or the new one, and sessions already open keep reading the old one.
+one), audited by the caller, and only then renamed over the published file. A rename is
+atomic: a reader opens either the old file or the new one, and sessions already open keep
+reading the old one.
 """
 
 from __future__ import annotations
@@ -12,61 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
-
 from flows.config import Settings
-from flows.warehouse.schema import connect
-
-PUBLISHED_SCHEMAS = ("marts",)
-FILE_LOAD_COLUMNS = (
-    "source, file_name, sha256, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
-    "status, reason, loaded_at"
-)
-
-
-def candidate_path(settings: Settings, run_id: str) -> Path:
-    return settings.candidates_dir / f"warehouse-{run_id}.duckdb"
-
-
-def _published_tables(source: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    return source.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        "WHERE database_name = 'internal' AND schema_name IN (SELECT unnest(?)) "
-        "ORDER BY ALL",
-        [list(PUBLISHED_SCHEMAS)],
-    ).fetchall()
-
-
-def build_candidate(settings: Settings, run_id: str) -> Path:
-    """A new database file holding the marts and ops tables; never the raw layer."""
-    path = candidate_path(settings, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    with connect(path) as candidate:
-        candidate.execute(f"ATTACH '{settings.internal_db}' AS internal (READ_ONLY)")
-        for schema in (*PUBLISHED_SCHEMAS, "ops"):
-            candidate.execute(f"CREATE SCHEMA {schema}")
-        for schema, table in _published_tables(candidate):
-            candidate.execute(
-                f'CREATE TABLE {schema}."{table}" AS SELECT * FROM internal.{schema}."{table}"'
-            )
-        candidate.execute(
-            f"CREATE TABLE ops.file_loads AS SELECT {FILE_LOAD_COLUMNS} "
-            "FROM internal.ops.file_loads ORDER BY source, arrival_rank, file_name"
-        )
-        candidate.execute(
-            "CREATE TABLE ops.runs AS SELECT * FROM internal.ops.runs "
-            "WHERE status <> 'running' OR run_id = ? ORDER BY started_at",
-            [run_id],
-        )
-        candidate.execute(
-            "UPDATE ops.runs SET status = 'published', finished_at = current_timestamp::TIMESTAMP "
-            "WHERE run_id = ?",
-            [run_id],
-        )
-        candidate.execute("DETACH internal")
-        candidate.execute("CHECKPOINT")
-    return path
+from flows.warehouse.connection import connect
 
 
 class NoEarlierSnapshot(RuntimeError):
@@ -74,11 +21,23 @@ class NoEarlierSnapshot(RuntimeError):
 
 
 def publish_candidate(settings: Settings, candidate: Path, run_id: str) -> Path:
-    """Keep a snapshot of the audited candidate, then swap it in atomically."""
+    """Mark the run published in the audited candidate, keep a snapshot of it, then swap it
+    in atomically."""
+    _mark_published(settings, candidate, run_id)
     keep_snapshot(settings, candidate, run_id)
     _swap_in(settings, candidate)
     prune_snapshots(settings)
     return settings.published_db
+
+
+def _mark_published(settings: Settings, candidate: Path, run_id: str) -> None:
+    with connect(candidate, memory_limit=settings.duckdb_memory_limit) as connection:
+        connection.execute(
+            "UPDATE ops.runs SET status = 'published', finished_at = current_timestamp::TIMESTAMP "
+            "WHERE run_id = ?",
+            [run_id],
+        )
+        connection.execute("CHECKPOINT")
 
 
 def publish_docs(settings: Settings, site: Path) -> Path:
@@ -133,7 +92,9 @@ def published_run_id(settings: Settings) -> str | None:
     """The run that produced the database analysts see now."""
     if not settings.published_db.exists():
         return None
-    with connect(settings.published_db, read_only=True) as connection:
+    with connect(
+        settings.published_db, read_only=True, memory_limit=settings.duckdb_memory_limit
+    ) as connection:
         row = connection.execute(
             "SELECT run_id FROM ops.runs WHERE status = 'published' "
             "ORDER BY started_at DESC LIMIT 1"
@@ -156,11 +117,6 @@ def rollback(settings: Settings) -> str:
     shutil.copyfile(previous, copy)
     _swap_in(settings, copy)
     return run_id_of_snapshot(previous)
-
-
-def discard_candidate(candidate: Path) -> None:
-    candidate.unlink(missing_ok=True)
-    Path(f"{candidate}.wal").unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,8 +31,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT, switch_off_telemetry
+
 # Before GX is imported: validation must never send usage analytics anywhere.
-os.environ["GX_ANALYTICS_ENABLED"] = "False"
+switch_off_telemetry()
 
 import duckdb_engine  # noqa: E402
 import great_expectations as gx  # noqa: E402
@@ -52,7 +53,6 @@ from flows.quality.results import (  # noqa: E402
     ParameterValue,
     SuiteValidation,
 )
-from flows.warehouse.schema import duckdb_memory_limit  # noqa: E402
 
 SEVERITIES = ("critical", "warning")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -93,20 +93,6 @@ def load_suite(name: str, directory: Path) -> gx.ExpectationSuite:
     return suite
 
 
-def run_suite(
-    db_path: Path,
-    suite_name: str,
-    directory: Path,
-    parameters: Mapping[str, ParameterValue] | None = None,
-    table: str | None = None,
-    values_in_observed: bool = True,
-) -> list[CheckResult]:
-    """The verdicts of `validate_suite`."""
-    return validate_suite(
-        db_path, suite_name, directory, parameters, table, values_in_observed
-    ).checks
-
-
 def validate_suite(
     db_path: Path,
     suite_name: str,
@@ -115,6 +101,7 @@ def validate_suite(
     table: str | None = None,
     values_in_observed: bool = True,
     new_rows: NewRows | None = None,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> SuiteValidation:
     """Validate the suite's table (or `table`, for a "*" suite) in the DuckDB file at db_path.
 
@@ -125,7 +112,7 @@ def validate_suite(
     the internal database); the examples stay in `gx_result`. With `new_rows`, the row-level
     checks see only those rows (see ValidationSession.validate).
     """
-    with ValidationSession() as session:
+    with ValidationSession(memory_limit) as session:
         return session.validate(
             db_path, suite_name, directory, parameters, table, values_in_observed, new_rows
         )
@@ -140,7 +127,8 @@ class ValidationSession:
     as a context manager: leaving it closes every connection it opened.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT) -> None:
+        self.memory_limit = memory_limit  # of each DuckDB connection it opens
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._datasources: dict[tuple[str, str, str], Any] = {}
@@ -247,7 +235,7 @@ class ValidationSession:
         if key not in self._datasources:
             connect_args = {
                 "read_only": True,
-                "config": {"memory_limit": duckdb_memory_limit()},
+                "config": {"memory_limit": self.memory_limit},
                 "search_path": schema,
                 "variables": variables,
             }

@@ -49,3 +49,12 @@ class SuiteValidation:
     gx_result: dict[str, Any] = field(repr=False)
     # Set when the suite's row-level checks saw only these rows (the others, the whole table).
     new_rows: NewRows | None = None
+
+
+def verdict(result: CheckResult) -> tuple[str, str]:
+    """(CSS class, text) for one check."""
+    if result.success is None:
+        return "error", "ERROR (not evaluated)"
+    if result.success:
+        return "passed", "passed"
+    return ("failed", "FAILED") if result.severity == "critical" else ("warning", "warning")

@@ -1,4 +1,4 @@
-"""The internal DuckDB database: its tables, and how to open it.
+"""The internal DuckDB database's tables: every DDL statement of the warehouse.
 
 Raw tables hold values as delivered (VARCHAR, validated against the form, direct
 identifiers never present); dbt casts them in staging.
@@ -6,16 +6,11 @@ identifiers never present); dbt casts them in staging.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import duckdb
 
-from flows.form.xlsform import Form
-from flows.ingest.fms.validation import raw_columns
+from flows.form.xlsform import Form, raw_columns
 from flows.sql import quote_identifier
+from flows.warehouse.connection import transaction
 
 LINEAGE_COLUMNS = (
     ("source_file", "VARCHAR"),
@@ -24,11 +19,6 @@ LINEAGE_COLUMNS = (
     ("loaded_run_id", "VARCHAR"),
     ("loaded_at", "TIMESTAMP"),
 )
-
-# DuckDB's default is 80% of RAM, kept as cache; a nightly refresh shares the machine, so
-# it is capped and DuckDB spills to disk beyond it (a 5 M-submission refresh must stay
-# under 4 GB). FMW_DUCKDB_MEMORY_LIMIT overrides it.
-DEFAULT_MEMORY_LIMIT = "2GB"
 
 # See flows/fms_load.py: which deliveries of each held submission validated to it, so that
 # a row delivered again unchanged skips validation.
@@ -86,7 +76,97 @@ STORY_COLUMNS = (
 )
 
 
-def _table(name: str, columns: list[tuple[str, str]]) -> str:
+QUARANTINE_COLUMNS = (
+    ("run_id", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("file_name", "VARCHAR"),
+    ("row_number", "INTEGER"),
+    ("column_name", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("value", "VARCHAR"),
+    ("record", "VARCHAR"),
+)
+
+# Tables whose columns do not depend on the form, by name. Each is created only by
+# create_table or ensure_schema, here.
+FIXED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    FMS_DELIVERIES_TABLE: (
+        ("_uuid", "VARCHAR"),
+        ("delivered_hash", "UBIGINT"),
+        ("remembered_at", "TIMESTAMP"),
+    ),
+    "raw.fmr_tallies": (
+        *((c, "VARCHAR") for c in FMR_COLUMNS),
+        ("source_file", "VARCHAR"),
+        ("source_row", "INTEGER"),
+        ("loaded_run_id", "VARCHAR"),
+    ),
+    "raw.stories": (
+        *STORY_COLUMNS,
+        ("row_hash", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("loaded_run_id", "VARCHAR"),
+    ),
+    "raw.fx_rates": (
+        ("month", "VARCHAR"),
+        ("currency", "VARCHAR"),
+        ("lak_per_unit", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("source_row", "INTEGER"),
+        ("loaded_run_id", "VARCHAR"),
+    ),
+    "quarantine.rows": QUARANTINE_COLUMNS,
+    "ops.file_loads": (
+        ("source", "VARCHAR"),
+        ("file_name", "VARCHAR"),
+        ("sha256", "VARCHAR"),
+        ("rows_read", "BIGINT"),
+        ("rows_loaded", "BIGINT"),
+        ("rows_duplicate", "BIGINT"),
+        ("rows_quarantined", "BIGINT"),
+        ("status", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("arrival_rank", "BIGINT"),
+        ("run_id", "VARCHAR"),
+        ("loaded_at", "TIMESTAMP"),
+        *FILE_IDENTITY_COLUMNS,
+    ),
+    # How far each raw suite has validated its table (flows.quality.gates.NEW_ROWS_ONLY).
+    "ops.raw_validations": (
+        ("suite", "VARCHAR"),
+        ("fingerprint", "VARCHAR"),
+        ("max_interview_date", "DATE"),
+        ("validated_through", "TIMESTAMP"),
+        ("run_id", "VARCHAR"),
+    ),
+    "ops.runs": (
+        ("run_id", "VARCHAR"),
+        ("started_at", "TIMESTAMP"),
+        ("finished_at", "TIMESTAMP"),
+        ("status", "VARCHAR"),
+        ("files_seen", "BIGINT"),
+        ("files_loaded", "BIGINT"),
+        ("files_failed", "BIGINT"),
+        ("rows_loaded", "BIGINT"),
+        ("rows_quarantined", "BIGINT"),
+        ("message", "VARCHAR"),
+    ),
+    # The fingerprint of the last dbt build and docs site (flows.transform.plan).
+    "ops.dbt_builds": (("fingerprint", "VARCHAR"), ("built_at", "TIMESTAMP")),
+    "ops.dbt_docs": (("fingerprint", "VARCHAR"), ("generated_at", "TIMESTAMP")),
+    # Written to the internal database and to each candidate (flows.quality.records).
+    "ops.quality_results": (
+        ("run_id", "VARCHAR"),
+        ("suite", "VARCHAR"),
+        ("check_name", "VARCHAR"),
+        ("severity", "VARCHAR"),
+        ("success", "BOOLEAN"),
+        ("observed", "VARCHAR"),
+    ),
+}
+
+
+def _table(name: str, columns: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
     body = ",\n  ".join(f"{quote_identifier(c)} {t}" for c, t in columns)
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {body}\n)"
 
@@ -99,110 +179,34 @@ def schema_ddl(form: Form) -> list[str]:
         "CREATE SCHEMA IF NOT EXISTS ops",
         "CREATE SCHEMA IF NOT EXISTS reference",
         _table("raw.fms_submissions", fms + list(LINEAGE_COLUMNS)),
-        _table(
-            FMS_DELIVERIES_TABLE,
-            [("_uuid", "VARCHAR"), ("delivered_hash", "UBIGINT"), ("remembered_at", "TIMESTAMP")],
-        ),
-        _table(
-            "raw.fmr_tallies",
-            [(c, "VARCHAR") for c in FMR_COLUMNS]
-            + [("source_file", "VARCHAR"), ("source_row", "INTEGER"), ("loaded_run_id", "VARCHAR")],
-        ),
-        _table(
-            "raw.stories",
-            list(STORY_COLUMNS)
-            + [("row_hash", "VARCHAR"), ("source_file", "VARCHAR"), ("loaded_run_id", "VARCHAR")],
-        ),
-        _table(
-            "raw.fx_rates",
-            [("month", "VARCHAR"), ("currency", "VARCHAR"), ("lak_per_unit", "VARCHAR")]
-            + [("source_file", "VARCHAR"), ("source_row", "INTEGER"), ("loaded_run_id", "VARCHAR")],
-        ),
-        _table(
-            "quarantine.rows",
-            [
-                ("run_id", "VARCHAR"),
-                ("source", "VARCHAR"),
-                ("file_name", "VARCHAR"),
-                ("row_number", "INTEGER"),
-                ("column_name", "VARCHAR"),
-                ("reason", "VARCHAR"),
-                ("value", "VARCHAR"),
-                ("record", "VARCHAR"),
-            ],
-        ),
-        _table(
-            "ops.file_loads",
-            [
-                ("source", "VARCHAR"),
-                ("file_name", "VARCHAR"),
-                ("sha256", "VARCHAR"),
-                ("rows_read", "BIGINT"),
-                ("rows_loaded", "BIGINT"),
-                ("rows_duplicate", "BIGINT"),
-                ("rows_quarantined", "BIGINT"),
-                ("status", "VARCHAR"),
-                ("reason", "VARCHAR"),
-                ("arrival_rank", "BIGINT"),
-                ("run_id", "VARCHAR"),
-                ("loaded_at", "TIMESTAMP"),
-                *FILE_IDENTITY_COLUMNS,
-            ],
-        ),
+        *(_table(name, columns) for name, columns in FIXED_TABLES.items()),
         # Warehouses created before these columns existed hash each file once more.
         *(
             f"ALTER TABLE ops.file_loads ADD COLUMN IF NOT EXISTS {name} {sql_type}"
             for name, sql_type in FILE_IDENTITY_COLUMNS
         ),
-        # How far each raw suite has validated its table (flows.quality.gates.NEW_ROWS_ONLY).
-        _table(
-            "ops.raw_validations",
-            [
-                ("suite", "VARCHAR"),
-                ("fingerprint", "VARCHAR"),
-                ("max_interview_date", "DATE"),
-                ("validated_through", "TIMESTAMP"),
-                ("run_id", "VARCHAR"),
-            ],
-        ),
-        _table(
-            "ops.runs",
-            [
-                ("run_id", "VARCHAR"),
-                ("started_at", "TIMESTAMP"),
-                ("finished_at", "TIMESTAMP"),
-                ("status", "VARCHAR"),
-                ("files_seen", "BIGINT"),
-                ("files_loaded", "BIGINT"),
-                ("files_failed", "BIGINT"),
-                ("rows_loaded", "BIGINT"),
-                ("rows_quarantined", "BIGINT"),
-                ("message", "VARCHAR"),
-            ],
-        ),
     ]
 
 
-def duckdb_memory_limit() -> str:
-    """How much memory one DuckDB instance of the flow may use (it spills to disk beyond)."""
-    return os.environ.get("FMW_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+def create_table(connection: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create one of FIXED_TABLES (and its schema) if it does not exist yet."""
+    schema = name.split(".", 1)[0]
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    connection.execute(_table(name, FIXED_TABLES[name]))
 
 
-@contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open a DuckDB file and always close it: a connection left open keeps a stale view."""
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": duckdb_memory_limit()}
-    connection = duckdb.connect(str(path), read_only=read_only, config=config)
-    # Every time the flow stamps (loaded_at, a run's start) is UTC wall time, whatever the time
-    # zone of the process that runs it: the incremental fact and the raw quality suite find new
-    # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
-    connection.execute("SET TimeZone = 'UTC'")
-    try:
-        yield connection
-    finally:
-        connection.close()
+def insert_rows(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[object, ...]],
+) -> None:
+    """Insert `rows` into `table` by column name: the table's column order never matters."""
+    if not rows:
+        return
+    names = ", ".join(quote_identifier(c) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection, form: Form) -> None:
@@ -221,8 +225,7 @@ def _move_delivered_hashes_out_of_raw(connection: duckdb.DuckDBPyConnection) -> 
     ).fetchone()[0]
     if not has_old_column:
         return
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(f"DELETE FROM {FMS_DELIVERIES_TABLE}")
         connection.execute(
             f"INSERT INTO {FMS_DELIVERIES_TABLE} "
@@ -230,7 +233,3 @@ def _move_delivered_hashes_out_of_raw(connection: duckdb.DuckDBPyConnection) -> 
             "WHERE delivered_hash IS NOT NULL"
         )
         connection.execute("ALTER TABLE raw.fms_submissions DROP COLUMN delivered_hash")
-    except duckdb.Error:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")

@@ -23,7 +23,7 @@ def _candidate(path: Path, run_id: str, total: int) -> Path:
         connection.execute("CREATE SCHEMA ops; CREATE SCHEMA marts")
         connection.execute(
             "CREATE TABLE ops.runs AS SELECT ? AS run_id, now() AS started_at, "
-            "'published' AS status",
+            "NULL::TIMESTAMP AS finished_at, 'running' AS status",
             [run_id],
         )
         connection.execute("CREATE TABLE marts.t AS SELECT ? AS total", [total])
@@ -43,6 +43,22 @@ def settings(tmp_path: Path):
 def _publish(settings, run_id: str, total: int) -> None:
     candidate = _candidate(settings.candidates_dir / f"{run_id}.duckdb", run_id, total)
     publish_candidate(settings, candidate, run_id)
+
+
+def _status_of_run(path: Path, run_id: str) -> str:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(
+            "SELECT status FROM ops.runs WHERE run_id = ?", [run_id]
+        ).fetchone()[0]
+
+
+def test_a_run_is_marked_published_only_in_the_database_that_is_published(settings):
+    candidate = _candidate(settings.candidates_dir / "c.duckdb", "20260101T000000Z-a", 10)
+    assert _status_of_run(candidate, "20260101T000000Z-a") == "running"  # what the gates audit
+
+    publish_candidate(settings, candidate, "20260101T000000Z-a")
+
+    assert _status_of_run(settings.published_db, "20260101T000000Z-a") == "published"
 
 
 def test_publishing_replaces_the_file_and_keeps_a_snapshot(settings):

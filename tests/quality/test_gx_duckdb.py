@@ -13,17 +13,19 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pytest
 
+from flows.config import resolve_settings
 from flows.quality.gx_duckdb import (
     CheckResult,
     NewRows,
     ValidationSession,
     is_row_level,
     load_suite,
-    run_suite,
     validate_suite,
 )
+from tests.helpers.suites import run_suite
 
 SUITES = Path(__file__).resolve().parents[2] / "expectations"
+
 SUITE = "marts_fms_corridor_monthly"
 # k, and the resolved respondents behind GOOD_ROWS: 47 published + 2 suppressed cells of 1 to 4.
 PARAMETERS = {"k": 5, "fms_respondents": 50}
@@ -320,7 +322,8 @@ def test_validation_connections_keep_to_the_flows_duckdb_memory_limit(
         ],
     )
 
-    assert [r.success for r in run_suite(db, "memory", tmp_path)] == [True]
+    limit = resolve_settings().duckdb_memory_limit
+    assert [r.success for r in run_suite(db, "memory", tmp_path, memory_limit=limit)] == [True]
 
 
 def test_a_suite_is_refused_when_the_run_lacks_a_parameter_it_reads(tmp_path: Path) -> None:

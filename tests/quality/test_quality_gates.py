@@ -16,21 +16,19 @@ import pytest
 import flows.quality.gates
 from flows.config import EXPECTATIONS_DIR, Settings
 from flows.form.xlsform import Form
+from flows.quality.artifacts import artifact_markdown, artifact_table
+from flows.quality.data_docs import render_data_docs
 from flows.quality.gates import (
     PUBLISHED_SUITES,
     RAW_SUITES,
     QualityReport,
-    artifact_markdown,
-    artifact_table,
-    keep_results,
-    record_quality_results,
     record_validated_marks,
-    render_data_docs,
     row_counts,
     run_parameters,
     run_quality_gates,
 )
 from flows.quality.gx_duckdb import CheckResult
+from flows.quality.records import keep_results, record_quality_results
 from flows.warehouse.schema import ensure_schema
 from tests.helpers.dbt_fixtures import submission
 from tests.quality.test_quality_marts import candidate

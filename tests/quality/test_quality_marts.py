@@ -13,7 +13,8 @@ import pytest
 
 from flows.config import EXPECTATIONS_DIR
 from flows.quality.gates import EVERY_TABLE_SUITE, min_row_count
-from flows.quality.gx_duckdb import CheckResult, run_suite
+from flows.quality.gx_duckdb import CheckResult
+from tests.helpers.suites import run_suite
 
 SHA = "a2055550142b0205555014201234567890abcdef" * 2  # digit runs inside a hash are no phone
 

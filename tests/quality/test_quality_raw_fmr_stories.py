@@ -11,9 +11,10 @@ import pytest
 
 from flows.config import EXPECTATIONS_DIR
 from flows.form.xlsform import Form
-from flows.quality.gx_duckdb import CheckResult, run_suite
+from flows.quality.gx_duckdb import CheckResult
 from flows.sql import quote_identifier
 from flows.warehouse.schema import ensure_schema
+from tests.helpers.suites import run_suite
 
 TALLY = {
     "date": "2026-03-04",

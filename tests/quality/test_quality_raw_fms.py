@@ -16,7 +16,7 @@ from flows.cli import main
 from flows.config import EXPECTATIONS_DIR
 from flows.form.expressions import UnsupportedExpression
 from flows.form.xlsform import Form
-from flows.quality.gx_duckdb import CheckResult, run_suite
+from flows.quality.gx_duckdb import CheckResult
 from flows.quality.suite_generation import (
     MART_FIELDS,
     SUITE_NAME,
@@ -26,6 +26,7 @@ from flows.quality.suite_generation import (
 from flows.sql import quote_identifier
 from flows.warehouse.schema import ensure_schema
 from tests.helpers.dbt_fixtures import submission
+from tests.helpers.suites import run_suite
 
 PARAMETERS = {"max_interview_date": date(2026, 12, 31)}
 GOOD_ROWS = [

@@ -7,12 +7,15 @@ incremental run after ingest brought edits, status changes and new submissions, 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from flows.config import resolve_settings
+from flows.transform.dbt import dbt_vars
 from tests.helpers.dbt_fixtures import (
     DBT_PROJECT_DIR,
     create_raw_layer,
@@ -89,6 +92,7 @@ def _run(db_path: Path, target: Path, *extra: str) -> None:
                 "--profiles-dir", str(DBT_PROJECT_DIR),
                 "--target-path", str(target),
                 "--log-path", str(target / "logs"),
+                "--vars", json.dumps(dbt_vars(resolve_settings())),
                 "--quiet",
                 *extra,
             ]

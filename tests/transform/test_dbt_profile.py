@@ -13,8 +13,9 @@ from dbt.config.renderer import ProfileRenderer
 from dbt.flags import set_from_args
 from dbt_common.context import set_invocation_context
 
-from flows.config import DBT_PROJECT_DIR
-from flows.warehouse.schema import DEFAULT_MEMORY_LIMIT
+from flows.config import DBT_PROJECT_DIR, resolve_settings
+from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT as DEFAULT_MEMORY_LIMIT
+from flows.transform.dbt import dbt_vars
 
 
 def _profile() -> Any:
@@ -22,7 +23,8 @@ def _profile() -> Any:
     set_invocation_context(os.environ)
     set_from_args(Namespace(), None)
     raw = read_profile(str(DBT_PROJECT_DIR))
-    return Profile.from_raw_profiles(raw, "fmw", ProfileRenderer({}), target_override=None)
+    renderer = ProfileRenderer(dbt_vars(resolve_settings()))  # the vars run_dbt passes
+    return Profile.from_raw_profiles(raw, "fmw", renderer, target_override=None)
 
 
 @pytest.fixture(autouse=True)

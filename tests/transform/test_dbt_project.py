@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-from flows.config import Settings
-from flows.transform.dbt import generate_docs
+from flows.config import Settings, resolve_settings
+from flows.transform.dbt import dbt_vars, generate_docs
 from tests.helpers.dbt_fixtures import (
     DBT_PROJECT_DIR,
     create_raw_layer,
@@ -155,6 +155,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
                 "--profiles-dir", str(DBT_PROJECT_DIR),
                 "--target-path", str(tmp / "target"),
                 "--log-path", str(tmp / "logs"),
+                "--vars", json.dumps(dbt_vars(resolve_settings())),
             ]
         )  # fmt: skip
     return Build(db_path, tmp / "target", result, time.perf_counter() - started)

@@ -14,8 +14,10 @@ import pytest
 from flows import nightly
 from flows.config import DBT_PROJECT_DIR, Settings, resolve_settings
 from flows.form.xlsform import Form
-from flows.transform import dbt as transform
-from flows.warehouse.schema import connect, ensure_schema
+from flows.transform import dbt as dbt_runner
+from flows.transform import plan as transform
+from flows.warehouse.connection import connect
+from flows.warehouse.schema import ensure_schema
 
 
 @pytest.fixture
@@ -23,6 +25,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     monkeypatch.setattr(transform, "DBT_PROJECT_DIR", project)
+    monkeypatch.setattr(dbt_runner, "DBT_PROJECT_DIR", project)
     settings = resolve_settings(data_dir=tmp_path / "data")
     settings.dbt_target_dir.mkdir(parents=True)
     (settings.dbt_target_dir / "static_index.html").write_text("<html></html>")
@@ -148,7 +151,7 @@ class FakeDbt:
 
     def run_dbt(
         self, settings: Settings, command: str = "build", select: tuple[str, ...] = ()
-    ) -> list[transform.DbtResult]:
+    ) -> list[dbt_runner.DbtResult]:
         self.builds += 1
         self.selections.append(select)
         return []
@@ -158,7 +161,7 @@ class FakeDbt:
         site = settings.dbt_target_dir / "static_index.html"
         site.write_text(f"<html>site {self.docs}, k={settings.suppression_k}</html>")
         if self.docs_fail:
-            raise transform.DbtBuildFailed("killed while writing the site")
+            raise dbt_runner.DbtBuildFailed("killed while writing the site")
         return site
 
 
@@ -239,7 +242,7 @@ def test_a_missing_docs_site_is_generated_again(settings, dbt):
 def test_a_site_whose_generation_failed_half_way_is_never_reused(settings, dbt):
     _dbt_stage(settings)  # k=5: site 1
     dbt.docs_fail = True
-    with pytest.raises(transform.DbtBuildFailed):
+    with pytest.raises(dbt_runner.DbtBuildFailed):
         _dbt_stage(_change_k(settings))  # k=6: site 2 written, then the run dies
     dbt.docs_fail = False
     assert not transform.dbt_build_is_current(settings)

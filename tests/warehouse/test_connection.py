@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.warehouse.schema import connect
+from flows.config import resolve_settings
+from flows.warehouse.connection import connect
 
 
 def _memory_limit(path: Path) -> str:
-    with connect(path) as connection:
+    with connect(path, memory_limit=resolve_settings().duckdb_memory_limit) as connection:
         return connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
 
@@ -32,16 +33,17 @@ def test_the_memory_cap_can_be_set_from_the_environment(tmp_path, monkeypatch):
 def test_read_only_connections_are_capped_too(tmp_path, monkeypatch, read_only):
     monkeypatch.setenv("FMW_DUCKDB_MEMORY_LIMIT", "1GB")
     path = tmp_path / "w.duckdb"
+    limit = resolve_settings().duckdb_memory_limit
     with connect(path):
         pass
-    with connect(path, read_only=read_only) as connection:
-        limit = connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    assert limit == "953.6 MiB"
+    with connect(path, read_only=read_only, memory_limit=limit) as connection:
+        shown = connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert shown == "953.6 MiB"
 
 
 def test_the_flow_stamps_utc_whatever_the_time_zone_of_its_process(tmp_path: Path) -> None:
     stamp = (
-        "from pathlib import Path; from flows.warehouse.schema import connect\n"
+        "from pathlib import Path; from flows.warehouse.connection import connect\n"
         "with connect(Path('" + str(tmp_path / "w.duckdb") + "')) as c:\n"
         "    print(c.execute('SELECT current_timestamp::TIMESTAMP').fetchone()[0].isoformat())"
     )

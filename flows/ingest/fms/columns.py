@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from flows.form.xlsform import (
     KOBO_SYSTEM_COLUMNS_DROPPED,
     KOBO_SYSTEM_COLUMNS_KEPT,
+    META_COLUMN_NAMES,
     Field,
     Form,
 )
-
-META_COLUMN_NAMES = {"meta/instanceID": "instance_id", "meta/deprecatedID": "deprecated_id"}
 
 # Columns unknown to the form (a newer form version) are kept, unless their name says they
 # probably identify a person or a place: privacy by default beats completeness.
@@ -51,14 +50,6 @@ class ColumnPlan:
     def option_columns_of(self, field_name: str) -> dict[str, str]:
         """option -> header, for one select_multiple field."""
         return {opt: h for h, (name, opt) in self.options.items() if name == field_name}
-
-
-def raw_system_columns() -> tuple[str, ...]:
-    return (*KOBO_SYSTEM_COLUMNS_KEPT, *META_COLUMN_NAMES.values())
-
-
-def raw_form_columns(form: Form) -> tuple[str, ...]:
-    return tuple(f.name for f in form.stored_fields)
 
 
 def _field_for_header(form: Form, header: str) -> Field | None:

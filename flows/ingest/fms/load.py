@@ -26,10 +26,11 @@ import hashlib
 
 import duckdb
 
-from flows.form.xlsform import Form
+from flows.form.xlsform import Form, raw_columns
 from flows.ingest.fms.read import STAGED_TABLE, StagedFile
-from flows.ingest.fms.validation import raw_columns, validation_select
+from flows.ingest.fms.validation import validation_select
 from flows.ingest.landing import LoadCounts
+from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
 from flows.sql import quote_identifier, quote_literal
 from flows.warehouse.schema import FMS_DELIVERIES_TABLE
 
@@ -207,21 +208,7 @@ def _quarantine_invalid_rows(
     file_name: str,
     run_id: str,
 ) -> None:
-    record = (
-        "to_json({"
-        + ", ".join(f"{quote_literal(c)}: {quote_identifier(c)}" for c in columns)
-        + "})"
+    quarantine_checked_rows(connection, "fms_checked", columns, run_id, "fms", file_name)
+    quarantine_malformed_rows(
+        connection, run_id, "fms", file_name, [(m.row_number, m.reason) for m in staged.malformed]
     )
-    connection.execute(
-        f"""
-        INSERT INTO quarantine.rows
-        SELECT {quote_literal(run_id)}, 'fms', {quote_literal(file_name)}, source_row,
-               e.column, e.reason, e.value, CAST({record} AS VARCHAR)
-        FROM (SELECT *, unnest(errors) AS e FROM fms_checked WHERE len(errors) > 0)
-        """
-    )
-    if staged.malformed:
-        connection.executemany(
-            "INSERT INTO quarantine.rows VALUES (?, 'fms', ?, ?, NULL, ?, NULL, NULL)",
-            [(run_id, file_name, m.row_number, m.reason) for m in staged.malformed],
-        )

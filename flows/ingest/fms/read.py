@@ -22,22 +22,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from flows.form.xlsform import Form
+from flows.form.xlsform import Form, raw_form_columns, raw_system_columns
+from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.columns import (
     REQUIRED_HEADERS,
     ColumnPlan,
     plan_columns,
-    raw_form_columns,
-    raw_system_columns,
 )
 from flows.ingest.fms.validation import SelectMultipleLayout
+from flows.ingest.text import decode_text, read_text
 from flows.sql import quote_identifier, quote_literal
 
 STAGED_TABLE = "fms_staged"
-
-
-class UnreadableFile(ValueError):
-    """The file cannot be read at all (truncated, not UTF-8, invalid JSON, wrong form)."""
 
 
 @dataclass(frozen=True)
@@ -102,12 +98,7 @@ def stage_file(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) ->
 def _csv_header(path: Path) -> tuple[list[str], str]:
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a multi-byte character cut at the edge
-            raise UnreadableFile(f"not UTF-8 text (byte {error.start})") from error
-        text = head[: error.start].decode("utf-8-sig")
+    text = decode_text(head, cut_at_end=True)
     first_line = text.splitlines()[0] if text else ""
     if not first_line.strip():
         raise UnreadableFile("empty file: no header row")
@@ -148,10 +139,7 @@ def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) ->
 
 
 def _csv_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]], int]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(f"not UTF-8 text (byte {error.start}: {error.reason})") from error
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader)]
     rows = [(number, row) for number, row in enumerate(reader, start=1)]
@@ -205,9 +193,10 @@ def _json_value(key: str, value: Any) -> str | None:
 
 
 def _stage_json(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
+    text = read_text(path)
     try:
-        document = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
         raise UnreadableFile(f"invalid JSON: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("results"), list):
         raise UnreadableFile("not a Kobo API export: no 'results' list")

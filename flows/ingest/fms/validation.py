@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass
 
 from flows.form.expressions import parse_choice_filter, translate
-from flows.form.xlsform import Field, Form
-from flows.ingest.fms.columns import raw_form_columns, raw_system_columns
+from flows.form.xlsform import Field, Form, raw_columns, raw_system_columns
 from flows.sql import quote_identifier, quote_literal
 
 VALIDATION_STATUSES = (
@@ -389,7 +388,3 @@ def validation_select(form: Form, staged: str, layouts: dict[str, SelectMultiple
         f"SELECT source_row, {stored}, extra_columns, delivered_hash,\n  {errors} AS errors\n"
         "FROM answers"
     )
-
-
-def raw_columns(form: Form) -> tuple[str, ...]:
-    return (*raw_system_columns(), *raw_form_columns(form))

@@ -23,9 +23,11 @@ import pycountry
 import yaml
 
 from flows.form.xlsform import Form
-from flows.ingest.fms.read import UnreadableFile
+from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.landing import LandingFile, LoadCounts
+from flows.ingest.quarantine import QuarantinedRow, quarantine_rows
 from flows.ingest.stories.gazetteer import PlaceMatch, gazetteer_for
+from flows.ingest.text import read_text
 from flows.sql import quote_identifier
 from flows.warehouse.schema import STORY_COLUMNS
 
@@ -61,10 +63,7 @@ class Violation:
 def read_story(path: Path) -> StoryFile:
     """Split a story file into its front matter and body; UnreadableFile if it has no usable
     front matter."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(f"not UTF-8: {error}") from error
+    text = read_text(path)
     found = _FRONT_MATTER.match(text)
     if found is None:
         raise UnreadableFile("no YAML front matter between '---' lines at the top")
@@ -262,9 +261,12 @@ def _quarantine(
     run_id: str,
 ) -> None:
     record = json.dumps(story.front_matter, ensure_ascii=False, default=as_text)
-    connection.executemany(
-        "INSERT INTO quarantine.rows VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
-        [(run_id, SOURCE, file_name, v.column, v.reason, v.value, record) for v in violations],
+    quarantine_rows(
+        connection,
+        [
+            QuarantinedRow(run_id, SOURCE, file_name, 1, v.column, v.reason, v.value, record)
+            for v in violations
+        ],
     )
 
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from flows.form.xlsform import Form
-from flows.ingest.fms.read import UnreadableFile
+from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.landing import LandingFile, LoadCounts
 from flows.ingest.stories.load import load_story_file
 
