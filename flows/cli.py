@@ -37,36 +37,21 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_outcome(outcome) -> None:  # noqa: ANN001 - RefreshOutcome, imported lazily
-    print(f"run {outcome.run_id}: {outcome.status}")
-    for item in outcome.files:
-        counts = item["counts"]
-        line = (
-            f"  {item['source']}/{item['file_name']}: {item['status']}, "
-            f"read {counts['rows_read']}, loaded {counts['rows_loaded']}, "
-            f"duplicate {counts['rows_duplicate']}, quarantined {counts['rows_quarantined']}"
-        )
-        if item.get("reason"):
-            line += f" ({item['reason']})"
-        print(line)
-    if not outcome.files:
-        print("  no new landing files")
-    failed = [f for f in outcome.files if f["status"] == "failed"]
-    if failed:
-        print(f"  FAILED FILES: {', '.join(f['source'] + '/' + f['file_name'] for f in failed)}")
-    if outcome.quality:
-        print(f"  quality: {outcome.quality}")
-    if outcome.stage_seconds:
-        timings = ", ".join(f"{stage} {sec:.1f}s" for stage, sec in outcome.stage_seconds.items())
-        print(f"  stages: {timings}")
-    if outcome.message:
-        print(f"  {outcome.message}")
+def _print_outcome(outcome, verbose: bool = False) -> None:  # noqa: ANN001 - RefreshOutcome
+    from flows.ops.refresh_summary import summary_lines
+
+    print("\n".join(summary_lines(outcome, verbose)))
+    if outcome.data_docs_error:
+        print(f"  Data Docs could not be built: {outcome.data_docs_error}")
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
     _prepare_prefect(args.data_dir)
     from flows.nightly import QualityGateFailed, nightly_refresh
+    from flows.ops.progress import configure
     from flows.ops.run_lock import RefreshAlreadyRunning
+
+    configure(verbose=args.verbose)
 
     try:
         outcome = nightly_refresh(
@@ -80,14 +65,15 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         print(f"not started: {busy}", file=sys.stderr)
         return 3
     except QualityGateFailed as blocked:
-        _print_outcome(blocked.outcome)
+        _print_outcome(blocked.outcome, args.verbose)
+        print(f"Data Docs: {blocked.outcome.data_docs}")
         print("nothing was published: the previous published database is unchanged")
         return 2
     except Exception as error:  # noqa: BLE001 - the CLI reports any failure and exits non-zero
         print(f"refresh failed: {error}", file=sys.stderr)
         print("nothing was published: the previous published database is unchanged")
         return 1
-    _print_outcome(outcome)
+    _print_outcome(outcome, args.verbose)
     print(f"\npublished database: {outcome.published_db}")
     tools = Path(sys.argv[0]).parent  # the DuckDB CLI installed beside fmw: the writer's version
     print("try:")
@@ -99,6 +85,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         f'  or: {tools / "fmw"} query "select month, sum(respondents) '
         'from marts.fms_corridor_monthly group by all order by 1"'
     )
+    print(f"report (open in a browser): {outcome.report}")
+    print(f"Data Docs (quality, internal): {outcome.data_docs}")
     return 0
 
 
@@ -216,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait",
         action="store_true",
         help="if a refresh is already running, wait for it instead of exiting (status 3)",
+    )
+    refresh.add_argument(
+        "--verbose", action="store_true", help="a line per landing file, not a summary per source"
     )
     refresh.set_defaults(handler=_cmd_refresh)
 
