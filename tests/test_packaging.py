@@ -4,6 +4,7 @@ that runs `fmw sample` and `fmw refresh` from outside the source tree."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -15,6 +16,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_PACKAGES = {"flows.dbt_project", "flows.expectations"}  # folders mapped into the wheel
+NOT_SOURCES = (".git", ".venv", "build", "data", "landing", "*.egg-info", "__pycache__", "target")
 
 
 def _listed_packages() -> set[str]:
@@ -35,10 +37,13 @@ def test_every_package_under_flows_is_listed_for_the_wheel():
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy: setuptools builds in the source folder and reuses its build/.
+    source = tmp_path_factory.mktemp("source") / "project"
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(out), str(REPO_ROOT)],
+        + ["-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )
