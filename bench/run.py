@@ -43,6 +43,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flows.config import TELEMETRY_SWITCHES  # noqa: E402
 from flows.sample.generator import generate_landing_zone  # noqa: E402
 
 # The process's own peak resident set. Not ru_maxrss: on Linux it carries the parent's
@@ -224,7 +225,8 @@ def _log(message: str) -> None:
 def _prefect_env(prefect_home: Path, api_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    for name, value in TELEMETRY_SWITCHES.items():
+        env.setdefault(name, value)
     env["PREFECT_HOME"] = str(prefect_home)
     prefect_home.mkdir(parents=True, exist_ok=True)
     if api_url:

@@ -6,9 +6,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _project_folder(name: str) -> Path:
+    """A folder of the repository's top level that the wheel carries inside the package:
+    flows/<name> in an installed wheel, <repository>/<name> in a source tree."""
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+DBT_PROJECT_DIR = _project_folder("dbt_project")
+EXPECTATIONS_DIR = _project_folder("expectations")
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_LANDING_DIR = Path("landing")

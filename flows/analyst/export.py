@@ -103,10 +103,3 @@ def export_table(database: Path, table: str, fmt: str, out: Path, hxl: bool = Fa
         sheet.append([None if v is None else v for v in row])
     workbook.save(out)
     return out
-
-
-def validate_hxl(path: Path) -> dict:
-    """libhxl's validation report for an exported file (`is_valid` says if it passed)."""
-    import hxl
-
-    return hxl.validate(hxl.data(str(path), hxl.InputOptions(allow_local=True)))

@@ -203,3 +203,13 @@ def raw_form_columns(form: Form) -> tuple[str, ...]:
 def raw_columns(form: Form) -> tuple[str, ...]:
     """Every column of the raw FMS table that holds a delivered value, in table order."""
     return (*raw_system_columns(), *raw_form_columns(form))
+
+
+# The codes of Kobo's `_validation_status` (landing-zone contract).
+VALIDATION_STATUSES = (
+    "validation_status_approved",
+    "validation_status_not_approved",
+    "validation_status_on_hold",
+)
+# FMS in Lao PDR started long after this; an earlier `today` is a device clock error.
+EARLIEST_INTERVIEW_DATE = "2015-01-01"

@@ -51,16 +51,10 @@ CHECKED_SCHEMAS = ("marts", "ops")
 
 # Counts of the facts the marts are built from, read from the internal database: the published
 # totals must reconcile with them (the marts suites read them as run parameters).
-FACTS = {
-    "fms_respondents": (
-        "SELECT count(*) FROM intermediate.int_fms_submissions_resolved"
-        " WHERE NOT is_refusal AND NOT is_rejected"
-    ),
-    "public_stories": "SELECT count(*) FROM raw.stories WHERE consent = 'public'",
-    "registry_individuals": (
-        'SELECT coalesce(sum(TRY_CAST("count" AS BIGINT)), 0) FROM raw.fmr_tallies'
-    ),
-}
+# The internal totals each published suite compares its mart with, from the dbt project's
+# declared interface for the gates (models/audit/audit_quality_facts.sql).
+FACTS_RELATION = "audit.audit_quality_facts"
+FACTS = ("fms_respondents", "public_stories", "registry_individuals")
 
 
 @dataclass(frozen=True)
@@ -250,7 +244,8 @@ def run_parameters(settings: Settings, today: date) -> dict[str, ParameterValue]
 
 def fact_counts(internal_db: Path) -> dict[str, ParameterValue]:
     with connect(internal_db, read_only=True) as connection:
-        return {name: _scalar(connection, sql) for name, sql in FACTS.items()}
+        row = connection.execute(f"SELECT {', '.join(FACTS)} FROM {FACTS_RELATION}").fetchone()
+    return {name: int(value) for name, value in zip(FACTS, row, strict=True)}
 
 
 def tables(database: Path) -> list[str]:

@@ -31,8 +31,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column, Condition
 
 from flows.form.expressions import UnsupportedExpression, parse_choice_filter
-from flows.form.xlsform import Field, Form
-from flows.ingest.fms.validation import EARLIEST_INTERVIEW_DATE, VALIDATION_STATUSES
+from flows.form.xlsform import EARLIEST_INTERVIEW_DATE, VALIDATION_STATUSES, Field, Form
 from flows.quality.results import MAX_DATE_PARAMETER
 from flows.sql import quote_identifier
 

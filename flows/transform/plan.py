@@ -201,12 +201,6 @@ def record_dbt_build(settings: Settings, inputs: BuildInputs) -> None:
     _record(settings, "dbt_builds", inputs.to_json())
 
 
-def dbt_build_is_current(settings: Settings) -> bool:
-    """True when the last complete build saw this exact raw data, project, references and
-    k, and its docs site is still there: building again would change nothing."""
-    return not plan_dbt_build(settings).needed
-
-
 def forget_dbt_docs(settings: Settings) -> None:
     """Before generating the docs: a site half-written must not look current."""
     _forget(settings, "dbt_docs")

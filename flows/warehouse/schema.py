@@ -20,12 +20,12 @@ LINEAGE_COLUMNS = (
     ("loaded_at", "TIMESTAMP"),
 )
 
-# See flows/fms_load.py: which deliveries of each held submission validated to it, so that
+# See flows/ingest/fms/load.py: which deliveries of each held submission validated to it, so that
 # a row delivered again unchanged skips validation.
 FMS_DELIVERIES_TABLE = "raw.fms_deliveries"
 
-# See flows/ingest.py: a file seen before with the same size and modification time is not
-# hashed again (files only ever arrive; a provider never edits one in place).
+# See flows/ingest/landing_zone.py: a file seen before with the same size and modification
+# time is not hashed again (files only ever arrive; a provider never edits one in place).
 FILE_IDENTITY_COLUMNS = (("size_bytes", "BIGINT"), ("modified_ns", "BIGINT"))
 
 FMR_COLUMNS = (

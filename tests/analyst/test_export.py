@@ -10,7 +10,8 @@ import hxl
 import openpyxl
 import pytest
 
-from flows.analyst.export import ExportError, export_table, hxl_tag, validate_hxl
+from flows.analyst.export import ExportError, export_table, hxl_tag
+from tests.helpers.hxl_validation import validate_hxl
 
 
 @pytest.fixture

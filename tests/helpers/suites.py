@@ -16,9 +16,16 @@ def run_suite(
     directory: Path,
     parameters: Mapping[str, ParameterValue] | None = None,
     table: str | None = None,
+    values_in_observed: bool = True,
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> list[CheckResult]:
     """The verdicts of `validate_suite`."""
     return validate_suite(
-        db_path, suite_name, directory, parameters, table, memory_limit=memory_limit
+        db_path,
+        suite_name,
+        directory,
+        parameters,
+        table,
+        values_in_observed,
+        memory_limit=memory_limit,
     ).checks

@@ -41,10 +41,11 @@ def internal_db(settings: Settings, form: Form) -> Path:
     path.parent.mkdir(parents=True)
     with duckdb.connect(str(path)) as connection:
         ensure_schema(connection, form)
-        connection.execute("CREATE SCHEMA intermediate")
+        # The dbt project's interface for the gates, as a build of these rows would fill it.
+        connection.execute("CREATE SCHEMA audit")
         connection.execute(
-            "CREATE TABLE intermediate.int_fms_submissions_resolved AS SELECT i > 50 AS is_refusal,"
-            " i = 0 AS is_rejected FROM range(53) AS t(i)"  # 50 respondents
+            "CREATE TABLE audit.audit_quality_facts AS SELECT 50::BIGINT AS fms_respondents,"
+            " 4::BIGINT AS public_stories, 200::BIGINT AS registry_individuals"
         )
         connection.execute(
             "INSERT INTO raw.fmr_tallies (date, fmp, direction, count) VALUES "

@@ -20,6 +20,12 @@ from flows.warehouse.connection import connect
 from flows.warehouse.schema import ensure_schema
 
 
+def dbt_build_is_current(settings: Settings) -> bool:
+    """The last complete build saw this exact raw data, project, references and k, and its
+    docs site is still there: building again would change nothing."""
+    return not transform.plan_dbt_build(settings).needed
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     project = tmp_path / "dbt_project"
@@ -34,26 +40,26 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_a_recorded_build_is_current_until_the_project_or_k_changes(settings):
     transform.record_dbt_build(settings, transform.build_inputs(settings))
-    assert transform.dbt_build_is_current(settings)
+    assert dbt_build_is_current(settings)
 
-    assert not transform.dbt_build_is_current(dataclasses.replace(settings, suppression_k=6))
+    assert not dbt_build_is_current(dataclasses.replace(settings, suppression_k=6))
     model = (
         transform.DBT_PROJECT_DIR / "models" / "marts" / "migration" / "fms_corridor_monthly.sql"
     )
     model.write_text(model.read_text() + "\n-- changed\n")
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
 
 def test_a_build_that_started_and_did_not_finish_is_not_current(settings):
     transform.record_dbt_build(settings, transform.build_inputs(settings))
     transform.forget_dbt_build(settings)
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
 
 def test_without_the_docs_site_the_build_is_not_current(settings):
     transform.record_dbt_build(settings, transform.build_inputs(settings))
     (settings.dbt_target_dir / "static_index.html").unlink()
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
 
 def _load_rows(settings: Settings, file_name: str, source: str = "fms") -> None:
@@ -71,7 +77,7 @@ def test_rows_loaded_since_the_build_make_it_stale(settings, form):
         ensure_schema(connection, form)
     transform.record_dbt_build(settings, transform.build_inputs(settings))
     _load_rows(settings, "new.csv")
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
 
 def _built_with_schema(settings: Settings, form: Form) -> None:
@@ -185,20 +191,20 @@ def test_docs_are_generated_with_the_first_build(settings, dbt):
 
     assert (dbt.builds, dbt.docs) == (1, 1)
     assert site.read_text() == "<html>site 1, k=5</html>"
-    assert transform.dbt_build_is_current(settings)
+    assert dbt_build_is_current(settings)
 
 
 def test_new_rows_rebuild_the_marts_and_keep_the_docs_site(settings, dbt):
     _dbt_stage(settings)
     _load_rows(settings, "new.csv")
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
     site = nightly.transform_stage.fn(settings, transform.plan_dbt_build(settings))
 
     assert (dbt.builds, dbt.docs) == (2, 1)
     assert dbt.selections == [(), ("source:fms+",)]
     assert site.read_text() == "<html>site 1, k=5</html>"
-    assert transform.dbt_build_is_current(settings)
+    assert dbt_build_is_current(settings)
 
 
 def _change_k(settings: Settings) -> Settings:
@@ -231,7 +237,7 @@ def test_a_code_change_or_a_full_refresh_regenerates_the_docs(
 def test_a_missing_docs_site_is_generated_again(settings, dbt):
     _dbt_stage(settings)
     (settings.dbt_target_dir / "static_index.html").unlink()
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
     site = _dbt_stage(settings)
 
@@ -245,7 +251,7 @@ def test_a_site_whose_generation_failed_half_way_is_never_reused(settings, dbt):
     with pytest.raises(dbt_runner.DbtBuildFailed):
         _dbt_stage(_change_k(settings))  # k=6: site 2 written, then the run dies
     dbt.docs_fail = False
-    assert not transform.dbt_build_is_current(settings)
+    assert not dbt_build_is_current(settings)
 
     site = _dbt_stage(settings)  # k=5 again: the code of site 1, but site 2 is on disk
 

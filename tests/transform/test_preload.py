@@ -1,5 +1,5 @@
 """dbt is imported on a background thread during ingest; Great Expectations never in the
-refresh's own process (its quality worker imports it: test_quality_worker)."""
+refresh's own process (its quality worker imports it: tests/quality/test_worker.py)."""
 
 from __future__ import annotations
 

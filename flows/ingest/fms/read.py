@@ -3,7 +3,7 @@
 The staged table `fms_staged` has `source_row` (1 = first data row; the header is not
 counted), one VARCHAR column per kept header under its raw-layer name, `extra_columns`
 (JSON of unknown columns) and `delivered_hash`, a hash of the row exactly as delivered
-(see fms_load). Direct identifiers are never selected, so they are never stored.
+(see flows.ingest.fms.load). Direct identifiers are never selected, so they are never stored.
 Well-formed CSV goes through DuckDB's own reader; anything else goes through Python and
 is handed to DuckDB as a frame.
 """

@@ -17,16 +17,15 @@ import re
 from dataclasses import dataclass
 
 from flows.form.expressions import parse_choice_filter, translate
-from flows.form.xlsform import Field, Form, raw_columns, raw_system_columns
-from flows.sql import quote_identifier, quote_literal
-
-VALIDATION_STATUSES = (
-    "validation_status_approved",
-    "validation_status_not_approved",
-    "validation_status_on_hold",
+from flows.form.xlsform import (
+    EARLIEST_INTERVIEW_DATE,
+    VALIDATION_STATUSES,
+    Field,
+    Form,
+    raw_columns,
+    raw_system_columns,
 )
-# FMS in Lao PDR started long after this; an earlier `today` is a device clock error.
-EARLIEST_INTERVIEW_DATE = "2015-01-01"
+from flows.sql import quote_identifier, quote_literal
 
 _INTEGER_PATTERN = r"^-?[0-9]+$"
 
