@@ -90,6 +90,26 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pull_kobo(args: argparse.Namespace) -> int:
+    from flows.config import resolve_settings
+    from flows.ingest.kobo_pull import KoboPullError, KoboSource, pull_kobo
+    from flows.ops.progress import say
+
+    landing = resolve_settings(landing_dir=Path(args.landing) if args.landing else None)
+    try:
+        source = KoboSource.from_environment(args.server, args.asset)
+        summary = pull_kobo(
+            source, landing.landing_dir, full=args.full, page_size=args.page_size, progress=say
+        )
+    except KoboPullError as error:
+        print(f"kobo pull failed: {error}", file=sys.stderr)
+        return 1
+    print(f"kobo pull of {source.asset_uid}: {summary.describe()}")
+    for path in summary.files:
+        print(f"  wrote {path}")
+    return 0
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -209,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="a line per landing file, not a summary per source"
     )
     refresh.set_defaults(handler=_cmd_refresh)
+
+    pull = commands.add_parser("pull", help="pull new submissions into the landing zone")
+    pull_sources = pull.add_subparsers(dest="source", required=True)
+    kobo = pull_sources.add_parser(
+        "kobo", help="a KoboToolbox asset's new submissions, as API JSON pages in landing/fms/"
+    )
+    kobo.add_argument("--server", help="KoboToolbox server URL (KOBO_SERVER_URL)")
+    kobo.add_argument("--asset", help="asset uid of the form (KOBO_ASSET_UID)")
+    kobo.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
+    kobo.add_argument(
+        "--full", action="store_true", help="pull every submission again (edits included)"
+    )
+    kobo.add_argument("--page-size", type=int, default=1000, help="submissions per page")
+    kobo.set_defaults(handler=_cmd_pull_kobo)
 
     query = commands.add_parser("query", help="query the published database, read-only")
     query.add_argument("sql", help="the SQL to run")
