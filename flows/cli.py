@@ -178,7 +178,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from flows.schedule import nightly_deployment
 
     deployment = nightly_deployment(
-        cron=args.cron, timezone=args.timezone, landing_dir=args.landing, data_dir=args.data_dir
+        cron=args.cron,
+        timezone=args.timezone,
+        landing_dir=args.landing,
+        data_dir=args.data_dir,
+        kobo_asset=args.kobo_asset,
+        kobo_server=args.kobo_server,
     )
     serve(deployment)
     return 0
@@ -281,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
     serve.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    serve.add_argument(
+        "--kobo-asset", help="pull this KoboToolbox asset before each refresh (token: KOBO_TOKEN)"
+    )
+    serve.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
     serve.set_defaults(handler=_cmd_serve)
 
     expectations = commands.add_parser("expectations", help="the Great Expectations suites")

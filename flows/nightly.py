@@ -63,6 +63,7 @@ class RefreshOutcome:
     data_docs: str | None = None  # GX's Data Docs index
     data_docs_error: str | None = None  # why the run's Data Docs could not be built
     report: str | None = None  # the visual report published beside the database
+    kobo_pull: str = ""  # what the KoboToolbox pull before ingest did, when there was one
 
 
 @contextmanager
@@ -114,6 +115,21 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
         len(summary.failed),
     )
     return summary
+
+
+@task(name="kobo pull", cache_policy=NO_CACHE)
+def kobo_pull_stage(settings: Settings, asset: str, server: str | None) -> str:
+    """Pull the asset's new submissions into landing/fms/; say what it did or why it failed."""
+    from flows.ingest.kobo_pull import KoboPullError, KoboSource, pull_kobo
+
+    say(f"kobo pull: new submissions of {asset}")
+    try:
+        summary = pull_kobo(KoboSource.from_environment(server, asset), settings.landing_dir)
+    except KoboPullError as error:
+        get_run_logger().error("kobo pull failed: %s", error)
+        return f"failed: {error}"
+    get_run_logger().info("kobo pull: %s", summary.describe())
+    return summary.describe()
 
 
 @task(name="dbt build", cache_policy=NO_CACHE)
@@ -205,8 +221,16 @@ def nightly_refresh(
     full_refresh: bool = False,
     suppression_k: int | None = None,
     wait_for_lock: bool = False,
+    kobo_asset: str | None = None,
+    kobo_server: str | None = None,
 ) -> RefreshOutcome:
-    """Run one refresh; only one runs at a time per data directory."""
+    """Run one refresh; only one runs at a time per data directory.
+
+    With `kobo_asset`, the refresh first pulls that KoboToolbox asset's new submissions into
+    the landing zone (`kobo_server` or KOBO_SERVER_URL; the token from KOBO_TOKEN in the
+    environment of the process that runs the flow, never a parameter). A pull that fails is
+    reported and the refresh goes on with what the landing zone holds.
+    """
     settings = resolve_settings(
         landing_dir=Path(landing_dir) if landing_dir else None,
         data_dir=Path(data_dir) if data_dir else None,
@@ -220,7 +244,8 @@ def nightly_refresh(
         # Started first: it imports Great Expectations on the other core meanwhile.
         with QualityWorker(shared_fds=(lock.fileno,)) as quality_worker:
             clean_up_interrupted_runs(settings)
-            return _refresh(settings, new_run_id(), quality_worker)
+            pulled = kobo_pull_stage(settings, kobo_asset, kobo_server) if kobo_asset else ""
+            return _refresh(settings, new_run_id(), quality_worker, pulled)
 
 
 def clean_up_interrupted_runs(settings: Settings) -> None:
@@ -231,7 +256,9 @@ def clean_up_interrupted_runs(settings: Settings) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> RefreshOutcome:
+def _refresh(
+    settings: Settings, run_id: str, quality_worker: QualityWorker, kobo_pull: str = ""
+) -> RefreshOutcome:
     start_run(settings, run_id)
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
@@ -258,6 +285,7 @@ def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> 
             stage_seconds=seconds,
             data_docs=str(docs.index),
             data_docs_error=docs.error,
+            kobo_pull=kobo_pull,
         )
         if report.blocks_publication:
             outcome.status = "blocked_by_quality"

@@ -15,6 +15,8 @@ _STATUS_WORDS = {"loaded": "loaded", "skipped_same_bytes": "same bytes as a load
 def summary_lines(outcome: Any, verbose: bool = False) -> list[str]:
     """The lines for a RefreshOutcome (flows.nightly), published or blocked."""
     lines = [f"run {outcome.run_id}: {outcome.status}"]
+    if getattr(outcome, "kobo_pull", ""):
+        lines.append(f"  kobo pull: {outcome.kobo_pull}")
     files: list[dict[str, Any]] = outcome.files
     if not files:
         lines.append("  no new landing files")

@@ -168,3 +168,36 @@ def test_fmw_pull_kobo_reads_the_server_and_asset_from_the_environment(
     monkeypatch.delenv("KOBO_TOKEN")
     assert main(["pull", "kobo", "--landing", str(landing)]) == 1
     assert "set KOBO_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_nightly_refresh_pulls_before_it_ingests_and_goes_on_when_the_pull_fails(
+    api: KoboApi,
+    landing: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+) -> None:
+    from flows.nightly import nightly_refresh
+
+    monkeypatch.setenv("KOBO_TOKEN", TOKEN)
+    data = tmp_path / "data"
+
+    first = nightly_refresh(
+        landing_dir=str(landing), data_dir=str(data), kobo_asset=ASSET, kobo_server=api.url
+    )
+
+    assert first.status == "published"
+    assert first.kobo_pull == "25 submissions (every submission, up to 25) in 1 page files"
+    published = duckdb.connect(first.published_db, read_only=True)
+    with published:
+        (loaded,) = published.execute(
+            "SELECT sum(rows_loaded) FROM ops.file_loads WHERE file_name LIKE 'kobo_%'"
+        ).fetchone()
+    assert loaded == 25
+    monkeypatch.setenv("KOBO_TOKEN", "revoked")
+    second = nightly_refresh(
+        landing_dir=str(landing), data_dir=str(data), kobo_asset=ASSET, kobo_server=api.url
+    )
+    assert second.status == "published"
+    assert second.kobo_pull.startswith("failed: ") and "check KOBO_TOKEN" in second.kobo_pull
