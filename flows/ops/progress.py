@@ -11,24 +11,20 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 _started = time.monotonic()
 
 
-@dataclass(frozen=True)
-class Step:
-    """One item of a stage done: `ingest fms 3/8: file.csv: loaded`."""
+class Step(Protocol):
+    """One item of a stage done, e.g. flows.ingest.landing_zone.IngestStep; str() is the line
+    that says it: `ingest fms 3/8: file.csv: loaded`."""
 
     stage: str
     position: int
     total: int
     item: str
     outcome: str
-
-    def __str__(self) -> str:
-        return f"{self.stage} {self.position}/{self.total}: {self.item}: {self.outcome}"
 
 
 class _Progress:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from flows.ingest.landing_zone import IngestStep as Step
 from flows.nightly import RefreshOutcome
 from flows.ops import progress
-from flows.ops.progress import Step
 from flows.ops.refresh_summary import summary_lines
 
 
