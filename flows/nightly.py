@@ -150,7 +150,7 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
         say("dbt build: staging, intermediate and marts models with their data tests")
     inputs = plan.inputs or build_inputs(settings)
     forget_dbt_build(settings)
-    results = run_dbt(settings, "build", plan.select)
+    results = run_dbt(settings, "build", plan.select, progress=step)
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
     site = settings.dbt_target_dir / "static_index.html"
     if not settings.full_refresh and dbt_docs_are_current(settings, inputs.code):

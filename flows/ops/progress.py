@@ -11,20 +11,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Protocol
+from typing import Any
+
+from flows.step import Step
 
 _started = time.monotonic()
-
-
-class Step(Protocol):
-    """One item of a stage done, e.g. flows.ingest.landing_zone.IngestStep; str() is the line
-    that says it: `ingest fms 3/8: file.csv: loaded`."""
-
-    stage: str
-    position: int
-    total: int
-    item: str
-    outcome: str
 
 
 class _Progress:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from flows.ingest.landing_zone import IngestStep as Step
 from flows.nightly import RefreshOutcome
 from flows.ops import progress
 from flows.ops.refresh_summary import summary_lines
+from flows.step import Step
 
 
 def _file(source: str, name: str, status: str, read: int, loaded: int, duplicate: int = 0,
