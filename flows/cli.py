@@ -144,15 +144,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
     from flows.publish.release import NoEarlierSnapshot, rollback
+    from flows.publish.report import build_report, report_path
 
     settings = _settings(args)
     try:
         with refresh_lock(settings.lock_path, wait=args.wait):
             run_id = rollback(settings)
+            report = build_report(
+                settings.published_db,
+                report_path(settings.published_dir),
+                settings.suppression_k,
+                settings.internal_dir / "cache",
+            )  # the report shows the database analysts see
     except (NoEarlierSnapshot, RefreshAlreadyRunning) as error:
         print(f"rollback failed: {error}", file=sys.stderr)
         return 1
     print(f"re-published the database of run {run_id}: {settings.published_db}")
+    print(f"report redrawn from it: {report}")
     return 0
 
 

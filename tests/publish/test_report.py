@@ -10,8 +10,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from flows.cli import main
+from flows.config import resolve_settings
 from flows.publish import report
-from flows.publish.report import build_report
+from flows.publish.release import publish_candidate
+from flows.publish.report import build_report, report_path
 from flows.quality.data_docs import external_resources
 
 K = 5
@@ -88,6 +91,10 @@ TABLES = {
         ],
     ),
     "ops.file_loads": ("status VARCHAR", [("loaded",), ("failed",)]),
+    "ops.runs": (
+        "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR",
+        [("r2", "2026-03-02 02:00:00", None, "running")],
+    ),
 }
 
 
@@ -206,3 +213,19 @@ def test_a_mart_with_nothing_published_gives_an_empty_chart_that_says_so(
     assert '<figure class="chart empty" id="chart-registry_daily"' in page
     assert "Nothing published for this chart yet." in page
     assert '"registry_daily"' not in page.split("const SPECS = ", 1)[1]
+
+
+def test_a_rollback_redraws_the_report_from_the_database_it_republishes(tmp_path: Path) -> None:
+    settings = resolve_settings(data_dir=tmp_path / "data")
+    for run_id in ("20260301T020000Z-aaaaaa", "20260302T020000Z-bbbbbb"):
+        results = [(run_id, *row[1:]) for row in TABLES["ops.quality_results"][1]]
+        runs = [(run_id, "2026-03-01 02:00:00", None, "running")]
+        candidate = settings.candidates_dir / f"{run_id}.duckdb"
+        candidate.parent.mkdir(parents=True, exist_ok=True)
+        published(candidate, ops__quality_results=results, ops__runs=runs)
+        publish_candidate(settings, candidate, run_id)
+
+    assert main(["rollback", "--data-dir", str(settings.data_dir)]) == 0
+
+    page = report_path(settings.published_dir).read_text(encoding="utf-8")
+    assert "Published by refresh <b>20260301T020000Z-aaaaaa</b>" in page
