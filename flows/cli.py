@@ -37,36 +37,21 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_outcome(outcome) -> None:  # noqa: ANN001 - RefreshOutcome, imported lazily
-    print(f"run {outcome.run_id}: {outcome.status}")
-    for item in outcome.files:
-        counts = item["counts"]
-        line = (
-            f"  {item['source']}/{item['file_name']}: {item['status']}, "
-            f"read {counts['rows_read']}, loaded {counts['rows_loaded']}, "
-            f"duplicate {counts['rows_duplicate']}, quarantined {counts['rows_quarantined']}"
-        )
-        if item.get("reason"):
-            line += f" ({item['reason']})"
-        print(line)
-    if not outcome.files:
-        print("  no new landing files")
-    failed = [f for f in outcome.files if f["status"] == "failed"]
-    if failed:
-        print(f"  FAILED FILES: {', '.join(f['source'] + '/' + f['file_name'] for f in failed)}")
-    if outcome.quality:
-        print(f"  quality: {outcome.quality}")
-    if outcome.stage_seconds:
-        timings = ", ".join(f"{stage} {sec:.1f}s" for stage, sec in outcome.stage_seconds.items())
-        print(f"  stages: {timings}")
-    if outcome.message:
-        print(f"  {outcome.message}")
+def _print_outcome(outcome, verbose: bool = False) -> None:  # noqa: ANN001 - RefreshOutcome
+    from flows.ops.refresh_summary import summary_lines
+
+    print("\n".join(summary_lines(outcome, verbose)))
+    if outcome.data_docs_error:
+        print(f"  Data Docs could not be built: {outcome.data_docs_error}")
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
     _prepare_prefect(args.data_dir)
     from flows.nightly import QualityGateFailed, nightly_refresh
+    from flows.ops.progress import configure
     from flows.ops.run_lock import RefreshAlreadyRunning
+
+    configure(verbose=args.verbose)
 
     try:
         outcome = nightly_refresh(
@@ -80,14 +65,15 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         print(f"not started: {busy}", file=sys.stderr)
         return 3
     except QualityGateFailed as blocked:
-        _print_outcome(blocked.outcome)
+        _print_outcome(blocked.outcome, args.verbose)
+        print(f"Data Docs: {blocked.outcome.data_docs}")
         print("nothing was published: the previous published database is unchanged")
         return 2
     except Exception as error:  # noqa: BLE001 - the CLI reports any failure and exits non-zero
         print(f"refresh failed: {error}", file=sys.stderr)
         print("nothing was published: the previous published database is unchanged")
         return 1
-    _print_outcome(outcome)
+    _print_outcome(outcome, args.verbose)
     print(f"\npublished database: {outcome.published_db}")
     tools = Path(sys.argv[0]).parent  # the DuckDB CLI installed beside fmw: the writer's version
     print("try:")
@@ -99,6 +85,28 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         f'  or: {tools / "fmw"} query "select month, sum(respondents) '
         'from marts.fms_corridor_monthly group by all order by 1"'
     )
+    print(f"report (open in a browser): {outcome.report}")
+    print(f"Data Docs (quality, internal): {outcome.data_docs}")
+    return 0
+
+
+def _cmd_pull_kobo(args: argparse.Namespace) -> int:
+    from flows.config import resolve_settings
+    from flows.ingest.kobo_pull import KoboPullError, KoboSource, pull_kobo
+    from flows.ops.progress import say
+
+    landing = resolve_settings(landing_dir=Path(args.landing) if args.landing else None)
+    try:
+        source = KoboSource.from_environment(args.server, args.asset)
+        summary = pull_kobo(
+            source, landing.landing_dir, full=args.full, page_size=args.page_size, progress=say
+        )
+    except KoboPullError as error:
+        print(f"kobo pull failed: {error}", file=sys.stderr)
+        return 1
+    print(f"kobo pull of {source.asset_uid}: {summary.describe()}")
+    for path in summary.files:
+        print(f"  wrote {path}")
     return 0
 
 
@@ -136,15 +144,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
     from flows.publish.release import NoEarlierSnapshot, rollback
+    from flows.publish.report import build_report, report_path
 
     settings = _settings(args)
     try:
         with refresh_lock(settings.lock_path, wait=args.wait):
             run_id = rollback(settings)
+            report = build_report(
+                settings.published_db,
+                report_path(settings.published_dir),
+                settings.suppression_k,
+                settings.internal_dir / "cache",
+            )  # the report shows the database analysts see
     except (NoEarlierSnapshot, RefreshAlreadyRunning) as error:
         print(f"rollback failed: {error}", file=sys.stderr)
         return 1
     print(f"re-published the database of run {run_id}: {settings.published_db}")
+    print(f"report redrawn from it: {report}")
     return 0
 
 
@@ -170,7 +186,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from flows.schedule import nightly_deployment
 
     deployment = nightly_deployment(
-        cron=args.cron, timezone=args.timezone, landing_dir=args.landing, data_dir=args.data_dir
+        cron=args.cron,
+        timezone=args.timezone,
+        landing_dir=args.landing,
+        data_dir=args.data_dir,
+        kobo_asset=args.kobo_asset,
+        kobo_server=args.kobo_server,
     )
     serve(deployment)
     return 0
@@ -217,7 +238,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if a refresh is already running, wait for it instead of exiting (status 3)",
     )
+    refresh.add_argument(
+        "--verbose", action="store_true", help="a line per landing file, not a summary per source"
+    )
     refresh.set_defaults(handler=_cmd_refresh)
+
+    pull = commands.add_parser("pull", help="pull new submissions into the landing zone")
+    pull_sources = pull.add_subparsers(dest="source", required=True)
+    kobo = pull_sources.add_parser(
+        "kobo", help="a KoboToolbox asset's new submissions, as API JSON pages in landing/fms/"
+    )
+    kobo.add_argument("--server", help="KoboToolbox server URL (KOBO_SERVER_URL)")
+    kobo.add_argument("--asset", help="asset uid of the form (KOBO_ASSET_UID)")
+    kobo.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
+    kobo.add_argument(
+        "--full", action="store_true", help="pull every submission again (edits included)"
+    )
+    kobo.add_argument("--page-size", type=int, default=1000, help="submissions per page")
+    kobo.set_defaults(handler=_cmd_pull_kobo)
 
     query = commands.add_parser("query", help="query the published database, read-only")
     query.add_argument("sql", help="the SQL to run")
@@ -256,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
     serve.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    serve.add_argument(
+        "--kobo-asset", help="pull this KoboToolbox asset before each refresh (token: KOBO_TOKEN)"
+    )
+    serve.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
     serve.set_defaults(handler=_cmd_serve)
 
     expectations = commands.add_parser("expectations", help="the Great Expectations suites")

@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.config import Settings, resolve_settings
 from flows.form.xlsform import default_form
 from flows.ingest.landing_zone import IngestSummary, ingest_landing_zone
-from flows.ops.progress import say
+from flows.ops.progress import say, step
 from flows.ops.run_lock import refresh_lock
 from flows.ops.runs import (
     finish_run,
@@ -28,8 +28,9 @@ from flows.ops.runs import (
     record_ingest_counts,
     start_run,
 )
-from flows.publish.candidate import build_candidate, discard_candidate
+from flows.publish.candidate import build_candidate, describe_ops_tables, discard_candidate
 from flows.publish.release import publish_candidate, publish_docs
+from flows.publish.report import build_report, publish_report
 from flows.quality.worker_parent import QualityWorker
 from flows.transform.dbt import generate_docs, run_dbt
 from flows.transform.plan import (
@@ -46,6 +47,7 @@ from flows.transform.preload import preload_in_background
 from flows.warehouse.connection import connect
 
 if TYPE_CHECKING:
+    from flows.quality.data_docs import DataDocs
     from flows.quality.gates import QualityReport
 
 
@@ -58,6 +60,10 @@ class RefreshOutcome:
     quality: str = ""
     message: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    data_docs: str | None = None  # GX's Data Docs index
+    data_docs_error: str | None = None  # why the run's Data Docs could not be built
+    report: str | None = None  # the visual report published beside the database
+    kobo_pull: str = ""  # what the KoboToolbox pull before ingest did, when there was one
 
 
 @contextmanager
@@ -97,7 +103,7 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
             settings.landing_dir,
             run_id,
             full_refresh=settings.full_refresh,
-            progress=say,
+            progress=step,
         )
     for failed in summary.failed:
         logger.warning("file %s/%s failed: %s", failed.source, failed.file_name, failed.reason)
@@ -109,6 +115,21 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
         len(summary.failed),
     )
     return summary
+
+
+@task(name="kobo pull", cache_policy=NO_CACHE)
+def kobo_pull_stage(settings: Settings, asset: str, server: str | None) -> str:
+    """Pull the asset's new submissions into landing/fms/; say what it did or why it failed."""
+    from flows.ingest.kobo_pull import KoboPullError, KoboSource, pull_kobo
+
+    say(f"kobo pull: new submissions of {asset}")
+    try:
+        summary = pull_kobo(KoboSource.from_environment(server, asset), settings.landing_dir)
+    except KoboPullError as error:
+        get_run_logger().error("kobo pull failed: %s", error)
+        return f"failed: {error}"
+    get_run_logger().info("kobo pull: %s", summary.describe())
+    return summary.describe()
 
 
 @task(name="dbt build", cache_policy=NO_CACHE)
@@ -129,7 +150,7 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
         say("dbt build: staging, intermediate and marts models with their data tests")
     inputs = plan.inputs or build_inputs(settings)
     forget_dbt_build(settings)
-    results = run_dbt(settings, "build", plan.select)
+    results = run_dbt(settings, "build", plan.select, progress=step)
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
     site = settings.dbt_target_dir / "static_index.html"
     if not settings.full_refresh and dbt_docs_are_current(settings, inputs.code):
@@ -146,39 +167,51 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
 @task(name="quality", cache_policy=NO_CACHE)
 def quality_stage(
     settings: Settings, run_id: str, worker: QualityWorker
-) -> tuple[Path, QualityReport]:
+) -> tuple[Path, QualityReport, DataDocs]:
     """The gates run in the refresh's quality worker, which imported Great Expectations
     while ingest and dbt ran; this process records, renders and reports their verdicts."""
     from flows.quality.artifacts import create_quality_artifacts
-    from flows.quality.data_docs import render_data_docs
     from flows.quality.gates import record_validated_marks
     from flows.quality.records import keep_results, record_quality_results
 
     say("quality: expectation suites on the raw layer and the candidate database")
     candidate = build_candidate(settings, run_id)
-    report = worker.run_gates(settings, candidate)
+    report, docs = worker.run_gates_with_docs(settings, candidate, run_id)
     with connect(candidate, memory_limit=settings.duckdb_memory_limit) as connection:
         record_quality_results(connection, run_id, report)
+        describe_ops_tables(connection)
     with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
         record_quality_results(connection, run_id, report)
         record_validated_marks(connection, run_id, report)
     keep_results(settings, run_id, report)
-    docs_page = render_data_docs(settings, run_id, report)
-    create_quality_artifacts(run_id, report, docs_page)
+    create_quality_artifacts(run_id, report, docs)
     logger = get_run_logger()
     for error in report.errors:
         logger.warning("not evaluated: %s %s: %s", error.suite, error.check_name, error.observed)
-    logger.info("quality: %s; Data Docs: %s", report.summary(), docs_page)
-    return candidate, report
+    if docs.error:
+        logger.error("Data Docs could not be built: %s", docs.error)
+    logger.info("quality: %s; Data Docs: %s", report.summary(), docs.index)
+    return candidate, report, docs
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_stage(settings: Settings, candidate: Path, run_id: str, docs_site: Path) -> Path:
-    say("publish: swapping in the audited database")
+def publish_stage(
+    settings: Settings, candidate: Path, run_id: str, docs_site: Path
+) -> tuple[Path, Path]:
+    """The report is drawn from the audited candidate before it is swapped in, and put in
+    place right after: it never shows a database that was not published."""
+    say("publish: drawing the report, swapping in the audited database")
+    staged = build_report(
+        candidate,
+        settings.candidates_dir / f"report-{run_id}.html",
+        settings.suppression_k,
+        settings.internal_dir / "cache",
+    )
     published = publish_candidate(settings, candidate, run_id)
     publish_docs(settings, docs_site)
-    get_run_logger().info("published %s", published)
-    return published
+    report = publish_report(settings, staged)
+    get_run_logger().info("published %s; report %s", published, report)
+    return published, report
 
 
 @flow(name="nightly_refresh", log_prints=True)
@@ -188,8 +221,16 @@ def nightly_refresh(
     full_refresh: bool = False,
     suppression_k: int | None = None,
     wait_for_lock: bool = False,
+    kobo_asset: str | None = None,
+    kobo_server: str | None = None,
 ) -> RefreshOutcome:
-    """Run one refresh; only one runs at a time per data directory."""
+    """Run one refresh; only one runs at a time per data directory.
+
+    With `kobo_asset`, the refresh first pulls that KoboToolbox asset's new submissions into
+    the landing zone (`kobo_server` or KOBO_SERVER_URL; the token from KOBO_TOKEN in the
+    environment of the process that runs the flow, never a parameter). A pull that fails is
+    reported and the refresh goes on with what the landing zone holds.
+    """
     settings = resolve_settings(
         landing_dir=Path(landing_dir) if landing_dir else None,
         data_dir=Path(data_dir) if data_dir else None,
@@ -203,7 +244,8 @@ def nightly_refresh(
         # Started first: it imports Great Expectations on the other core meanwhile.
         with QualityWorker(shared_fds=(lock.fileno,)) as quality_worker:
             clean_up_interrupted_runs(settings)
-            return _refresh(settings, new_run_id(), quality_worker)
+            pulled = kobo_pull_stage(settings, kobo_asset, kobo_server) if kobo_asset else ""
+            return _refresh(settings, new_run_id(), quality_worker, pulled)
 
 
 def clean_up_interrupted_runs(settings: Settings) -> None:
@@ -214,7 +256,9 @@ def clean_up_interrupted_runs(settings: Settings) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> RefreshOutcome:
+def _refresh(
+    settings: Settings, run_id: str, quality_worker: QualityWorker, kobo_pull: str = ""
+) -> RefreshOutcome:
     start_run(settings, run_id)
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
@@ -232,13 +276,16 @@ def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> 
             else:
                 docs_site = transform_stage(settings, plan)
         with _timed(seconds, "quality"):
-            candidate, report = quality_stage(settings, run_id, quality_worker)
+            candidate, report, docs = quality_stage(settings, run_id, quality_worker)
         outcome = RefreshOutcome(
             run_id=run_id,
             status="published",
             files=[asdict(f) for f in summary.files],
             quality=report.summary(),
             stage_seconds=seconds,
+            data_docs=str(docs.index),
+            data_docs_error=docs.error,
+            kobo_pull=kobo_pull,
         )
         if report.blocks_publication:
             outcome.status = "blocked_by_quality"
@@ -249,7 +296,8 @@ def _refresh(settings: Settings, run_id: str, quality_worker: QualityWorker) -> 
             finish_run(settings, run_id, outcome.status, outcome.message)
             raise QualityGateFailed(outcome)
         with _timed(seconds, "publish"):
-            outcome.published_db = str(publish_stage(settings, candidate, run_id, docs_site))
+            published, visual = publish_stage(settings, candidate, run_id, docs_site)
+            outcome.published_db, outcome.report = str(published), str(visual)
         candidate = None
         finish_run(settings, run_id, "published")
         return outcome

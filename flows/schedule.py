@@ -16,16 +16,26 @@ def nightly_deployment(
     timezone: str = DEFAULT_SCHEDULE_TIMEZONE,
     landing_dir: str | None = None,
     data_dir: str | None = None,
+    kobo_asset: str | None = None,
+    kobo_server: str | None = None,
 ) -> RunnerDeployment:
     """The deployment: one cron schedule, and at most one run at a time (one DuckDB writer).
 
-    A scheduled run that finds a refresh still running waits for its lock.
+    A scheduled run that finds a refresh still running waits for its lock. With `kobo_asset`,
+    each run first pulls the asset's new submissions (the token comes from KOBO_TOKEN in the
+    serving process's environment: it is no parameter, so it is in no run record).
     """
     return nightly_refresh.to_deployment(
         name=DEPLOYMENT_NAME,
         schedules=[CronSchedule(cron=cron, timezone=timezone)],
         concurrency_limit=1,
-        parameters={"landing_dir": landing_dir, "data_dir": data_dir, "wait_for_lock": True},
+        parameters={
+            "landing_dir": landing_dir,
+            "data_dir": data_dir,
+            "wait_for_lock": True,
+            "kobo_asset": kobo_asset,
+            "kobo_server": kobo_server,
+        },
         description="Nightly refresh of the Flow Monitoring Warehouse",
         tags=["fmw", "nightly"],
     )

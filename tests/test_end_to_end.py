@@ -4,13 +4,17 @@ says it wrote, every row is accounted for, and no direct identifier is stored an
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from flows.nightly import nightly_refresh
+from flows.publish.report import CHARTS
 from flows.sample.generator import generate_landing_zone
+from tests.helpers.browser import visit
 
 pytestmark = pytest.mark.slow
 
@@ -161,3 +165,58 @@ def test_no_direct_identifier_is_stored_in_any_database_the_project_writes(refre
 def test_the_manifest_is_written_beside_the_landing_zone(refreshed):
     manifest_path = Path(str(refreshed["root"])) / "landing" / "sample_manifest.json"
     assert json.loads(manifest_path.read_text())["surveys"] == 800
+
+
+def test_every_published_table_and_column_carries_its_description(refreshed):
+    """What an analyst sees in the DuckDB CLI: dbt's descriptions as comments."""
+    database = Path(str(refreshed["outcome"].published_db))
+    duckdb_cli = Path(sys.executable).parent / "duckdb"
+
+    def query(sql: str) -> list[str]:
+        result = subprocess.run(
+            [str(duckdb_cli), "-readonly", "-csv", "-noheader", str(database), sql],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return result.stdout.splitlines()
+
+    published = "schema_name IN ('marts', 'ops')"
+    assert query(f"SELECT count(*) FROM duckdb_columns() WHERE {published}") > ["100"]
+    assert query(f"SELECT table_name, column_name FROM duckdb_columns() WHERE {published} "
+                 "AND comment IS NULL") == []  # fmt: skip
+    assert (
+        query(f"SELECT table_name FROM duckdb_tables() WHERE {published} AND comment IS NULL") == []
+    )
+    (respondents,) = query(
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'fms_corridor_monthly' "
+        "AND column_name = 'respondents'"
+    )
+    assert "NULL" in respondents and "k" in respondents
+
+
+def test_the_report_renders_every_chart_with_data_in_chromium(refreshed):
+    root = Path(str(refreshed["root"]))
+    report = root / "data" / "published" / "report" / "index.html"
+    assert refreshed["outcome"].report == str(report)
+
+    seen = visit(
+        report,
+        ready="body[data-charts=done]",
+        evaluate="Array.from(document.querySelectorAll('figure.chart')).map(f => "
+        "[f.dataset.key, Number(f.dataset.rows), f.dataset.rendered, Number(f.dataset.marks)])",
+        screenshot=root / "report.png",
+    )
+
+    assert seen.console_errors == [] and seen.page_errors == []
+    assert seen.requests == [report.resolve().as_uri()]  # everything is inlined
+    charts = {key: (rows, rendered, marks) for key, rows, rendered, marks in seen.evaluated}
+    assert list(charts) == [make.__name__ for make in CHARTS]
+    for key, (rows, rendered, marks) in charts.items():
+        assert rendered == "true" and rows > 0 and marks > 0, key
+
+
+def test_the_report_holds_no_direct_identifier(refreshed):
+    root = Path(str(refreshed["root"]))
+    text = (root / "data" / "published" / "report" / "index.html").read_text(encoding="utf-8")
+    identifiers = refreshed["manifest"]["direct_identifiers"]
+    unique = {str(v) for kind in ("deviceid", "phone", "gps") for v in identifiers[kind]}
+    assert sorted(s for s in unique if s in text) == []

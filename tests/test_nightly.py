@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ import pytest
 from flows import nightly
 from flows.config import Settings
 from flows.nightly import nightly_refresh
+from flows.step import Step
 from flows.transform.dbt import DbtResult, generate_docs, run_dbt
 from tests.helpers.kobo_files import refusal, submission, write_csv, write_kobo_json
 
@@ -75,9 +77,12 @@ def _record_dbt_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[DbtResult]]
     builds: list[list[DbtResult]] = []
 
     def recording(
-        settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+        settings: Settings,
+        command: str = "build",
+        select: tuple[str, ...] = (),
+        progress: Callable[[Step], None] = lambda step: None,
     ) -> list[DbtResult]:
-        results = run_dbt(settings, command, select)
+        results = run_dbt(settings, command, select, progress)
         builds.append(results)
         return results
 

@@ -19,3 +19,11 @@ def test_the_schedule_and_folders_are_configurable():
 
     assert deployment.schedules[0].schedule.cron == "30 1 * * 1-5"
     assert deployment.parameters["data_dir"] == "/srv/fmw"
+
+
+def test_a_kobo_asset_is_pulled_by_the_same_deployment_and_its_token_is_no_parameter():
+    deployment = nightly_deployment(kobo_asset="aLaoFms", kobo_server="https://kf.example.org")
+
+    assert deployment.parameters["kobo_asset"] == "aLaoFms"
+    assert deployment.parameters["kobo_server"] == "https://kf.example.org"
+    assert "token" not in " ".join(deployment.parameters).lower()

@@ -26,6 +26,7 @@ from flows.ingest.fms.load import load_staged_fms
 from flows.ingest.fms.read import stage_file
 from flows.ingest.landing import SOURCES, LandingFile, LoadCounts, landing_files, sha256_of
 from flows.ingest.stories import load as stories
+from flows.step import Step
 from flows.warehouse.connection import transaction
 from flows.warehouse.schema import FMS_DELIVERIES_TABLE, ensure_schema
 
@@ -257,7 +258,7 @@ def ingest_landing_zone(
     landing_dir: Path,
     run_id: str,
     full_refresh: bool = False,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: Callable[[Step], None] = lambda step: None,
 ) -> IngestSummary:
     ensure_schema(connection, form)
     if full_refresh:
@@ -270,7 +271,7 @@ def ingest_landing_zone(
         for position, landing in enumerate(files, start=1):
             result = ingest_file(connection, form, landing, run_id)
             outcome = "already loaded" if result is None else result.status
-            progress(f"ingest {source} {position}/{len(files)}: {landing.name}: {outcome}")
+            progress(Step(f"ingest {source}", position, len(files), landing.name, outcome))
             if result is not None:
                 summary.files.append(result)
     return summary

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from flows.quality.data_docs import DataDocs
 from flows.quality.gates import QualityReport
 from flows.quality.results import verdict
 
 
-def create_quality_artifacts(run_id: str, report: QualityReport, docs_page: Path) -> None:
+def create_quality_artifacts(run_id: str, report: QualityReport, docs: DataDocs) -> None:
     """A table of the checks and a markdown summary linking the Data Docs; call from a task."""
     # Imported here: the quality worker imports this module and has no Prefect run.
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -18,7 +18,7 @@ def create_quality_artifacts(run_id: str, report: QualityReport, docs_page: Path
         table=artifact_table(report), key="quality-checks", description=report.summary()
     )
     create_markdown_artifact(
-        markdown=artifact_markdown(run_id, report, docs_page),
+        markdown=artifact_markdown(run_id, report, docs),
         key="quality-report",
         description=f"Quality gates of run {run_id}",
     )
@@ -41,15 +41,24 @@ def artifact_table(report: QualityReport) -> list[dict[str, Any]]:
     ]
 
 
-def artifact_markdown(run_id: str, report: QualityReport, docs_page: Path) -> str:
+def artifact_markdown(run_id: str, report: QualityReport, docs: DataDocs) -> str:
+    """The verdict, the Data Docs (GX's index, and the page of every suite run that did not
+    pass cleanly), and each check that failed or could not be evaluated."""
     gate = "**blocked publication**" if report.blocks_publication else "passed the gate"
     lines = [
         f"# Quality, run `{run_id}`",
         "",
         f"{report.summary()}: {gate}.",
         "",
-        f"[Data Docs for this run]({docs_page.resolve().as_uri()})",
+        f"[Data Docs: every suite run]({docs.index.resolve().as_uri()})",
     ]
+    if docs.error:
+        lines += ["", f"Data Docs of this run could not be built: {docs.error}"]
+    not_clean = {r.suite for r in report.results if r.success is not True}
+    pages = [(suite, page) for suite, page in docs.pages.items() if suite in not_clean]
+    if pages:
+        lines += ["", "Data Docs of the suite runs with a check that did not pass:", ""]
+        lines += [f"- [`{suite}`]({page.resolve().as_uri()})" for suite, page in pages]
     for title, results in (
         ("Critical failures", report.critical_failures),
         ("Could not be evaluated", report.errors),

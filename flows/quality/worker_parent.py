@@ -8,13 +8,16 @@ process that import held the GIL while dbt parsed its project, and each slowed t
 while ingest and dbt run.
 
 A worker serves one refresh: it imports GX, waits for the one request, runs
-`flows.quality.gates.run_quality_gates` and sends the report back, then exits. A refresh that ends
+`flows.quality.gates.run_quality_gates`, builds the run's Data Docs when asked
+(`flows.quality.data_docs`, GX's site builder) and sends both back, then exits. A refresh that ends
 without asking kills it (it has opened no database yet). When the refresh's process dies,
 even killed, the worker exits within half a second; it holds the refresh lock with its parent
 (`shared_fds`), so no other refresh starts while it may still read a database.
 
-The request, (settings, candidate, today), is pickled to the worker's stdin; the reply,
-("report", QualityReport) or ("error", what went wrong), is pickled to its stdout. Anything
+The request, (settings, candidate, today, run_id or None), is pickled to the worker's stdin;
+the reply, ("report", (QualityReport, DataDocs or None)) or ("error", what went wrong), is
+pickled to its stdout. Data Docs that could not be built come back as DataDocs.error: the
+verdicts stand without them. Anything
 a library prints in the worker goes to stderr, which it shares with the refresh. The worker
 runs in a session of its own, so a Ctrl-C in the terminal reaches only the refresh, which
 then kills it.
@@ -35,6 +38,7 @@ from typing import IO, TYPE_CHECKING, cast
 from flows.config import Settings
 
 if TYPE_CHECKING:
+    from flows.quality.data_docs import DataDocs
     from flows.quality.gates import QualityReport
 
 _EXIT_AFTER_REPLY_SECONDS = 30
@@ -81,9 +85,23 @@ class QualityWorker:
         self, settings: Settings, candidate: Path, today: date | None = None
     ) -> QualityReport:
         """`run_quality_gates(settings, candidate, today)`, run by the worker."""
+        report, _ = self._ask(settings, candidate, today, None)
+        return report
+
+    def run_gates_with_docs(
+        self, settings: Settings, candidate: Path, run_id: str, today: date | None = None
+    ) -> tuple[QualityReport, DataDocs]:
+        """The gates' report, and the run's Data Docs built from it in the worker."""
+        report, docs = self._ask(settings, candidate, today, run_id)
+        assert docs is not None
+        return report, docs
+
+    def _ask(
+        self, settings: Settings, candidate: Path, today: date | None, run_id: str | None
+    ) -> tuple[QualityReport, DataDocs | None]:
         stdin, stdout = cast(IO[bytes], self._process.stdin), cast(IO[bytes], self._process.stdout)
         try:
-            pickle.dump((settings, candidate, today), stdin)
+            pickle.dump((settings, candidate, today, run_id), stdin)
             stdin.close()
             kind, value = pickle.load(stdout)
         except (BrokenPipeError, EOFError, pickle.UnpicklingError) as error:
@@ -94,7 +112,7 @@ class QualityWorker:
         self._replied = True
         if kind == "error":
             raise QualityWorkerError(f"quality gates failed in the worker: {value}")
-        return cast("QualityReport", value)
+        return cast("tuple[QualityReport, DataDocs | None]", value)
 
     def close(self) -> None:
         """End the worker. One that replied exits by itself; one that did not is killed: it has

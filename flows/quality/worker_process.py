@@ -12,8 +12,14 @@ import sys
 import threading
 import time
 import traceback
+from typing import TYPE_CHECKING
 
+from flows.config import Settings
 from flows.quality.worker_parent import QualityWorkerError
+
+if TYPE_CHECKING:
+    from flows.quality.data_docs import DataDocs
+    from flows.quality.gates import QualityReport
 
 _PARENT_POLL_SECONDS = 0.5
 
@@ -35,6 +41,18 @@ def _log_and_summarise(error: BaseException) -> str:
     return "".join(traceback.format_exception_only(error)).strip()
 
 
+def _data_docs(settings: Settings, run_id: str, report: QualityReport) -> DataDocs:
+    """The run's Data Docs; what went wrong instead, when GX could not build them."""
+    from flows.quality.data_docs import DataDocs, build_data_docs, data_docs_dir
+
+    try:
+        return build_data_docs(settings, run_id, report)
+    except Exception as error:
+        return DataDocs(
+            index=data_docs_dir(settings) / "index.html", error=_log_and_summarise(error)
+        )
+
+
 def serve(parent_pid: int) -> None:
     """The worker: answer the one request of the refresh process `parent_pid`, then exit."""
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -47,13 +65,15 @@ def serve(parent_pid: int) -> None:
     except Exception as error:
         import_error = _log_and_summarise(error)
     try:
-        settings, candidate, today = pickle.load(sys.stdin.buffer)
+        settings, candidate, today, run_id = pickle.load(sys.stdin.buffer)
     except EOFError:
         return  # the refresh ended before its quality stage
     try:
         if import_error is not None:
             raise QualityWorkerError(f"importing the quality gates failed: {import_error}")
-        reply = pickle.dumps(("report", run_quality_gates(settings, candidate, today)))
+        report = run_quality_gates(settings, candidate, today)
+        docs = None if run_id is None else _data_docs(settings, run_id, report)
+        reply = pickle.dumps(("report", (report, docs)))
     except Exception as error:
         reply = pickle.dumps(("error", _log_and_summarise(error)))
     replies.write(reply)

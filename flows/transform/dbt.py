@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flows.config import DBT_PROJECT_DIR, Settings
+from flows.step import Step
 
 
 class DbtBuildFailed(RuntimeError):
@@ -60,15 +64,19 @@ def _dbt_args(settings: Settings, command: str, select: tuple[str, ...] = ()) ->
 
 
 def run_dbt(
-    settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+    settings: Settings,
+    command: str = "build",
+    select: tuple[str, ...] = (),
+    progress: Callable[[Step], None] = lambda step: None,
 ) -> list[DbtResult]:
     """Run `dbt <command>` (a build of `select` only, when given); raise DbtBuildFailed
-    naming every failed node."""
+    naming every failed node. Each node finished is reported to `progress`."""
     from dbt.cli.main import dbtRunner
 
     os.environ["FMW_INTERNAL_DB"] = str(settings.internal_db)
     settings.internal_dir.mkdir(parents=True, exist_ok=True)
-    outcome = dbtRunner().invoke(_dbt_args(settings, command, select))
+    runner = dbtRunner(callbacks=[_node_progress(f"dbt {command}", progress)])
+    outcome = runner.invoke(_dbt_args(settings, command, select))
     if outcome.exception is not None:
         raise DbtBuildFailed(f"dbt {command} could not run: {outcome.exception}")
     results = [
@@ -85,6 +93,27 @@ def run_dbt(
         details = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in failed)
         raise DbtBuildFailed(f"dbt {command} failed: {details or 'see the dbt log'}")
     return results
+
+
+def _node_progress(stage: str, progress: Callable[[Step], None]) -> Callable[[Any], None]:
+    """A dbt event callback: the node count dbt announces, then a Step per node finished
+    (dbt calls it from its threads)."""
+    lock = threading.Lock()
+    seen = {"total": 0, "done": 0}
+
+    def on_event(event: Any) -> None:
+        name = event.info.name
+        if name == "ConcurrencyLine":
+            seen["total"] = int(event.data.node_count)
+        elif name == "NodeFinished":
+            node = event.data.node_info
+            with lock:
+                seen["done"] += 1
+                step = Step(stage, seen["done"], max(seen["total"], seen["done"]),
+                            node.node_name, node.node_status)  # fmt: skip
+            progress(step)
+
+    return on_event
 
 
 def generate_docs(settings: Settings) -> Path:

@@ -93,12 +93,20 @@ def test_a_planted_critical_failure_blocks_the_refresh_and_the_published_databas
         "SELECT suite, check_name FROM ops.quality_results "
         f"WHERE run_id = '{outcome.run_id}' AND severity = 'critical' AND NOT success",
     ) == [("raw_fms_submissions", FAILING_CHECK)]
-    page = data / "internal" / "data_docs" / "runs" / f"{outcome.run_id}.html"
-    assert FAILING_CHECK in page.read_text()
+    # GX's Data Docs: the run's page of the raw suite shows the failed check, linked from the
+    # run's artifact; the index lists both runs
+    index = data / "internal" / "data_docs" / "index.html"
+    assert outcome.data_docs == str(index) and outcome.data_docs_error is None
+    assert first.run_id in index.read_text() and outcome.run_id in index.read_text()
+    (page,) = (index.parent / "validations" / "raw_fms_submissions" / outcome.run_id).rglob(
+        "*.html"
+    )
+    text = page.read_text()
+    assert "date from 2015-01-01 to max_interview_date" in text and "fa-times" in text
     assert (data / "internal" / "quality" / outcome.run_id / "raw_fms_submissions.json").is_file()
     markdown = _latest_markdown("quality-report")
     assert outcome.run_id in markdown and "**blocked publication**" in markdown
-    assert page.resolve().as_uri() in markdown
+    assert page.resolve().as_uri() in markdown and index.resolve().as_uri() in markdown
     # a blocked run does not mark its rows validated: the next refresh is blocked again
     with pytest.raises(QualityGateFailed) as again:
         nightly_refresh(landing_dir=str(landing), data_dir=str(data))

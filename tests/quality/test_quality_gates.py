@@ -4,7 +4,6 @@ with which run parameters; what blocks publication; how results are kept, render
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from dataclasses import replace
 from datetime import date
@@ -17,7 +16,7 @@ import flows.quality.gates
 from flows.config import EXPECTATIONS_DIR, Settings
 from flows.form.xlsform import Form
 from flows.quality.artifacts import artifact_markdown, artifact_table
-from flows.quality.data_docs import render_data_docs
+from flows.quality.data_docs import DataDocs
 from flows.quality.gates import (
     PUBLISHED_SUITES,
     RAW_SUITES,
@@ -180,16 +179,11 @@ def test_a_check_that_could_not_be_evaluated_is_neither_passed_nor_failed() -> N
     assert QualityReport([check("s", "broken", "critical", None)]).blocks_publication
 
 
-def test_results_are_kept_per_run_and_rendered_as_offline_data_docs(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_results_are_kept_per_run_as_gx_json(settings: Settings, tmp_path: Path) -> None:
     plant_raw_submission(settings, sex="unknown")
     report = run_quality_gates(settings, candidate(tmp_path / "candidate.duckdb"), TODAY)
 
     folder = keep_results(settings, "run-2", report)
-    page = render_data_docs(settings, "run-2", report)
-    keep_results(settings, "run-1", QualityReport([]))
-    render_data_docs(settings, "run-1", QualityReport([]))
 
     assert folder == settings.internal_dir / "quality" / "run-2"
     raw = json.loads((folder / "raw_fms_submissions.json").read_text())
@@ -199,16 +193,6 @@ def test_results_are_kept_per_run_and_rendered_as_offline_data_docs(
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["blocks_publication"] is True
     assert len(summary["checks"]) == len(report.results)
-
-    html = page.read_text()
-    assert page == settings.internal_dir / "data_docs" / "runs" / "run-2.html"
-    assert "FAILED" in html and "expect_column_values_to_be_in_set(sex)" in html
-    assert "examples: [&quot;unknown&quot;]" in html  # internal pages show the bad raw value
-    assert "max_interview_date = 2026-03-21" in html
-    index = (settings.internal_dir / "data_docs" / "index.html").read_text()
-    assert index.index("runs/run-2.html") < index.index("runs/run-1.html")
-    for document in (html, index):
-        assert not re.search(r"""(src|href)=["']?(https?:)?//""", document)  # works offline
 
 
 def test_the_artifacts_summarise_what_failed_and_link_the_data_docs(tmp_path: Path) -> None:
@@ -220,12 +204,20 @@ def test_the_artifacts_summarise_what_failed_and_link_the_data_docs(tmp_path: Pa
             check("marts", "broken", "critical", None),
         ]
     )
-    page = tmp_path / "data_docs" / "runs" / "run-1.html"
+    site = tmp_path / "data_docs"
+    docs = DataDocs(
+        index=site / "index.html",
+        pages={"raw": site / "raw.html", "marts": site / "marts.html", "clean": site / "c.html"},
+    )
 
-    markdown = artifact_markdown("run-1", report, page)
+    markdown = artifact_markdown("run-1", report, docs)
     table = artifact_table(report)
 
-    assert f"]({page.as_uri()})" in markdown
+    assert f"[Data Docs: every suite run]({docs.index.as_uri()})" in markdown
+    # the pages of the suite runs where something did not pass, not of the clean ones
+    assert f"- [`raw`]({site.as_uri()}/raw.html)" in markdown
+    assert f"- [`marts`]({site.as_uri()}/marts.html)" in markdown
+    assert "c.html" not in markdown
     assert "**blocked publication**" in markdown
     assert "## Critical failures\n\n- `marts` k: ok" in markdown
     assert "## Could not be evaluated\n\n- `marts` broken: boom" in markdown

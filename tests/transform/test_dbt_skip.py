@@ -156,7 +156,11 @@ class FakeDbt:
         self.docs_fail = False
 
     def run_dbt(
-        self, settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+        self,
+        settings: Settings,
+        command: str = "build",
+        select: tuple[str, ...] = (),
+        progress: object = None,
     ) -> list[dbt_runner.DbtResult]:
         self.builds += 1
         self.selections.append(select)

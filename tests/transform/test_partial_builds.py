@@ -9,6 +9,7 @@ equal, table by table and row by row, what `--full-refresh` publishes from scrat
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ from flows import nightly
 from flows.config import Settings
 from flows.nightly import nightly_refresh
 from flows.sample.generator import generate_landing_zone
+from flows.step import Step
 from flows.transform.dbt import DbtResult, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -47,10 +49,19 @@ def dbt_selections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     selections: list[tuple[str, ...]] = []
 
     def recording(
-        settings: Settings, command: str = "build", select: tuple[str, ...] = ()
+        settings: Settings,
+        command: str = "build",
+        select: tuple[str, ...] = (),
+        progress: Callable[[Step], None] = lambda step: None,
     ) -> list[DbtResult]:
         selections.append(select)
-        return run_dbt(settings, command, select)
+        steps: list[Step] = []
+        results = run_dbt(settings, command, select, progress=steps.append)
+        # progress: a step per node dbt ran, counted against the total dbt announced
+        assert sorted(s.item for s in steps) == sorted(r.name for r in results)
+        assert [s.position for s in steps] == list(range(1, len(results) + 1))
+        assert {s.total for s in steps} == {len(results)}
+        return results
 
     monkeypatch.setattr(nightly, "run_dbt", recording)
     return selections
