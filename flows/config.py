@@ -35,6 +35,7 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 # never try to reach one. Set before the tools are imported, in every process that runs them.
 TELEMETRY_SWITCHES = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",  # Prefect's client-side SDK telemetry
     "GX_ANALYTICS_ENABLED": "False",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
