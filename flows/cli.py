@@ -114,14 +114,21 @@ def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
     from flows.analyst.query import NothingPublished, query_published
+    from flows.analyst.statements import QueryRefused
     from flows.config import resolve_settings
 
     settings = resolve_settings(data_dir=Path(args.data_dir) if args.data_dir else None)
     try:
-        sys.stdout.write(query_published(settings.published_db, args.sql, args.format))
+        text = query_published(
+            settings.published_db, args.sql, args.format, settings.duckdb_memory_limit
+        )
+    except QueryRefused as refused:
+        print(f"query refused: {refused}", file=sys.stderr)
+        return 1
     except (NothingPublished, duckdb.Error) as error:
         print(f"query failed: {error}", file=sys.stderr)
         return 1
+    sys.stdout.write(text)
     return 0
 
 
@@ -165,14 +172,23 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
     from flows.analyst.export import ExportError, export_table
     from flows.analyst.query import NothingPublished
 
     settings = _settings(args)
     out = Path(args.out or f"{args.table.replace('.', '__')}.{args.format}")
     try:
-        path = export_table(settings.published_db, args.table, args.format, out, hxl=args.hxl)
-    except (ExportError, NothingPublished) as error:
+        path = export_table(
+            settings.published_db,
+            args.table,
+            args.format,
+            out,
+            hxl=args.hxl,
+            memory_limit=settings.duckdb_memory_limit,
+        )
+    except (ExportError, NothingPublished, duckdb.Error, OSError) as error:
         print(f"export failed: {error}", file=sys.stderr)
         return 1
     print(f"wrote {path}")
