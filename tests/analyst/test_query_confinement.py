@@ -51,6 +51,8 @@ PROBES = [
         "SELECT * FROM enable_logging(storage = 'file', storage_path = '{tmp}/logs')",
         "enable_logging is refused",
     ),
+    ("EXPLAIN ANALYZE SELECT * FROM enable_logging()", "enable_logging is refused"),
+    ('SELECT * FROM "Enable_Logging"()', "enable_logging is refused"),
     ("CREATE SECRET s (TYPE s3)", "read-only queries only"),
     ("SELECT * FROM duckdb_secrets()", FILES_OUT_OF_REACH),
     ("CREATE TEMP TABLE t AS SELECT 1", "read-only queries only"),
