@@ -353,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        return args.handler(args)
+    finally:
+        os.umask(umask)  # a command may narrow it (_prepare_data_dir); a caller gets its own back
 
 
 if __name__ == "__main__":

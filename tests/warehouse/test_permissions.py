@@ -205,3 +205,14 @@ def test_a_refresh_under_umask_000_leaves_internal_private_and_published_readabl
     }
     assert wrong == {}
     assert _mode(data) == 0o755
+
+
+def test_a_rollback_keeps_internal_private_and_gives_the_callers_umask_back(tmp_path):
+    from flows.cli import main
+
+    data = tmp_path / "data"
+    with process_umask(0):
+        status = main(["rollback", "--data-dir", str(data)])  # nothing to roll back to
+        assert os.umask(0) == 0
+    assert status == 1
+    assert _mode(data / "internal") == 0o700 and _mode(data / "published") == 0o755
