@@ -217,7 +217,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    _prepare_data_dir(args.data_dir)
+    from flows.warehouse.permissions import PermissionSetupError
+
+    try:
+        _prepare_data_dir(args.data_dir)
+    except PermissionSetupError as error:
+        print(f"serve failed: {error}", file=sys.stderr)
+        return 1
     _prepare_prefect(args.data_dir)
     from prefect import serve
 

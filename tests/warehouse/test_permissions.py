@@ -216,3 +216,19 @@ def test_a_rollback_keeps_internal_private_and_gives_the_callers_umask_back(tmp_
         assert os.umask(0) == 0
     assert status == 1
     assert _mode(data / "internal") == 0o700 and _mode(data / "published") == 0o755
+
+
+def test_the_group_comes_from_fmw_internal_group(tmp_path, monkeypatch, capsys):
+    from flows.cli import main
+    from flows.config import resolve_settings
+
+    group = _other_group()
+    monkeypatch.setenv("FMW_INTERNAL_GROUP", group.gr_name)
+    assert internal_access(resolve_settings().internal_group).gid == group.gr_gid
+
+    monkeypatch.setenv("FMW_INTERNAL_GROUP", "no-such-fmw-group")
+    status = main(["refresh", "--data-dir", str(tmp_path / "data"), "--landing", str(tmp_path)])
+    assert status == 1
+    assert "refresh failed: FMW_INTERNAL_GROUP names the group 'no-such-fmw-group'" in (
+        capsys.readouterr().err
+    )
