@@ -71,11 +71,11 @@ def _refusal(error: duckdb.Error) -> QueryRefused | None:
     first_line = str(error).splitlines()[0]
     if isinstance(error, duckdb.PermissionException):
         return QueryRefused(
-            "refused: fmw query reads the published database only; it cannot open files, "
+            "fmw query reads the published database only; it cannot open files, "
             f"other databases or extensions ({first_line})"
         )
     if "configuration has been locked" in first_line:
-        return QueryRefused(f"refused: fmw query's settings are fixed ({first_line})")
+        return QueryRefused(f"fmw query's settings are fixed ({first_line})")
     return None
 
 
