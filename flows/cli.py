@@ -10,6 +10,17 @@ from pathlib import Path
 from flows.config import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, switch_off_telemetry
 
 
+def _prepare_data_dir(data_dir: str | None) -> None:
+    """The data directory's folders with their modes, and, for the rest of this process and
+    every process it starts (Prefect's server, the quality worker), a umask that keeps
+    what they create under internal/ private (flows.warehouse.permissions)."""
+    from flows.config import resolve_settings
+    from flows.warehouse.permissions import prepare
+
+    access = prepare(resolve_settings(data_dir=Path(data_dir) if data_dir else None))
+    os.umask(access.umask)
+
+
 def _prepare_prefect(data_dir: str | None) -> None:
     """Run flows in-process: an ephemeral Prefect API unless a server is configured.
 
@@ -46,6 +57,13 @@ def _print_outcome(outcome, verbose: bool = False) -> None:  # noqa: ANN001 - Re
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
+    from flows.warehouse.permissions import PermissionSetupError
+
+    try:
+        _prepare_data_dir(args.data_dir)
+    except PermissionSetupError as error:
+        print(f"refresh failed: {error}", file=sys.stderr)
+        return 1
     _prepare_prefect(args.data_dir)
     from flows.nightly import QualityGateFailed, nightly_refresh
     from flows.ops.progress import configure
@@ -114,14 +132,21 @@ def _cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
     from flows.analyst.query import NothingPublished, query_published
+    from flows.analyst.statements import QueryRefused
     from flows.config import resolve_settings
 
     settings = resolve_settings(data_dir=Path(args.data_dir) if args.data_dir else None)
     try:
-        sys.stdout.write(query_published(settings.published_db, args.sql, args.format))
+        text = query_published(
+            settings.published_db, args.sql, args.format, settings.duckdb_memory_limit
+        )
+    except QueryRefused as refused:
+        print(f"query refused: {refused}", file=sys.stderr)
+        return 1
     except (NothingPublished, duckdb.Error) as error:
         print(f"query failed: {error}", file=sys.stderr)
         return 1
+    sys.stdout.write(text)
     return 0
 
 
@@ -145,9 +170,12 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
     from flows.publish.release import NoEarlierSnapshot, rollback
     from flows.publish.report import build_report, report_path
+    from flows.warehouse.permissions import PermissionSetupError, readable_dir
 
     settings = _settings(args)
     try:
+        _prepare_data_dir(args.data_dir)
+        readable_dir(report_path(settings.published_dir).parent)
         with refresh_lock(settings.lock_path, wait=args.wait):
             run_id = rollback(settings)
             report = build_report(
@@ -156,7 +184,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
                 settings.suppression_k,
                 settings.internal_dir / "cache",
             )  # the report shows the database analysts see
-    except (NoEarlierSnapshot, RefreshAlreadyRunning) as error:
+    except (NoEarlierSnapshot, RefreshAlreadyRunning, PermissionSetupError) as error:
         print(f"rollback failed: {error}", file=sys.stderr)
         return 1
     print(f"re-published the database of run {run_id}: {settings.published_db}")
@@ -165,14 +193,23 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
     from flows.analyst.export import ExportError, export_table
     from flows.analyst.query import NothingPublished
 
     settings = _settings(args)
     out = Path(args.out or f"{args.table.replace('.', '__')}.{args.format}")
     try:
-        path = export_table(settings.published_db, args.table, args.format, out, hxl=args.hxl)
-    except (ExportError, NothingPublished) as error:
+        path = export_table(
+            settings.published_db,
+            args.table,
+            args.format,
+            out,
+            hxl=args.hxl,
+            memory_limit=settings.duckdb_memory_limit,
+        )
+    except (ExportError, NothingPublished, duckdb.Error, OSError) as error:
         print(f"export failed: {error}", file=sys.stderr)
         return 1
     print(f"wrote {path}")
@@ -180,6 +217,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from flows.warehouse.permissions import PermissionSetupError
+
+    try:
+        _prepare_data_dir(args.data_dir)
+    except PermissionSetupError as error:
+        print(f"serve failed: {error}", file=sys.stderr)
+        return 1
     _prepare_prefect(args.data_dir)
     from prefect import serve
 
@@ -315,7 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        return args.handler(args)
+    finally:
+        os.umask(umask)  # a command may narrow it (_prepare_data_dir); a caller gets its own back
 
 
 if __name__ == "__main__":

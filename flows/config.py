@@ -55,6 +55,8 @@ class Settings:
     full_refresh: bool = False
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    # The group that may read internal/ (FMW_INTERNAL_GROUP); None: its owner only.
+    internal_group: str | None = None
 
     @property
     def internal_dir(self) -> Path:
@@ -134,4 +136,5 @@ def resolve_settings(
         keep_snapshots=keep,
         duckdb_memory_limit=os.environ.get("FMW_DUCKDB_MEMORY_LIMIT")
         or DEFAULT_DUCKDB_MEMORY_LIMIT,
+        internal_group=os.environ.get("FMW_INTERNAL_GROUP") or None,
     )

@@ -45,6 +45,7 @@ from flows.transform.plan import (
 )
 from flows.transform.preload import preload_in_background
 from flows.warehouse.connection import connect
+from flows.warehouse.permissions import internal_kept_private
 
 if TYPE_CHECKING:
     from flows.quality.data_docs import DataDocs
@@ -237,7 +238,10 @@ def nightly_refresh(
         suppression_k=suppression_k,
         full_refresh=full_refresh,
     )
-    with refresh_lock(settings.lock_path, wait=wait_for_lock) as lock:
+    with (
+        internal_kept_private(settings),
+        refresh_lock(settings.lock_path, wait=wait_for_lock) as lock,
+    ):
         if lock.stale:
             pid = lock.stale.get("pid")
             say(f"a previous refresh (pid {pid}) was killed; cleaning up after it")

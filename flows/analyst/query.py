@@ -1,4 +1,9 @@
-"""Read-only queries of the published database, formatted for a terminal or a pipe."""
+"""Read-only queries of the published database, formatted for a terminal or a pipe.
+
+Analysts' SQL runs on a confined connection (one statement, the published file and
+nothing else); CSV output is neutralised like `fmw export`'s, since it is opened in
+spreadsheets as well.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from flows.warehouse.connection import connect
+import duckdb
+
+from flows.analyst.safe_cells import neutralise
+from flows.analyst.statements import QueryRefused, single_query
+from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
+from flows.warehouse.connection import connect_confined
 
 FORMATS = ("table", "csv", "json")
 
@@ -26,6 +36,10 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _csv_text(value: object) -> str:
+    return neutralise(value) if isinstance(value, str) else _text(value)
+
+
 def _json_value(value: object) -> object:
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -38,8 +52,8 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_text(v) for v in row] for row in rows])
+        writer.writerow([neutralise(c) for c in columns])
+        writer.writerows([[_csv_text(v) for v in row] for row in rows])
         return buffer.getvalue()
     if fmt == "json":
         records = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
@@ -52,13 +66,45 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def query_published(database: Path, sql: str, fmt: str = "table") -> str:
+def _refusal(error: duckdb.Error) -> QueryRefused | None:
+    """DuckDB's own refusals (the confinement), said as what they are."""
+    first_line = str(error).splitlines()[0]
+    if isinstance(error, duckdb.PermissionException):
+        return QueryRefused(
+            "fmw query reads the published database only; it cannot open files, "
+            f"other databases or extensions ({first_line})"
+        )
+    if "configuration has been locked" in first_line:
+        return QueryRefused(f"fmw query's settings are fixed ({first_line})")
+    return None
+
+
+def run_confined(
+    database: Path, sql: str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+) -> tuple[list[str], list[tuple]]:
+    """Columns and rows of one read-only query of `database`, on a confined connection."""
+    with connect_confined(database, memory_limit=memory_limit) as connection:
+        try:
+            single_query(connection, sql)
+            cursor = connection.execute(sql)
+            columns = [d[0] for d in cursor.description or []]
+            return columns, cursor.fetchall() if columns else []
+        except duckdb.Error as error:
+            refusal = _refusal(error)
+            if refusal is None:
+                raise
+            raise refusal from error
+
+
+def query_published(
+    database: Path,
+    sql: str,
+    fmt: str = "table",
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if not database.exists():
         raise NothingPublished(f"nothing is published yet at {database}: run `fmw refresh`")
-    with connect(database, read_only=True) as connection:
-        cursor = connection.execute(sql)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall() if columns else []
+    columns, rows = run_confined(database, sql, memory_limit)
     return format_rows(columns, rows, fmt)

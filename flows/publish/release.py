@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flows.config import Settings
 from flows.warehouse.connection import connect
+from flows.warehouse.permissions import readable_dir, readable_file
 
 
 class NoEarlierSnapshot(RuntimeError):
@@ -43,17 +44,18 @@ def _mark_published(settings: Settings, candidate: Path, run_id: str) -> None:
 def publish_docs(settings: Settings, site: Path) -> Path:
     """The dbt docs site of the published build, as published/docs/index.html."""
     target = settings.published_dir / "docs" / "index.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    readable_dir(target.parent)
     incoming = target.with_suffix(".incoming")
     shutil.copyfile(site, incoming)
-    os.replace(incoming, target)
+    os.replace(readable_file(incoming), target)
     return target
 
 
 def _swap_in(settings: Settings, source: Path) -> None:
-    settings.published_dir.mkdir(parents=True, exist_ok=True)
+    readable_dir(settings.published_dir)
     staging = settings.published_dir / f".{source.name}.incoming"
     os.replace(source, staging)  # same directory as the target: the final rename is atomic
+    readable_file(staging)  # built under internal/'s umask: owner-only until now
     _fsync(staging)
     os.replace(staging, settings.published_db)
     _fsync_dir(settings.published_dir)
@@ -112,7 +114,7 @@ def rollback(settings: Settings) -> str:
             f"{settings.snapshots_dir}"
         )
     previous = earlier[-1]
-    settings.published_dir.mkdir(parents=True, exist_ok=True)
+    readable_dir(settings.published_dir)
     copy = settings.published_dir / f".{previous.name}.rollback"
     shutil.copyfile(previous, copy)
     _swap_in(settings, copy)

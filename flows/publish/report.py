@@ -34,6 +34,7 @@ import pandas as pd
 from flows.config import Settings
 from flows.vega import vega_bundle
 from flows.warehouse.connection import connect
+from flows.warehouse.permissions import readable_dir, readable_file
 
 # Province labels: the English name, and the code where two provinces share it ("Viangchan"
 # is both LA-VI and LA-VT in ISO 3166-2); charts sort and stack by label, so labels are unique.
@@ -68,8 +69,8 @@ def report_path(published_dir: Path) -> Path:
 def publish_report(settings: Settings, staged: Path) -> Path:
     """Move a report drawn from the candidate to published/report/index.html, whole."""
     target = report_path(settings.published_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, target)
+    readable_dir(target.parent)
+    os.replace(readable_file(staged), target)
     return target
 
 
@@ -83,7 +84,7 @@ def build_report(database: Path, target: Path, k: int, cache_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(page, encoding="utf-8")
-    os.replace(partial, target)
+    os.replace(readable_file(partial), target)  # a page for readers, whatever the umask
     return target
 
 

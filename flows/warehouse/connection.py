@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,50 @@ def connect(
         yield connection
     finally:
         connection.close()
+
+
+# What a confined connection may never do, fixed before any SQL of the caller runs: reach
+# the file system (other databases, CSV/JSON/text files, globbing, COPY, EXPORT, INSTALL),
+# load extensions or change a setting afterwards.
+CONFINED_CONFIG: dict[str, object] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+}
+
+
+@contextmanager
+def connect_confined(
+    path: Path,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+    writable_file: Path | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a published file read-only for SQL that analysts write: it sees that file and
+    nothing else.
+
+    External access is off (no file, URL or database but this one; no extension loading)
+    and the configuration is locked, so no statement can switch either back on. DuckDB
+    keeps access to the files it opened itself, and to `writable_file` when given (the one
+    file an export writes). Spilling goes to a private temporary folder, not beside the
+    published file, where analysts may not write.
+    """
+    with tempfile.TemporaryDirectory(prefix="fmw-query-") as spill:
+        config = {
+            **CONFINED_CONFIG,
+            "memory_limit": memory_limit,
+            "temp_directory": str(Path(spill) / "spill"),
+        }
+        connection = duckdb.connect(str(path), read_only=True, config=config)
+        try:
+            connection.execute("SET TimeZone = 'UTC'")  # ICU's setting: unknown at connect time
+            if writable_file is not None:
+                connection.execute("SET allowed_paths = ?", [[str(writable_file)]])
+            connection.execute("SET enable_external_access = false")
+            connection.execute("SET lock_configuration = true")
+            yield connection
+        finally:
+            connection.close()
 
 
 @contextmanager

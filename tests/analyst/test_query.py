@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from flows.analyst.query import NothingPublished, query_published
+from flows.analyst.statements import QueryRefused
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_csv_and_json_output(published):
 
 
 def test_queries_cannot_write(published):
-    with pytest.raises(duckdb.Error, match="read-only"):
+    with pytest.raises(QueryRefused, match="DELETE statements are refused"):
         query_published(published, "DELETE FROM marts.t")
 
 

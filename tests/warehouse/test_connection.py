@@ -56,3 +56,67 @@ def test_the_flow_stamps_utc_whatever_the_time_zone_of_its_process(tmp_path: Pat
 
     utc_now = datetime.now(UTC).replace(tzinfo=None)
     assert abs((utc_now - stamped).total_seconds()) < 600
+
+
+@pytest.fixture
+def published_and_internal(tmp_path: Path) -> tuple[Path, Path]:
+    from tests.helpers.published_files import write_data_dir
+
+    published = write_data_dir(tmp_path / "data")
+    return published, tmp_path / "data" / "internal" / "warehouse.duckdb"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "ATTACH '{internal}' AS internal",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM glob('/**')",
+        "COPY (SELECT 1) TO '{tmp}/x.csv'",
+        "EXPORT DATABASE '{tmp}/x'",
+        "SET memory_limit = '1GB'",
+        "SET enable_external_access = true",
+        "SET lock_configuration = false",
+        "LOAD httpfs",
+        "INSTALL httpfs",
+    ],
+)
+def test_a_confined_connection_refuses_on_its_own(published_and_internal, tmp_path, sql):
+    """Without fmw query's statement check: DuckDB itself refuses."""
+    import duckdb
+
+    from flows.warehouse.connection import connect_confined
+
+    published, internal = published_and_internal
+    refused = (duckdb.PermissionException, duckdb.InvalidInputException)
+    with connect_confined(published) as connection, pytest.raises(refused):
+        connection.execute(sql.format(internal=internal, tmp=tmp_path))
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_confined_connection_reads_the_published_file_in_utc(published_and_internal):
+    from flows.warehouse.connection import connect_confined
+
+    published, _ = published_and_internal
+    with connect_confined(published) as connection:
+        rows = connection.execute("SELECT count(*) FROM marts.fms_corridor_monthly").fetchone()
+        zone = connection.execute("SELECT current_setting('TimeZone')").fetchone()
+    assert rows == (4,) and zone == ("UTC",)
+
+
+def test_a_confined_connection_may_write_only_the_file_it_was_given(
+    published_and_internal, tmp_path
+):
+    import duckdb
+
+    from flows.warehouse.connection import connect_confined
+
+    published, _ = published_and_internal
+    allowed = tmp_path / "out.parquet"
+    with connect_confined(published, writable_file=allowed) as connection:
+        connection.execute("COPY (SELECT 1 AS a) TO ? (FORMAT parquet)", [str(allowed)])
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute("COPY (SELECT 1 AS a) TO ? (FORMAT parquet)", [str(tmp_path / "b")])
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute("SELECT * FROM read_text('/etc/passwd')")
+    assert allowed.exists() and not (tmp_path / "b").exists()
