@@ -4,8 +4,13 @@ Python's csv module (used for the small delivered tables, and for an export Duck
 refused) is lenient: a quote that is never closed makes one field of every line after it,
 silently, and a cell larger than its field limit stops the whole read. Here each row knows
 the lines it spans, so a quote left open at the end of the file fails the file, a row that
-an open quote joined to the next lines is counted as the rows it swallowed, and a cell over
-FMW_MAX_CELL_KB quarantines its row instead of stopping the file.
+an open quote joined to the next lines is quarantined and counted as the rows it swallowed,
+and a cell over FMW_MAX_CELL_KB quarantines its row instead of stopping the file.
+
+Whether a quote joined rows is plain when the joined row has the wrong number of fields.
+When it has the right number (the quote closed at the same column some rows below), the
+sign is a cell that runs over several lines and holds a line with as many separators as a
+row would have: free text with line breaks does not look like that.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class CsvRow:
     first_line: int  # physical lines of the file, 1 = the header
     last_line: int
     oversized: str | None = None  # why a cell is too large, when one is
+    joined: bool = False  # a cell holds lines that look like whole rows
 
     @property
     def lines(self) -> int:
@@ -34,6 +40,11 @@ class CsvRow:
         """Why this row cannot be loaded as a row of the file, or None."""
         if self.oversized is not None:
             return self.oversized
+        if self.joined:
+            return (
+                f"a cell runs over lines {self.first_line}-{self.last_line} and holds what look"
+                f" like whole rows, joined by a quote left open: counted as {self.lines} rows"
+            )
         if len(self.fields) == header_length:
             return None
         reason = f"row has {len(self.fields)} fields, the header has {header_length}"
@@ -47,7 +58,7 @@ class CsvRow:
     def rows_counted(self, header_length: int) -> int:
         """How many delivered rows this parsed row stands for (see `problem`)."""
         broken = self.oversized is None and len(self.fields) != header_length
-        return self.lines if broken else 1
+        return self.lines if broken or self.joined else 1
 
 
 def check_unique_header(header: list[str]) -> None:
@@ -69,6 +80,17 @@ def _oversized(fields: list[str], header: list[str], max_cell_bytes: int) -> str
                 f"than the {max_cell_bytes:,} FMW_MAX_CELL_KB allows"
             )
     return None
+
+
+def _holds_rows(fields: list[str], header_length: int, delimiter: str) -> bool:
+    """Whether a cell holds a line with the separators of half a row or more."""
+    separators = max(2, (header_length - 1) // 2)
+    return any(
+        line.count(delimiter) >= separators
+        for value in fields
+        if "\n" in value or "\r" in value
+        for line in value.splitlines()
+    )
 
 
 def _tail_from_line(text: str, line: int) -> str:
@@ -110,8 +132,13 @@ def read_csv_text(text: str, delimiter: str, max_cell_bytes: int) -> tuple[list[
     previous_line = reader.line_num
     number = 0
     try:
-        for number, fields in enumerate(reader, start=1):  # noqa: B007 - used after the loop
+        for fields in reader:
+            if not fields:  # a blank line holds no row
+                previous_line = reader.line_num
+                continue
+            number += 1
             oversized = _oversized(fields, header, max_cell_bytes)
+            spans = reader.line_num > previous_line + 1
             rows.append(
                 CsvRow(
                     number,
@@ -119,6 +146,10 @@ def read_csv_text(text: str, delimiter: str, max_cell_bytes: int) -> tuple[list[
                     previous_line + 1,
                     reader.line_num,
                     oversized,
+                    joined=spans
+                    and oversized is None
+                    and len(fields) == len(header)
+                    and _holds_rows(fields, len(header), delimiter),
                 )
             )
             previous_line = reader.line_num

@@ -164,8 +164,22 @@ def _stage_csv(
         # row, to say which rows.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
+    if _physical_lines(path) > rows_read + 1:
+        # Some cells hold line breaks: a quote left open may have joined rows. Read it
+        # again row by row, where each row knows the lines it spans (flows.ingest.csv_rows).
+        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
     return StagedFile(rows_read=rows_read, plan=plan, view=view)
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines of the file, a last line without its line break included."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
 
 
 def _csv_rows(
