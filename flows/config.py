@@ -143,7 +143,7 @@ def _env_int(name: str) -> int | None:
 def _env_positive(name: str, default: int, unit: int = 1) -> int:
     value = _env_int(name)
     if value is None:
-        return default
+        return default * unit
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value * unit

@@ -114,7 +114,8 @@ def _check_last_quote_closed(text: str, last: CsvRow, delimiter: str) -> None:
         if "unexpected end of data" in str(error):
             raise UnreadableFile(
                 f"a quote opened in row {last.number} (line {last.first_line}) is never "
-                f"closed: the {last.lines} line(s) after it cannot be told apart as rows; "
+                f"closed: its {last.lines} line(s) to the end of the file cannot be told apart "
+                "as rows; "
                 "close the quote and deliver the file again"
             ) from error
 

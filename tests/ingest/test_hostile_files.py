@@ -252,3 +252,22 @@ def test_the_sha256_of_a_refused_link_is_of_its_target_name_not_its_bytes(
 
     recorded = _file_load(warehouse, "fms", "passwd.csv")["sha256"]
     assert recorded != hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest()
+
+
+def test_fmw_refresh_retry_failed_reaches_the_nightly_flow(monkeypatch, tmp_path) -> None:
+    from flows import cli, nightly
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # no ephemeral API set up
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "WARNING")
+    calls: list[dict[str, object]] = []
+
+    def recorded(**kwargs: object) -> None:
+        calls.append(kwargs)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(nightly, "nightly_refresh", recorded)
+
+    cli.main(["refresh", "--data-dir", str(tmp_path), "--retry-failed"])
+    cli.main(["refresh", "--data-dir", str(tmp_path)])
+
+    assert [call["retry_failed"] for call in calls] == [True, False]
