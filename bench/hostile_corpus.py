@@ -44,7 +44,8 @@ started = time.perf_counter()
 try:
     ingest_landing_zone(connection, form, landing, "measure")
     outcome = {"verdicts": connection.execute(
-        "SELECT status, reason, rows_read, rows_loaded, rows_duplicate, rows_quarantined "
+        "SELECT status, coalesce(reason, (SELECT string_agg(DISTINCT q.reason, '; ') "
+        "FROM quarantine.rows AS q)), rows_read, rows_loaded, rows_duplicate, rows_quarantined "
         "FROM ops.file_loads").fetchall()}
 except BaseException as error:
     outcome = {"crash": f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"}
