@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
+
 from flows.config import IngestLimits
 from flows.warehouse.schema import FMR_COLUMNS
 from tests.helpers.kobo_files import submission, write_csv, write_kobo_json
@@ -141,6 +143,15 @@ def _zip_bomb_xlsx(size: int) -> Callable[[Path], None]:
                     sheet.write(block)
 
     return write
+
+
+def _one_far_cell_xlsx(path: Path) -> None:
+    """Two cells, A1 and XFD1048576: a few kilobytes that a reader lays out as 17 billion."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["A1"] = "_uuid"
+    sheet["XFD1048576"] = "far"
+    workbook.save(path)
 
 
 def _write_bytes(data: bytes) -> Callable[[Path], None]:
@@ -304,6 +315,8 @@ def hostile_cases(limits: IngestLimits = TEST_LIMITS) -> list[HostileCase]:
                     _identical_repeat_csv, "loaded", "", (2, 1, 1, 0)),
         HostileCase("xlsx-zip-bomb", "fms", "bomb.xlsx", _zip_bomb_xlsx(bigger), "failed",
                     "zip bomb"),
+        HostileCase("xlsx-one-far-cell", "fms", "far_cell.xlsx", _one_far_cell_xlsx, "failed",
+                    "1,048,576 rows x 16,384 columns"),
         HostileCase("xlsx-not-a-zip", "fms", "not_a_zip.xlsx",
                     _write_bytes(b"_uuid;today\nu;2026-01-01\n"), "failed", "cannot read XLSX"),
         HostileCase("xlsx-truncated-zip", "fms", "truncated.xlsx",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,9 +219,60 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
+# A cell's reference (`r="XFD1048576"`) or a row's (`r="1048576"`) in a worksheet's XML.
+_REFERENCE = re.compile(rb'\br="([A-Z]{0,3})([0-9]{1,7})"')
+
+
+@dataclass
+class _SheetExtent:
+    """The rows and columns a worksheet's cells reach: the reader allocates all of them."""
+
+    rows: int = 0
+    columns: int = 0
+
+    def see(self, xml: bytes) -> None:
+        for letters, digits in _REFERENCE.findall(xml):
+            self.rows = max(self.rows, int(digits))
+            column = 0
+            for letter in letters:
+                column = column * 26 + letter - 64
+            self.columns = max(self.columns, column)
+
+
+def _unpack_within(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int, cells_allowed: int
+) -> int:
+    """Unpack one member, counting its bytes (it stops past `budget`); UnreadableFile when
+    it is a sheet whose cells reach beyond `cells_allowed`."""
+    unpacked, extent, carry = 0, _SheetExtent(), b""
+    is_sheet = member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")
+    with archive.open(member) as content:
+        while chunk := content.read(1 << 20):
+            unpacked += len(chunk)
+            if unpacked > budget:
+                break
+            if is_sheet:
+                # A reference cut by the chunk's end is whole in the next look.
+                extent.see(carry + chunk)
+                carry = chunk[-32:]
+    if extent.rows * extent.columns > cells_allowed:
+        raise UnreadableFile(
+            f"cannot read XLSX: a sheet's cells reach {extent.rows:,} rows x "
+            f"{extent.columns:,} columns, more than the {cells_allowed:,} cells "
+            "FMW_MAX_PARSED_FILE_MB allows the reader to lay out"
+        )
+    return unpacked
+
+
+# What the reader lays out per cell of a sheet's range, filled or not (calamine's cell,
+# Python's list slot), with room for the values: a far cell allocates the whole rectangle.
+_BYTES_PER_CELL = 16
+
+
 def _check_xlsx_content(path: Path, limits: IngestLimits) -> None:
-    """Refuse a workbook whose content unpacks beyond the limit (a zip bomb) before any
-    reader unpacks it: by the sizes it declares, then by what really comes out."""
+    """Refuse a workbook whose content unpacks beyond the limit (a zip bomb), or whose
+    sheet reaches a cell so far that the reader would lay out gigabytes of empty cells,
+    before any reader unpacks it: by the sizes it declares, then by what really comes out."""
     limit = limits.max_parsed_file_bytes
     too_large = (
         "cannot read XLSX: its content unpacks to more than the "
@@ -233,11 +285,11 @@ def _check_xlsx_content(path: Path, limits: IngestLimits) -> None:
                 raise UnreadableFile(too_large)
             unpacked = 0
             for member in members:
-                with archive.open(member) as content:
-                    while chunk := content.read(1 << 20):
-                        unpacked += len(chunk)
-                        if unpacked > limit:
-                            raise UnreadableFile(too_large)
+                unpacked += _unpack_within(
+                    archive, member, limit - unpacked, limit // _BYTES_PER_CELL
+                )
+                if unpacked > limit:
+                    raise UnreadableFile(too_large)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as error:
         raise UnreadableFile(f"cannot read XLSX: not a sound zip archive ({error})") from error
 
