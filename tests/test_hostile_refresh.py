@@ -58,7 +58,7 @@ def test_a_refresh_over_the_hostile_corpus_publishes_and_the_next_reads_none_aga
     )
     verdicts = _verdicts(internal)
     for case in cases:
-        status, reason, _ = verdicts[(case.source, case.file_name)]
+        status, reason, _ = verdicts[(case.source, case.recorded_name)]
         assert status == case.status, (case.id, reason)
         if status == "failed":
             assert case.reason in (reason or ""), case.id

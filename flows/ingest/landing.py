@@ -19,7 +19,9 @@ class LandingFile:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The name as recorded: a name that is not UTF-8 (Linux allows any bytes) keeps its
+        other bytes as `\\xff` escapes, the same every run."""
+        return os.fsencode(self.path.name).decode("utf-8", "backslashreplace")
 
     @property
     def shown_name(self) -> str:

@@ -23,7 +23,7 @@ import openpyxl
 
 from flows.config import IngestLimits
 from flows.warehouse.schema import FMR_COLUMNS
-from tests.helpers.kobo_files import submission, write_csv, write_kobo_json
+from tests.helpers.kobo_files import submission, write_csv, write_kobo_json, write_xlsx
 
 # Small enough for the bombs and the oversized files to be written in a second.
 TEST_LIMITS = IngestLimits(max_parsed_file_bytes=32 * 2**20)
@@ -41,6 +41,11 @@ class HostileCase:
     status: str
     reason: str
     counts: Counts | None = None
+
+    @property
+    def recorded_name(self) -> str:
+        """The name as ops.file_loads records it (bytes that are not UTF-8 escaped)."""
+        return os.fsencode(self.file_name).decode("utf-8", "backslashreplace")
 
 
 # --- FMS -------------------------------------------------------------------------------
@@ -357,6 +362,11 @@ def hostile_cases(limits: IngestLimits = TEST_LIMITS) -> list[HostileCase]:
                     "loaded", "", (1, 1, 0, 0)),
         HostileCase("name-with-dot-dot", "fms", "up..%2F..%2Fescape..csv", _valid_csv("dotdot"),
                     "loaded", "", (1, 1, 0, 0)),
+        HostileCase("name-not-utf8", "fms", os.fsdecode(b"export-\xff\xfe.csv"),
+                    _valid_csv("notutf8"), "loaded", "", (1, 1, 0, 0)),
+        HostileCase("name-not-utf8-xlsx", "fms", os.fsdecode(b"export-\xff.xlsx"),
+                    lambda path: write_xlsx(path, _rows("notutf8x", 1)), "loaded", "",
+                    (1, 1, 0, 0)),
         HostileCase("name-that-is-a-glob", "fms", "*.csv", _valid_csv("glob"), "loaded", "",
                     (1, 1, 0, 0)),
         HostileCase("symlink-outside-the-landing-zone", "fms", "passwd.csv",

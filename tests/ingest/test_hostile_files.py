@@ -44,7 +44,7 @@ def _file_load(connection: duckdb.DuckDBPyConnection, source: str, name: str) ->
 def _quarantine_reasons(connection: duckdb.DuckDBPyConnection, case: HostileCase) -> list[str]:
     rows = connection.execute(
         "SELECT reason FROM quarantine.rows WHERE source = ? AND file_name = ?",
-        [case.source, case.file_name],
+        [case.source, case.recorded_name],
     ).fetchall()
     return [reason for (reason,) in rows]
 
@@ -52,7 +52,7 @@ def _quarantine_reasons(connection: duckdb.DuckDBPyConnection, case: HostileCase
 def test_the_corpus_holds_at_least_thirty_hostile_files() -> None:
     cases = hostile_cases()
     assert len(cases) >= 30
-    assert len({(c.source, c.file_name) for c in cases}) == len(cases)
+    assert len({(c.source, c.recorded_name) for c in cases}) == len(cases)
 
 
 @pytest.mark.parametrize("case", hostile_cases(), ids=lambda case: case.id)
@@ -63,11 +63,11 @@ def test_a_hostile_file_gets_its_verdict_and_the_warehouse_still_ingests(
 
     _ingest(warehouse, form, landing, "r1")
 
-    load = _file_load(warehouse, case.source, case.file_name)
+    load = _file_load(warehouse, case.source, case.recorded_name)
     assert load["status"] == case.status, load["reason"]
     if case.status == "failed":
         assert case.reason in load["reason"]
-        assert load["reason"].startswith(printable(case.file_name))
+        assert load["reason"].startswith(printable(case.recorded_name))
         assert "\n" not in load["reason"]
     elif case.reason:
         assert any(case.reason in r for r in _quarantine_reasons(warehouse, case))
@@ -82,7 +82,7 @@ def test_a_hostile_file_gets_its_verdict_and_the_warehouse_still_ingests(
     assert [(f.source, f.file_name, f.status) for f in again.files] == [
         ("fms", "after.json", "loaded")
     ]
-    assert _file_load(warehouse, case.source, case.file_name)["run_id"] == "r1"
+    assert _file_load(warehouse, case.source, case.recorded_name)["run_id"] == "r1"
 
 
 def test_a_failed_file_is_not_retried_until_its_bytes_change(

@@ -132,12 +132,27 @@ _NOT_CONTENT = {"_tags"}
 _GLOB_CHARACTERS = frozenset("*?[]{}")
 
 
+def _duckdb_can_open(path: Path) -> bool:
+    """DuckDB's reader takes a glob pattern in UTF-8: a name with a glob character or with
+    bytes that are not UTF-8 is read in Python instead."""
+    text = str(path)
+    return not (_GLOB_CHARACTERS & set(text)) and text.isprintable() and _is_utf8(text)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _stage_csv(
     connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
 ) -> StagedFile:
     header, delimiter = _csv_header(path)
     plan = _plan(form, header)
-    if _GLOB_CHARACTERS & set(str(path)):
+    if not _duckdb_can_open(path):
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     positional = {f"c{i}": "VARCHAR" for i in range(len(header))}
     columns = ", ".join(f"'{name}': 'VARCHAR'" for name in positional)
@@ -301,8 +316,9 @@ def _xlsx_rows(
 
     _check_xlsx_content(path, limits)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        with path.open("rb") as handle:  # any name, UTF-8 or not
+            workbook = CalamineWorkbook.from_filelike(handle)
+            sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as error:  # calamine raises its own types for every kind of damage
         raise UnreadableFile(f"cannot read XLSX: {error}") from error
     if not sheet:
