@@ -90,10 +90,13 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT, help="the source tree to measure")
     parser.add_argument("--cap-gb", type=float, default=4.0, help="address-space cap per run")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per file")
+    parser.add_argument("--only", default="", help="only the cases whose id contains this")
     args = parser.parse_args()
     print("| case | verdict | rows read/loaded/dup/quar | reason | peak MB (+ over start) | s |")
     print("|---|---|---|---|---|---|")
     for case in hostile_cases(DEFAULT_INGEST_LIMITS):
+        if args.only not in case.id:
+            continue
         with tempfile.TemporaryDirectory() as folder:
             landing = Path(folder) / "landing"
             write_case(landing, case)

@@ -139,13 +139,30 @@ def _identical_repeat_csv(path: Path) -> None:
 
 
 def _zip_bomb_xlsx(size: int) -> Callable[[Path], None]:
+    """A sound workbook whose first sheet unpacks to `size` bytes of identical rows
+    (a thousandfold compression): millions of rows from a file of a few hundred kilobytes."""
+
     def write(path: Path) -> None:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("[Content_Types].xml", "<Types/>")
-            with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-                block = b"0" * 2**20
-                for _ in range(size // len(block)):
-                    sheet.write(block)
+        plain = io.BytesIO()
+        workbook = openpyxl.Workbook()
+        workbook.active["A1"] = "_uuid"
+        workbook.save(plain)
+        row = b'<row><c t="inlineStr"><is><t>bomb</t></is></c></row>'
+        with (
+            zipfile.ZipFile(plain) as source,
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb,
+        ):
+            for member in source.infolist():
+                if member.filename != "xl/worksheets/sheet1.xml":
+                    bomb.writestr(member, source.read(member))
+                    continue
+                head, tail = source.read(member).split(b"</sheetData>")
+                with bomb.open(member.filename, "w", force_zip64=True) as sheet:
+                    sheet.write(head)
+                    block = row * (2**20 // len(row))
+                    for _ in range(size // len(block) + 1):
+                        sheet.write(block)
+                    sheet.write(b"</sheetData>" + tail)
 
     return write
 
