@@ -352,7 +352,7 @@ def _nested_deeper_than(value: Any, limit: int) -> bool:
         if isinstance(item, list):
             if depth >= limit:
                 return True
-            stack.extend((child, depth + 1) for child in item)
+            stack.extend((c, depth + 1) for c in item if isinstance(c, list | dict))
     return False
 
 
