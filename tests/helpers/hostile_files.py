@@ -309,6 +309,7 @@ BILLION_LAUGHS = (
     + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
     )
+    + "themes: *i\n"  # 9^9 strings once expanded, as the quarantine record would be
     + STORY_FIELDS.format(id="laughs")
 )
 
