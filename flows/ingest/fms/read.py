@@ -180,9 +180,12 @@ def _stage_csv(
         # row, to say which rows.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
-    if _physical_lines(path) > rows_read + 1:
+    small = path.stat().st_size <= limits.max_parsed_file_bytes
+    if small and _physical_lines(path) > rows_read + 1:
         # Some cells hold line breaks: a quote left open may have joined rows. Read it
         # again row by row, where each row knows the lines it spans (flows.ingest.csv_rows).
+        # A file too large to re-read in Python keeps DuckDB's reading: notes with line
+        # breaks are far more common there than a quote that closes in the same column.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
     return StagedFile(rows_read=rows_read, plan=plan, view=view)
