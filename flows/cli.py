@@ -78,6 +78,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
             full_refresh=args.full_refresh,
             suppression_k=args.k,
             wait_for_lock=args.wait,
+            retry_failed=args.retry_failed,
         )
     except RefreshAlreadyRunning as busy:
         print(f"not started: {busy}", file=sys.stderr)
@@ -277,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh", action="store_true", help="rebuild everything from the landing zone"
     )
     refresh.add_argument("--k", type=int, help="small-cell suppression threshold (default 5)")
+    refresh.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="read again the landing files that failed, even if their bytes did not change",
+    )
     refresh.add_argument(
         "--wait",
         action="store_true",

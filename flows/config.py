@@ -31,6 +31,31 @@ DEFAULT_SCHEDULE_TIMEZONE = "Asia/Vientiane"
 # dbt build and the quality gates alike.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """What one landing file may make the Python side of a refresh hold.
+
+    DuckDB's reader streams and spills to disk, but whatever is parsed into Python objects
+    (Kobo JSON, XLSX sheets, CSV that DuckDB could not read, story front matter) costs
+    several times its size in memory: the inputs are bounded, not the process (an address
+    space limit would also bind DuckDB, which runs in the same process). A file beyond a
+    limit fails with a reason that names the limit and its FMW_* setting.
+    """
+
+    # FMW_MAX_PARSED_FILE_MB: a JSON file, an XLSX file's uncompressed content, a CSV file
+    # read row by row in Python, a story file.
+    max_parsed_file_bytes: int = 128 * 1024 * 1024
+    # FMW_MAX_CELL_KB: one CSV cell; a row with a larger one is quarantined.
+    max_cell_bytes: int = 1024 * 1024
+    # FMW_MAX_FRONT_MATTER_KB: a story's YAML front matter.
+    max_front_matter_bytes: int = 64 * 1024
+    # FMW_MAX_NESTING_DEPTH: lists and objects inside one JSON value or a front matter.
+    max_nesting_depth: int = 32
+
+
+DEFAULT_INGEST_LIMITS = IngestLimits()
+
 # The tools' usage reporting, switched off: the machine has no internet, and a refresh must
 # never try to reach one. Set before the tools are imported, in every process that runs them.
 TELEMETRY_SWITCHES = {
@@ -57,6 +82,8 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     # The group that may read internal/ (FMW_INTERNAL_GROUP); None: its owner only.
     internal_group: str | None = None
+    ingest_limits: IngestLimits = DEFAULT_INGEST_LIMITS
+    retry_failed: bool = False  # read again the files that failed, even with the same bytes
 
     @property
     def internal_dir(self) -> Path:
@@ -115,12 +142,37 @@ def _env_int(name: str) -> int | None:
         raise ValueError(f"{name} must be an integer, got {value!r}") from error
 
 
+def _env_positive(name: str, default: int, unit: int = 1) -> int:
+    value = _env_int(name)
+    if value is None:
+        return default * unit
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value * unit
+
+
+def ingest_limits() -> IngestLimits:
+    """The per-file limits, from FMW_* environment variables or their defaults."""
+    default = DEFAULT_INGEST_LIMITS
+    return IngestLimits(
+        max_parsed_file_bytes=_env_positive(
+            "FMW_MAX_PARSED_FILE_MB", default.max_parsed_file_bytes // 2**20, 2**20
+        ),
+        max_cell_bytes=_env_positive("FMW_MAX_CELL_KB", default.max_cell_bytes // 2**10, 2**10),
+        max_front_matter_bytes=_env_positive(
+            "FMW_MAX_FRONT_MATTER_KB", default.max_front_matter_bytes // 2**10, 2**10
+        ),
+        max_nesting_depth=_env_positive("FMW_MAX_NESTING_DEPTH", default.max_nesting_depth),
+    )
+
+
 def resolve_settings(
     landing_dir: Path | None = None,
     data_dir: Path | None = None,
     suppression_k: int | None = None,
     full_refresh: bool = False,
     keep_snapshots: int | None = None,
+    retry_failed: bool = False,
 ) -> Settings:
     k = suppression_k or _env_int("FMW_SUPPRESSION_K") or DEFAULT_SUPPRESSION_K
     if k < 1:
@@ -137,4 +189,6 @@ def resolve_settings(
         duckdb_memory_limit=os.environ.get("FMW_DUCKDB_MEMORY_LIMIT")
         or DEFAULT_DUCKDB_MEMORY_LIMIT,
         internal_group=os.environ.get("FMW_INTERNAL_GROUP") or None,
+        ingest_limits=ingest_limits(),
+        retry_failed=retry_failed,
     )

@@ -105,6 +105,8 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
             run_id,
             full_refresh=settings.full_refresh,
             progress=step,
+            limits=settings.ingest_limits,
+            retry_failed=settings.retry_failed,
         )
     for failed in summary.failed:
         logger.warning("file %s/%s failed: %s", failed.source, failed.file_name, failed.reason)
@@ -224,6 +226,7 @@ def nightly_refresh(
     wait_for_lock: bool = False,
     kobo_asset: str | None = None,
     kobo_server: str | None = None,
+    retry_failed: bool = False,
 ) -> RefreshOutcome:
     """Run one refresh; only one runs at a time per data directory.
 
@@ -231,12 +234,16 @@ def nightly_refresh(
     the landing zone (`kobo_server` or KOBO_SERVER_URL; the token from KOBO_TOKEN in the
     environment of the process that runs the flow, never a parameter). A pull that fails is
     reported and the refresh goes on with what the landing zone holds.
+
+    A landing file that failed is read again only when its bytes change, or with
+    `retry_failed`.
     """
     settings = resolve_settings(
         landing_dir=Path(landing_dir) if landing_dir else None,
         data_dir=Path(data_dir) if data_dir else None,
         suppression_k=suppression_k,
         full_refresh=full_refresh,
+        retry_failed=retry_failed,
     )
     with (
         internal_kept_private(settings),

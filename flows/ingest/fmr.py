@@ -6,7 +6,8 @@ from __future__ import annotations
 import duckdb
 import pycountry
 
-from flows.form.xlsform import Form
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
+from flows.form.xlsform import EARLIEST_INTERVIEW_DATE, Form
 from flows.ingest.landing import LandingFile, LoadCounts
 from flows.ingest.tabular import Checks, CsvSpec, load_validated_csv
 from flows.sql import sql_list
@@ -20,6 +21,9 @@ FMR_SPEC = CsvSpec(
     optional=("observer_id", "hours_observed"),
 )
 SEXES = ("female", "male", "unknown")
+# One counted group at one point on one day: more would be a typing error, and would not
+# even fit the integer dbt casts it to.
+MAX_COUNT = 1_000_000
 AGE_GROUPS = ("children", "adults", "elderly", "unknown")
 
 
@@ -30,7 +34,18 @@ def _not_in(column: str, values: tuple[str, ...] | list[str]) -> str:
 def fmr_checks(form: Form) -> Checks:
     countries = sorted(c.alpha_3 for c in pycountry.countries)
     return {
-        "date": [("TRY_STRPTIME(date, '%Y-%m-%d') IS NULL", "not a date (YYYY-MM-DD)")],
+        "date": [
+            ("TRY_STRPTIME(date, '%Y-%m-%d') IS NULL", "not a date (YYYY-MM-DD)"),
+            (
+                f"TRY_STRPTIME(date, '%Y-%m-%d') < DATE '{EARLIEST_INTERVIEW_DATE}'",
+                f"date before {EARLIEST_INTERVIEW_DATE}",
+            ),
+            # A day's tally is delivered after the day; one day of slack for time zones.
+            (
+                "CAST(TRY_STRPTIME(date, '%Y-%m-%d') AS DATE) > current_date + 1",
+                "date in the future",
+            ),
+        ],
         "fmp": [(_not_in("fmp", form.choice_names("fmp")), "not in choice list fmp")],
         "direction": [
             (_not_in("direction", form.choice_names("direction")), "not in choice list direction")
@@ -45,6 +60,11 @@ def fmr_checks(form: Form) -> Checks:
         ],
         "count": [
             ("NOT regexp_matches(count, '^[0-9]+$')", "not an integer of at least 0"),
+            (
+                "regexp_matches(count, '^[0-9]+$') AND "
+                f"coalesce(TRY_CAST(count AS BIGINT) > {MAX_COUNT}, true)",
+                f"more than {MAX_COUNT:,} people in one counted group",
+            ),
         ],
         "hours_observed": [
             (
@@ -56,6 +76,10 @@ def fmr_checks(form: Form) -> Checks:
 
 
 def load_fmr_file(
-    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    run_id: str,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ) -> LoadCounts:
-    return load_validated_csv(connection, FMR_SPEC, fmr_checks(form), landing, run_id)
+    return load_validated_csv(connection, FMR_SPEC, fmr_checks(form), landing, run_id, limits)

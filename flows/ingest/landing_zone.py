@@ -5,26 +5,42 @@ not read again; nor hashed again when its size and modification time are those r
 (the contract: files only ever arrive, a provider never edits one in place, so hashing
 gigabytes of old exports every night would buy nothing). A file whose bytes equal a loaded
 file is recorded as
-`skipped_same_bytes`; a file that cannot be read is recorded as `failed` with the reason,
-and the run goes on. Each file's rows, quarantine records and `ops.file_loads` row are
-committed together or not at all.
+`skipped_same_bytes`. Every file gets a verdict, whatever it holds: any error while one
+file is read or loaded (unreadable bytes, a parser's RecursionError, a limit of
+flows.config.IngestLimits) rolls that file back and records it as `failed`, with a reason
+that names it, and the run goes on. A failed file is not read again until its bytes change
+(or with `retry_failed`, `fmw refresh --retry-failed`), unless it failed for a cause
+outside it (memory, disk, permissions): that one is read again by the next run. A link out
+of the landing zone, or a pipe, is never opened. Each file's rows, quarantine records and
+`ops.file_loads` row are committed together or not at all.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
 from flows.ingest import fmr, reference
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.load import load_staged_fms
 from flows.ingest.fms.read import stage_file
-from flows.ingest.landing import SOURCES, LandingFile, LoadCounts, landing_files, sha256_of
+from flows.ingest.landing import (
+    SOURCES,
+    LandingFile,
+    LoadCounts,
+    landing_files,
+    printable,
+    sha256_of,
+)
 from flows.ingest.stories import load as stories
 from flows.step import Step
 from flows.warehouse.connection import transaction
@@ -72,7 +88,7 @@ RAW_TABLES = (
     "quarantine.rows",
 )
 
-Loader = Callable[[duckdb.DuckDBPyConnection, Form, LandingFile, str], LoadCounts]
+Loader = Callable[[duckdb.DuckDBPyConnection, Form, LandingFile, str, IngestLimits], LoadCounts]
 
 
 # FMS exports are staged (read into a temporary table) before the file's transaction
@@ -84,30 +100,52 @@ LOADERS: dict[str, Loader] = {
 }
 
 
-_DEALT_WITH = "status IN ('loaded', 'skipped_same_bytes')"
+_DONE = "status IN ('loaded', 'skipped_same_bytes')"
+# Recorded before retry_next_run existed (NULL): read once more, then judged as below.
+_FAILED_FOR_GOOD = "status = 'failed' AND NOT coalesce(retry_next_run, true)"
+
+
+def _dealt_with(retry_failed: bool) -> str:
+    """SQL: the ops.file_loads rows of files that need no work this run."""
+    return _DONE if retry_failed else f"({_DONE} OR ({_FAILED_FOR_GOOD}))"
+
+
+# Causes outside the file: the same bytes may well load on the next run.
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def _outside_the_file(error: BaseException) -> bool:
+    if isinstance(error, MemoryError | duckdb.OutOfMemoryException):
+        return True
+    if isinstance(error, OSError) and not isinstance(error, UnreadableFile):
+        return error.errno is None or error.errno in _MACHINE_ERRNOS
+    return "No space left on device" in str(error)
 
 
 @dataclass(frozen=True)
 class FileIdentity:
-    """What the file system says about a file, without reading it."""
+    """What the file system says about a file, without reading it (nor following a link)."""
 
     size_bytes: int
     modified_ns: int
 
     @classmethod
     def of(cls, path: Path) -> FileIdentity:
-        stat = path.stat()
+        stat = path.lstat() if path.is_symlink() else path.stat()
         return cls(stat.st_size, stat.st_mtime_ns)
 
 
 def _seen_unchanged(
-    connection: duckdb.DuckDBPyConnection, landing: LandingFile, identity: FileIdentity
+    connection: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    identity: FileIdentity,
+    retry_failed: bool,
 ) -> bool:
     """The file was dealt with before and its size and modification time are unchanged."""
     return (
         connection.execute(
             f"SELECT count(*) FROM ops.file_loads WHERE source = ? AND file_name = ? "
-            f"AND size_bytes = ? AND modified_ns = ? AND {_DEALT_WITH}",
+            f"AND size_bytes = ? AND modified_ns = ? AND {_dealt_with(retry_failed)}",
             [landing.source, landing.name, identity.size_bytes, identity.modified_ns],
         ).fetchone()[0]
         > 0
@@ -124,18 +162,32 @@ def _remember_identity(
     note its size and time so that the next run need not hash it."""
     connection.execute(
         f"UPDATE ops.file_loads SET size_bytes = ?, modified_ns = ? "
-        f"WHERE source = ? AND file_name = ? AND sha256 = ? AND {_DEALT_WITH}",
+        f"WHERE source = ? AND file_name = ? AND sha256 = ? AND {_dealt_with(False)}",
         [identity.size_bytes, identity.modified_ns, landing.source, landing.name, sha256],
     )
 
 
-def _already_seen(connection: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
-    """file name -> sha256 for files that need no work (loaded or skipped)."""
+def _already_seen(
+    connection: duckdb.DuckDBPyConnection, source: str, retry_failed: bool
+) -> dict[str, str]:
+    """file name -> sha256 for files that need no work (loaded, skipped, failed for good)."""
     rows = connection.execute(
-        f"SELECT file_name, sha256 FROM ops.file_loads WHERE source = ? AND {_DEALT_WITH}",
+        "SELECT file_name, sha256 FROM ops.file_loads "
+        f"WHERE source = ? AND {_dealt_with(retry_failed)}",
         [source],
     ).fetchall()
     return dict(rows)
+
+
+def _failed_file_with_hash(
+    connection: duckdb.DuckDBPyConnection, source: str, sha256: str
+) -> tuple[str, str] | None:
+    """(name, reason) of a file with these bytes that failed for good."""
+    return connection.execute(
+        "SELECT file_name, reason FROM ops.file_loads "
+        f"WHERE source = ? AND sha256 = ? AND {_FAILED_FOR_GOOD} LIMIT 1",
+        [source, sha256],
+    ).fetchone()
 
 
 def _loaded_file_with_hash(
@@ -155,17 +207,21 @@ def _record(
     identity: FileIdentity,
     result: FileResult,
     run_id: str,
+    retry_next_run: bool = False,
 ) -> None:
+    # A file of that name that failed with other bytes was replaced by this one: the
+    # verdict on its bytes goes with it (one row per landing file).
     connection.execute(
-        "DELETE FROM ops.file_loads WHERE source = ? AND file_name = ? AND sha256 = ?",
+        "DELETE FROM ops.file_loads WHERE source = ? AND file_name = ? "
+        "AND (sha256 = ? OR status = 'failed')",
         [landing.source, landing.name, sha256],
     )
     counts = result.counts
     connection.execute(
         "INSERT INTO ops.file_loads (source, file_name, sha256, rows_read, rows_loaded, "
         "rows_duplicate, rows_quarantined, status, reason, arrival_rank, run_id, loaded_at, "
-        "size_bytes, modified_ns) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?, ?)",
+        "size_bytes, modified_ns, retry_next_run) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?, ?, ?)",
         [
             landing.source,
             landing.name,
@@ -180,6 +236,7 @@ def _record(
             run_id,
             identity.size_bytes,
             identity.modified_ns,
+            retry_next_run,
         ],
     )
 
@@ -191,9 +248,10 @@ def _load_in_transaction(
     sha256: str,
     identity: FileIdentity,
     run_id: str,
+    limits: IngestLimits,
 ) -> FileResult:
     """Load the file and record it in one transaction: all of it, or nothing."""
-    staged = stage_file(connection, form, landing.path) if landing.source == "fms" else None
+    staged = stage_file(connection, form, landing.path, limits) if landing.source == "fms" else None
     try:
         with transaction(connection):
             # Staging needs file order (it numbers the rows); nothing after it does: every
@@ -203,23 +261,63 @@ def _load_in_transaction(
             if staged is not None:
                 counts = load_staged_fms(connection, form, staged, landing.name, run_id)
             else:
-                counts = LOADERS[landing.source](connection, form, landing, run_id)
-            result = FileResult(landing.source, landing.name, "loaded", counts)
+                counts = LOADERS[landing.source](connection, form, landing, run_id, limits)
+            result = FileResult(landing.source, landing.shown_name, "loaded", counts)
             _record(connection, landing, sha256, identity, result, run_id)
     finally:
         connection.execute("RESET preserve_insertion_order")
     return result
 
 
-def ingest_file(
-    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
+_MAX_REASON = 500
+
+
+def _reason(landing: LandingFile, error: BaseException) -> str:
+    """`<file>: <what went wrong>`, on one line; an error the loaders did not expect is
+    named by its type (a RecursionError, a csv.Error, ...)."""
+    message = " ".join(str(error).split())
+    if not isinstance(error, UnreadableFile | duckdb.Error | OSError | ValueError) or not message:
+        message = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    if len(message) > _MAX_REASON:
+        message = message[: _MAX_REASON - 1] + "…"
+    reason = f"{landing.shown_name}: {message}"
+    if _outside_the_file(error):
+        reason += " (read again by the next refresh: the cause may lie outside the file)"
+    return reason
+
+
+def _failed(landing: LandingFile, reason: str) -> FileResult:
+    return FileResult(landing.source, landing.shown_name, "failed", LoadCounts(0, 0, 0, 0), reason)
+
+
+def _refused_fingerprint(landing: LandingFile) -> str:
+    """What stands for the bytes of a file that is never opened: where its link points."""
+    path = landing.path
+    what = os.readlink(path) if path.is_symlink() else f"mode {path.lstat().st_mode:o}"
+    return hashlib.sha256(f"not opened: {what}".encode()).hexdigest()
+
+
+def _judge(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    run_id: str,
+    limits: IngestLimits,
+    retry_failed: bool,
 ) -> FileResult | None:
-    """Load one file in its own transaction; None when it was already dealt with."""
     identity = FileIdentity.of(landing.path)
-    if _seen_unchanged(connection, landing, identity):
+    if _seen_unchanged(connection, landing, identity, retry_failed):
         return None
+    refusal = landing.refusal(landing.path.parent.parent)
+    if refusal is not None:
+        sha256 = _refused_fingerprint(landing)
+        if _already_seen(connection, landing.source, retry_failed).get(landing.name) == sha256:
+            return None
+        result = _failed(landing, f"{landing.shown_name}: {refusal}")
+        _record(connection, landing, sha256, identity, result, run_id)
+        return result
     sha256 = sha256_of(landing.path)
-    if _already_seen(connection, landing.source).get(landing.name) == sha256:
+    if _already_seen(connection, landing.source, retry_failed).get(landing.name) == sha256:
         _remember_identity(connection, landing, sha256, identity)
         return None
     twin = _loaded_file_with_hash(connection, landing.source, sha256)
@@ -227,21 +325,58 @@ def ingest_file(
         twin_name, rows_read = twin
         result = FileResult(
             landing.source,
-            landing.name,
+            landing.shown_name,
             "skipped_same_bytes",
             LoadCounts(rows_read, 0, rows_read, 0),
-            f"same bytes as {twin_name}",
+            f"same bytes as {printable(twin_name)}",
         )
         _record(connection, landing, sha256, identity, result, run_id)
         return result
-
-    try:
-        return _load_in_transaction(connection, form, landing, sha256, identity, run_id)
-    except (UnreadableFile, duckdb.Error, OSError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        log.warning("%s/%s failed: %s", landing.source, landing.name, reason)
-        result = FileResult(landing.source, landing.name, "failed", LoadCounts(0, 0, 0, 0), reason)
+    failed_twin = (
+        None if retry_failed else _failed_file_with_hash(connection, landing.source, sha256)
+    )
+    if failed_twin is not None:
+        twin_name, twin_reason = failed_twin
+        reason = f"{landing.shown_name}: same bytes as {printable(twin_name)}, which failed"
+        result = _failed(landing, f"{reason} ({twin_reason})")
         _record(connection, landing, sha256, identity, result, run_id)
+        return result
+    try:
+        return _load_in_transaction(connection, form, landing, sha256, identity, run_id, limits)
+    except Exception as error:  # noqa: BLE001 - whatever a file holds, it gets a verdict
+        result = _failed(landing, _reason(landing, error))
+        log.warning("%s/%s failed: %s", landing.source, landing.shown_name, result.reason)
+        _record(connection, landing, sha256, identity, result, run_id, _outside_the_file(error))
+        return result
+
+
+def ingest_file(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    run_id: str,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+    retry_failed: bool = False,
+) -> FileResult | None:
+    """Load one file in its own transaction; None when it was already dealt with.
+
+    A file that vanishes or cannot even be listed, hashed or opened still gets a verdict,
+    read again next run."""
+    try:
+        return _judge(connection, form, landing, run_id, limits, retry_failed)
+    except Exception as error:  # noqa: BLE001 - the file could not even be looked at
+        result = _failed(landing, _reason(landing, error))
+        log.warning("%s/%s failed: %s", landing.source, landing.shown_name, result.reason)
+        with transaction(connection):
+            _record(
+                connection,
+                landing,
+                hashlib.sha256(b"not read").hexdigest(),
+                FileIdentity(-1, -1),
+                result,
+                run_id,
+                retry_next_run=True,
+            )
         return result
 
 
@@ -259,6 +394,8 @@ def ingest_landing_zone(
     run_id: str,
     full_refresh: bool = False,
     progress: Callable[[Step], None] = lambda step: None,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+    retry_failed: bool = False,
 ) -> IngestSummary:
     ensure_schema(connection, form)
     if full_refresh:
@@ -269,9 +406,9 @@ def ingest_landing_zone(
     for source in SOURCES:
         files = landing_files(landing_dir, source)
         for position, landing in enumerate(files, start=1):
-            result = ingest_file(connection, form, landing, run_id)
-            outcome = "already loaded" if result is None else result.status
-            progress(Step(f"ingest {source}", position, len(files), landing.name, outcome))
+            result = ingest_file(connection, form, landing, run_id, limits, retry_failed)
+            outcome = "already dealt with" if result is None else result.status
+            progress(Step(f"ingest {source}", position, len(files), landing.shown_name, outcome))
             if result is not None:
                 summary.files.append(result)
     return summary

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pycountry
 
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
 from flows.ingest.landing import LandingFile, LoadCounts
 from flows.ingest.tabular import CsvSpec, load_validated_csv
@@ -74,16 +75,25 @@ def fx_rate_checks(form: Form) -> dict[str, list[tuple[str, str]]]:
         ],
         "lak_per_unit": [
             (
-                "coalesce(TRY_CAST(lak_per_unit AS DOUBLE), 0) <= 0",
-                "not a positive number of LAK",
+                "NOT isfinite(coalesce(TRY_CAST(lak_per_unit AS DOUBLE), 0)) "
+                "OR coalesce(TRY_CAST(lak_per_unit AS DOUBLE), 0) <= 0",
+                "not a positive, finite number of LAK",
             )
         ],
     }
 
 
 def load_reference_file(
-    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    run_id: str,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ) -> LoadCounts:
     if landing.name != "fx_rates.csv":
-        raise ValueError(f"unknown reference file {landing.name!r}: only fx_rates.csv is accepted")
-    return load_validated_csv(connection, FX_RATES_SPEC, fx_rate_checks(form), landing, run_id)
+        raise ValueError(
+            f"unknown reference file {landing.shown_name!r}: only fx_rates.csv is accepted"
+        )
+    return load_validated_csv(
+        connection, FX_RATES_SPEC, fx_rate_checks(form), landing, run_id, limits
+    )

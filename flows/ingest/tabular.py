@@ -9,14 +9,14 @@ same rows counts as duplicate.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
+from flows.ingest.csv_rows import read_csv_text
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.landing import LandingFile, LoadCounts
 from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
@@ -35,31 +35,46 @@ class CsvSpec:
     optional: tuple[str, ...] = ()
 
 
-def read_csv_rows(path: Path, spec: CsvSpec) -> tuple[pd.DataFrame, list[tuple[int, str]], int]:
-    """(well-formed rows with source_row, malformed (row, reason), rows read)."""
-    text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
+def read_csv_rows(
+    path: Path, spec: CsvSpec, limits: IngestLimits = DEFAULT_INGEST_LIMITS
+) -> tuple[pd.DataFrame, list[tuple[int, str]], int, int]:
+    """(well-formed rows with source_row, malformed (row, reason), rows read, rows the
+    malformed ones stand for)."""
+    size = path.stat().st_size
+    if size > limits.max_parsed_file_bytes:
+        raise UnreadableFile(
+            f"the file is {size:,} bytes, more than the {limits.max_parsed_file_bytes:,} "
+            "FMW_MAX_PARSED_FILE_MB allows"
+        )
+    try:
+        header, rows = read_csv_text(read_text(path), ",", limits.max_cell_bytes)
+    except UnreadableFile as error:
+        if "no header row" not in str(error):
+            raise
+        header, rows = [], []
     missing = [c for c in spec.columns if c not in header and c not in spec.optional]
     if missing:
         raise UnreadableFile(f"not a {spec.source} file: missing column(s) {', '.join(missing)}")
     good: list[dict[str, object]] = []
     malformed: list[tuple[int, str]] = []
-    rows_read = 0
-    for number, row in enumerate(reader, start=1):
-        rows_read += 1
-        if len(row) != len(header):
-            malformed.append((number, f"row has {len(row)} fields, the header has {len(header)}"))
+    rows_read = malformed_rows = 0
+    for row in rows:
+        counted = row.rows_counted(len(header))
+        rows_read += counted
+        problem = row.problem(len(header))
+        if problem is not None:
+            malformed.append((row.number, problem))
+            malformed_rows += counted
             continue
-        values = dict(zip(header, row, strict=True))
+        values = dict(zip(header, row.fields, strict=True))
         good.append(
-            {"source_row": number}
+            {"source_row": row.number}
             | {c: (values.get(c) or "").strip() or None for c in spec.columns}
         )
     frame = pd.DataFrame(good, columns=["source_row", *spec.columns]).astype(
         {c: "object" for c in spec.columns}
     )
-    return frame, malformed, rows_read
+    return frame, malformed, rows_read, malformed_rows
 
 
 def _errors_sql(spec: CsvSpec, checks: Checks) -> str:
@@ -86,8 +101,9 @@ def load_validated_csv(
     checks: Checks,
     landing: LandingFile,
     run_id: str,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ) -> LoadCounts:
-    frame, malformed, rows_read = read_csv_rows(landing.path, spec)
+    frame, malformed, rows_read, malformed_rows = read_csv_rows(landing.path, spec, limits)
     columns = ", ".join(quote_identifier(c) for c in spec.columns)
     key = ", ".join(quote_identifier(c) for c in spec.key)
     file_name = quote_literal(landing.name)
@@ -113,9 +129,12 @@ def load_validated_csv(
         connection, "tabular_checked", spec.columns, run_id, spec.source, landing.name
     )
     quarantine_malformed_rows(connection, run_id, spec.source, landing.name, malformed)
-    quarantined = connection.execute(
-        "SELECT count(*) FROM tabular_checked WHERE len(errors) > 0"
-    ).fetchone()[0] + len(malformed)
+    quarantined = (
+        connection.execute("SELECT count(*) FROM tabular_checked WHERE len(errors) > 0").fetchone()[
+            0
+        ]
+        + malformed_rows
+    )
 
     row_hash = f"md5(concat_ws(chr(31), {columns}))"
     group_hash = f"md5(string_agg({row_hash}, ',' ORDER BY {row_hash}))"

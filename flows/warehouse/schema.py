@@ -27,6 +27,9 @@ FMS_DELIVERIES_TABLE = "raw.fms_deliveries"
 # See flows/ingest/landing_zone.py: a file seen before with the same size and modification
 # time is not hashed again (files only ever arrive; a provider never edits one in place).
 FILE_IDENTITY_COLUMNS = (("size_bytes", "BIGINT"), ("modified_ns", "BIGINT"))
+# A file that failed for a cause outside it (memory, disk, permissions) is read again by the
+# next refresh; any other failed file only when its bytes change (flows.ingest.landing_zone).
+FILE_RETRY_COLUMNS = (("retry_next_run", "BOOLEAN"),)
 
 FMR_COLUMNS = (
     "date",
@@ -130,6 +133,7 @@ FIXED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("run_id", "VARCHAR"),
         ("loaded_at", "TIMESTAMP"),
         *FILE_IDENTITY_COLUMNS,
+        *FILE_RETRY_COLUMNS,
     ),
     # How far each raw suite has validated its table (flows.quality.gates.NEW_ROWS_ONLY).
     "ops.raw_validations": (
@@ -183,7 +187,7 @@ def schema_ddl(form: Form) -> list[str]:
         # Warehouses created before these columns existed hash each file once more.
         *(
             f"ALTER TABLE ops.file_loads ADD COLUMN IF NOT EXISTS {name} {sql_type}"
-            for name, sql_type in FILE_IDENTITY_COLUMNS
+            for name, sql_type in (*FILE_IDENTITY_COLUMNS, *FILE_RETRY_COLUMNS)
         ),
     ]
 

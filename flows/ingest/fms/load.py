@@ -4,7 +4,10 @@ A submission is its `_uuid`. A row whose `_uuid` is already held with the same c
 a duplicate (cumulative exports); with different content (a supervisor changed its
 validation status, say) it replaces the held version, so the raw layer always holds the
 latest delivered version of each submission. Edits (`meta/deprecatedID`) stay separate
-rows here and are resolved in dbt, which makes arrival order irrelevant for them.
+rows here and are resolved in dbt, which makes arrival order irrelevant for them. One file
+holding one `_uuid` twice with different content cannot say which is right: every version
+of it in that file is quarantined ("conflicting versions of one submission in one file");
+identical repeats are duplicates.
 
 Exports are cumulative, so most rows of a new export are held already, delivered exactly
 as before. `raw.fms_deliveries` remembers, for each held submission, every delivery that
@@ -38,6 +41,8 @@ from flows.warehouse.schema import FMS_DELIVERIES_TABLE
 _NOT_HASHED = {"_tags"}
 
 _TO_VALIDATE = "fms_to_validate"
+_CONFLICTS = "fms_conflicts"
+CONFLICT_REASON = "conflicting versions of one submission in one file"
 
 KEPT_DELIVERIES = 3
 
@@ -64,14 +69,21 @@ def load_staged_fms(
 ) -> LoadCounts:
     columns = raw_columns(form)
     validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
+    _find_conflicting_versions(connection)
     held_as_delivered = _set_aside_rows_held_as_delivered(
         connection, staged, _held_delivered_hash_sql(staged, validation_sql, "staged")
     )
+    conflict = f"{{'column': '_uuid', 'reason': {quote_literal(CONFLICT_REASON)}, 'value': _uuid}}"
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fms_checked AS
         SELECT *, CASE WHEN len(errors) = 0 THEN {_row_hash_sql(columns)} END AS row_hash
-        FROM ({validation_sql})
+        FROM (
+            SELECT * REPLACE (
+                CASE WHEN _uuid IN (SELECT _uuid FROM {_CONFLICTS})
+                THEN list_append(errors, {conflict}) ELSE errors END AS errors)
+            FROM ({validation_sql})
+        )
         """
     )
     _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
@@ -84,14 +96,26 @@ def load_staged_fms(
         connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
     )
     _forget_all_but_the_latest_deliveries_when_too_many(connection)
-    for table in ("fms_changes", "fms_checked", "fms_held_as_delivered"):
+    for table in ("fms_changes", "fms_checked", "fms_held_as_delivered", _CONFLICTS):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
     connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
     return LoadCounts(
         rows_read=staged.rows_read,
         rows_loaded=rows_loaded,
         rows_duplicate=held_as_delivered + valid - rows_loaded,
-        rows_quarantined=invalid + len(staged.malformed),
+        rows_quarantined=invalid + sum(m.rows for m in staged.malformed),
+    )
+
+
+def _find_conflicting_versions(connection: duckdb.DuckDBPyConnection) -> None:
+    """The `_uuid`s this file delivers in more than one version (its cells as delivered,
+    `_tags` aside: a label is not content)."""
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_CONFLICTS} AS
+        SELECT _uuid FROM {STAGED_TABLE} WHERE _uuid IS NOT NULL
+        GROUP BY _uuid HAVING count(DISTINCT delivered_hash) > 1
+        """
     )
 
 
@@ -106,6 +130,7 @@ def _set_aside_rows_held_as_delivered(
         FROM {STAGED_TABLE} AS staged
         SEMI JOIN {FMS_DELIVERIES_TABLE} AS remembered
           ON remembered._uuid = staged._uuid AND remembered.delivered_hash = {delivered_hash}
+        WHERE staged._uuid NOT IN (SELECT _uuid FROM {_CONFLICTS})
         """
     )
     connection.execute(

@@ -11,8 +11,9 @@ is handed to DuckDB as a frame.
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +23,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form, raw_form_columns, raw_system_columns
+from flows.ingest.csv_rows import check_unique_header, read_csv_text
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.columns import (
     REQUIRED_HEADERS,
@@ -40,6 +43,7 @@ STAGED_TABLE = "fms_staged"
 class MalformedRow:
     row_number: int
     reason: str
+    rows: int = 1  # delivered rows it stands for (an open quote joins several)
 
 
 @dataclass(frozen=True)
@@ -81,15 +85,29 @@ class StagedFile:
         return layouts
 
 
-def stage_file(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
+def stage_file(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+) -> StagedFile:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _stage_csv(connection, form, path)
+        return _stage_csv(connection, form, path, limits)
     if suffix == ".xlsx":
-        return _stage_rows(connection, form, *_xlsx_rows(path))
+        return _stage_rows(connection, form, *_xlsx_rows(path, limits))
     if suffix == ".json":
-        return _stage_json(connection, form, path)
+        return _stage_json(connection, form, path, limits)
     raise UnreadableFile(f"unsupported file type {suffix!r} (expected .csv, .xlsx or .json)")
+
+
+def _check_size(path: Path, limits: IngestLimits, what: str) -> None:
+    size = path.stat().st_size
+    if size > limits.max_parsed_file_bytes:
+        raise UnreadableFile(
+            f"{what} is {size:,} bytes, more than the {limits.max_parsed_file_bytes:,} "
+            "FMW_MAX_PARSED_FILE_MB allows"
+        )
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -103,13 +121,39 @@ def _csv_header(path: Path) -> tuple[list[str], str]:
     if not first_line.strip():
         raise UnreadableFile("empty file: no header row")
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    header = next(csv.reader([first_line], delimiter=delimiter))
-    return [h.strip() for h in header], delimiter
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    check_unique_header(header)
+    return header, delimiter
 
 
-def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
+_NOT_CONTENT = {"_tags"}
+
+# DuckDB's reader takes its path as a glob pattern: a file named `*.csv` would read them all.
+_GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def _duckdb_can_open(path: Path) -> bool:
+    """DuckDB's reader takes a glob pattern in UTF-8: a name with a glob character or with
+    bytes that are not UTF-8 is read in Python instead."""
+    text = str(path)
+    return not (_GLOB_CHARACTERS & set(text)) and text.isprintable() and _is_utf8(text)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _stage_csv(
+    connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
+) -> StagedFile:
     header, delimiter = _csv_header(path)
     plan = _plan(form, header)
+    if not _duckdb_can_open(path):
+        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     positional = {f"c{i}": "VARCHAR" for i in range(len(header))}
     columns = ", ".join(f"'{name}': 'VARCHAR'" for name in positional)
     wanted = _kept_headers(plan)
@@ -127,23 +171,51 @@ def _stage_csv(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) ->
             SELECT {projection}, {extras} AS extra_columns, {delivered} AS delivered_hash
             FROM read_csv({quote_literal(str(path))}, delim={quote_literal(delimiter)},
                 header=true, auto_detect=false, columns={{{columns}}},
-                quote='"', escape='"', strict_mode=true, null_padding=false)
+                quote='"', escape='"', strict_mode=true, null_padding=false,
+                max_line_size={limits.max_cell_bytes})
             """
         )
     except duckdb.Error:
-        # Ragged rows or bad bytes: read it again exactly, row by row, to say which rows.
-        return _stage_rows(connection, form, *_csv_rows(path, delimiter))
+        # Ragged rows, bad bytes, an open quote, a long line: read it again exactly, row by
+        # row, to say which rows.
+        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
+    small = path.stat().st_size <= limits.max_parsed_file_bytes
+    if small and _physical_lines(path) > rows_read + 1:
+        # Some cells hold line breaks: a quote left open may have joined rows. Read it
+        # again row by row, where each row knows the lines it spans (flows.ingest.csv_rows).
+        # A file too large to re-read in Python keeps DuckDB's reading: notes with line
+        # breaks are far more common there than a quote that closes in the same column.
+        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
     return StagedFile(rows_read=rows_read, plan=plan, view=view)
 
 
-def _csv_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]], int]:
-    text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip() for h in next(reader)]
-    rows = [(number, row) for number, row in enumerate(reader, start=1)]
-    return header, rows, len(rows)
+def _physical_lines(path: Path) -> int:
+    """Lines of the file, a last line without its line break included."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _csv_rows(
+    path: Path, delimiter: str, limits: IngestLimits
+) -> tuple[list[str], list[tuple[int, list[str]]], int, list[MalformedRow]]:
+    _check_size(path, limits, "a CSV file that DuckDB's reader cannot read, to be read in Python,")
+    header, parsed = read_csv_text(read_text(path), delimiter, limits.max_cell_bytes)
+    rows: list[tuple[int, list[str]]] = []
+    malformed: list[MalformedRow] = []
+    for row in parsed:
+        problem = row.problem(len(header))
+        if problem is None:
+            rows.append((row.number, row.fields))
+        else:
+            malformed.append(MalformedRow(row.number, problem, row.rows_counted(len(header))))
+    rows_read = sum(row.rows_counted(len(header)) for row in parsed)
+    return header, rows, rows_read, malformed
 
 
 # --- XLSX and JSON ---------------------------------------------------------------------
@@ -165,17 +237,97 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], int]:
+# A cell's reference (`r="XFD1048576"`) or a row's (`r="1048576"`) in a worksheet's XML.
+_REFERENCE = re.compile(rb'\br="([A-Z]{0,3})([0-9]{1,7})"')
+
+
+@dataclass
+class _SheetExtent:
+    """The rows and columns a worksheet's cells reach: the reader allocates all of them."""
+
+    rows: int = 0
+    columns: int = 0
+
+    def see(self, xml: bytes) -> None:
+        for letters, digits in _REFERENCE.findall(xml):
+            self.rows = max(self.rows, int(digits))
+            column = 0
+            for letter in letters:
+                column = column * 26 + letter - 64
+            self.columns = max(self.columns, column)
+
+
+def _unpack_within(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int, cells_allowed: int
+) -> int:
+    """Unpack one member, counting its bytes (it stops past `budget`); UnreadableFile when
+    it is a sheet whose cells reach beyond `cells_allowed`."""
+    unpacked, extent, carry = 0, _SheetExtent(), b""
+    is_sheet = member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")
+    with archive.open(member) as content:
+        while chunk := content.read(1 << 20):
+            unpacked += len(chunk)
+            if unpacked > budget:
+                break
+            if is_sheet:
+                # A reference cut by the chunk's end is whole in the next look.
+                extent.see(carry + chunk)
+                carry = chunk[-32:]
+    if extent.rows * extent.columns > cells_allowed:
+        raise UnreadableFile(
+            f"cannot read XLSX: a sheet's cells reach {extent.rows:,} rows x "
+            f"{extent.columns:,} columns, more than the {cells_allowed:,} cells "
+            "FMW_MAX_PARSED_FILE_MB allows the reader to lay out"
+        )
+    return unpacked
+
+
+# What the reader lays out per cell of a sheet's range, filled or not (calamine's cell,
+# Python's list slot), with room for the values: a far cell allocates the whole rectangle.
+_BYTES_PER_CELL = 16
+
+
+def _check_xlsx_content(path: Path, limits: IngestLimits) -> None:
+    """Refuse a workbook whose content unpacks beyond the limit (a zip bomb), or whose
+    sheet reaches a cell so far that the reader would lay out gigabytes of empty cells,
+    before any reader unpacks it: by the sizes it declares, then by what really comes out."""
+    limit = limits.max_parsed_file_bytes
+    too_large = (
+        "cannot read XLSX: its content unpacks to more than the "
+        f"{limit:,} bytes FMW_MAX_PARSED_FILE_MB allows (a zip bomb, or a workbook too large)"
+    )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if sum(m.file_size for m in members) > limit:
+                raise UnreadableFile(too_large)
+            unpacked = 0
+            for member in members:
+                unpacked += _unpack_within(
+                    archive, member, limit - unpacked, limit // _BYTES_PER_CELL
+                )
+                if unpacked > limit:
+                    raise UnreadableFile(too_large)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as error:
+        raise UnreadableFile(f"cannot read XLSX: not a sound zip archive ({error})") from error
+
+
+def _xlsx_rows(
+    path: Path, limits: IngestLimits
+) -> tuple[list[str], list[tuple[int, list[str]]], int]:
     from python_calamine import CalamineWorkbook
 
+    _check_xlsx_content(path, limits)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        with path.open("rb") as handle:  # any name, UTF-8 or not
+            workbook = CalamineWorkbook.from_filelike(handle)
+            sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as error:  # calamine raises its own types for every kind of damage
         raise UnreadableFile(f"cannot read XLSX: {error}") from error
     if not sheet:
         raise UnreadableFile("the first sheet is empty: no header row")
     header = [(_cell_text(h) or "").strip() for h in sheet[0]]
+    check_unique_header(header)
     rows = []
     for number, raw in enumerate(sheet[1:], start=1):
         if all(_cell_text(v) is None for v in raw):
@@ -192,15 +344,47 @@ def _json_value(key: str, value: Any) -> str | None:
     return _cell_text(value)
 
 
-def _stage_json(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -> StagedFile:
-    text = read_text(path)
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels inside `value` (no recursion:
+    a value nested deep enough to matter would exhaust Python's stack)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth >= limit:
+                return True
+            stack.extend((c, depth + 1) for c in item if isinstance(c, list | dict))
+    return False
+
+
+def _kobo_document(path: Path, limits: IngestLimits) -> dict[str, Any]:
+    _check_size(path, limits, "the JSON file")
     try:
-        document = json.loads(text)
+        document = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise UnreadableFile(f"invalid JSON: {error}") from error
+    except RecursionError as error:
+        raise UnreadableFile("JSON nested deeper than Python's parser can follow") from error
     if not isinstance(document, dict) or not isinstance(document.get("results"), list):
         raise UnreadableFile("not a Kobo API export: no 'results' list")
-    records = document["results"]
+    count, records = document.get("count"), document["results"]
+    single_page = document.get("next") is None and document.get("previous") is None
+    # On a page of a longer answer `count` is the total of all pages; on a single page it is
+    # what the page holds, and anything else means an export cut short or edited by hand.
+    if single_page and count is not None and count != len(records):
+        raise UnreadableFile(
+            f"'count' says {count!r} but 'results' holds {len(records)} submissions, and "
+            "there is no other page: the export is incomplete or edited; export it again"
+        )
+    return document
+
+
+def _stage_json(
+    connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
+) -> StagedFile:
+    records = _kobo_document(path, limits)["results"]
     header: list[str] = []
     seen: set[str] = set()
     for record in records:
@@ -216,6 +400,15 @@ def _stage_json(connection: duckdb.DuckDBPyConnection, form: Form, path: Path) -
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             malformed.append(MalformedRow(number, "result is not a JSON object"))
+            continue
+        if _nested_deeper_than(record, limits.max_nesting_depth):
+            malformed.append(
+                MalformedRow(
+                    number,
+                    f"a value nests lists or objects deeper than the {limits.max_nesting_depth} "
+                    "levels FMW_MAX_NESTING_DEPTH allows",
+                )
+            )
             continue
         rows.append((number, [_json_value(k, record.get(k)) for k in header]))
     staged = _stage_rows(connection, form, header, rows, len(records))
@@ -260,8 +453,13 @@ def _delivered_hash(
     plan: ColumnPlan, kept_sql: Callable[[str], str], extra_sql: Callable[[str], str]
 ) -> str:
     """One 64-bit hash of the kept and extra cells as delivered, each under its name, in
-    name order: the same cells in another column order hash the same."""
-    named = {_staged_name(plan, h): kept_sql(h) for h in _kept_headers(plan)}
+    name order: the same cells in another column order hash the same. `_tags` (a
+    supervisor's label, not content: see flows.ingest.fms.load) is left out."""
+    named = {
+        _staged_name(plan, h): kept_sql(h)
+        for h in _kept_headers(plan)
+        if _staged_name(plan, h) not in _NOT_CONTENT
+    }
     named |= {f"extra:{h}": extra_sql(h) for h in plan.extras}
     parts = [f"{quote_literal(name)}, {named[name]}" for name in sorted(named)]
     return f"hash({', '.join(parts)})" if parts else "hash(NULL)"
@@ -273,11 +471,12 @@ def _stage_rows(
     header: list[str],
     rows: list[tuple[int, list[str | None]]],
     rows_read: int,
+    malformed: list[MalformedRow] | None = None,
 ) -> StagedFile:
     plan = _plan(form, header)
     wanted = _kept_headers(plan)
     positions = {h: header.index(h) for h in (*wanted, *plan.extras)}
-    malformed: list[MalformedRow] = []
+    malformed = list(malformed or [])
     good: list[tuple[int, list[str | None]]] = []
     for number, row in rows:
         if len(row) != len(header):

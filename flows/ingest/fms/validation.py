@@ -338,8 +338,9 @@ def _system_errors() -> list[_Check]:
         _error("_uuid", f"{uuid} IS NULL", quote_literal("missing _uuid"), "NULL"),
         _error(
             "_id",
-            f"{kobo_id} IS NOT NULL AND NOT regexp_matches({kobo_id}, '{_INTEGER_PATTERN}')",
-            quote_literal("not an integer"),
+            f"{kobo_id} IS NOT NULL AND (NOT regexp_matches({kobo_id}, '{_INTEGER_PATTERN}') "
+            f"OR TRY_CAST({kobo_id} AS BIGINT) IS NULL)",
+            quote_literal("not an integer (64-bit)"),
             kobo_id,
         ),
         _error(

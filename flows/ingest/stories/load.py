@@ -22,6 +22,7 @@ import duckdb
 import pycountry
 import yaml
 
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.landing import LandingFile, LoadCounts
@@ -60,17 +61,71 @@ class Violation:
     value: str | None
 
 
-def read_story(path: Path) -> StoryFile:
+class FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe subset without aliases, nested at most `max_depth` levels.
+
+    An alias repeats a node wherever it is named, so a few lines of anchors and aliases
+    ("billion laughs") expand to gigabytes once the front matter is turned into text. A
+    story's fields never need them. Nesting is bounded before PyYAML's recursive composer
+    and constructor would exhaust Python's stack.
+    """
+
+    def __init__(self, stream: str, max_depth: int) -> None:
+        super().__init__(stream)
+        self.max_depth = max_depth
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in front matter", mark
+            )
+        self.depth += 1
+        try:
+            if self.depth > self.max_depth:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than the {self.max_depth} levels FMW_MAX_NESTING_DEPTH allows",
+                    mark,
+                )
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self.depth -= 1
+
+
+def parse_front_matter(text: str, limits: IngestLimits = DEFAULT_INGEST_LIMITS) -> Any:
+    size = len(text.encode("utf-8"))
+    if size > limits.max_front_matter_bytes:
+        raise UnreadableFile(
+            f"front matter is {size:,} bytes, more than the {limits.max_front_matter_bytes:,} "
+            "FMW_MAX_FRONT_MATTER_KB allows"
+        )
+    loader = FrontMatterLoader(text, limits.max_nesting_depth)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as error:
+        raise UnreadableFile(f"front matter is not valid YAML: {error}") from error
+    finally:
+        loader.dispose()
+
+
+def read_story(path: Path, limits: IngestLimits = DEFAULT_INGEST_LIMITS) -> StoryFile:
     """Split a story file into its front matter and body; UnreadableFile if it has no usable
     front matter."""
+    size = path.stat().st_size
+    if size > limits.max_parsed_file_bytes:
+        raise UnreadableFile(
+            f"the story file is {size:,} bytes, more than the "
+            f"{limits.max_parsed_file_bytes:,} FMW_MAX_PARSED_FILE_MB allows"
+        )
     text = read_text(path)
     found = _FRONT_MATTER.match(text)
     if found is None:
         raise UnreadableFile("no YAML front matter between '---' lines at the top")
-    try:
-        front_matter = yaml.safe_load(found["yaml"])
-    except yaml.YAMLError as error:
-        raise UnreadableFile(f"front matter is not valid YAML: {error}") from error
+    front_matter = parse_front_matter(found["yaml"], limits)
     if not isinstance(front_matter, dict):
         raise UnreadableFile("front matter is not a mapping of fields")
     return StoryFile(front_matter, found["body"].strip())
@@ -292,10 +347,14 @@ def _store(
 
 
 def load_story_file(
-    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, run_id: str
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    run_id: str,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ) -> LoadCounts:
     """Load one story file inside the caller's transaction (no commit or rollback here)."""
-    story = read_story(landing.path)
+    story = read_story(landing.path, limits)
     violations = validate(story.front_matter, form)
     if violations:
         _quarantine(connection, story, violations, landing.name, run_id)
