@@ -23,10 +23,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLED_REFRESH = """
 import os, signal, sys
 from flows.cli import _prepare_prefect
+
+_prepare_prefect(sys.argv[1])  # before Prefect reads its settings, as in `fmw refresh`
 from prefect.client.orchestration import get_client
 from prefect.server.api.server import SubprocessASGIServer
 
-_prepare_prefect(sys.argv[1])
 with get_client(sync_client=True) as client:
     client.hello()
 print(SubprocessASGIServer().server_process.pid, flush=True)
