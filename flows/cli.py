@@ -28,7 +28,8 @@ def _prepare_prefect(data_dir: str | None) -> None:
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     switch_off_telemetry()
-    if ephemeral:
+    disabled = ("0", "false", "f", "no", "n", "off")
+    if ephemeral and os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"].lower() not in disabled:
         from flows.ops.ephemeral_api import start_ephemeral_api
 
         start_ephemeral_api()
