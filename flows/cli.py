@@ -25,9 +25,11 @@ def _prepare_prefect(data_dir: str | None) -> None:
     """Run flows in-process: an ephemeral Prefect API unless a server is configured.
 
     The ephemeral API keeps its state under the data directory, so two data directories
-    never share (and lock) one Prefect database.
+    never share (and lock) one Prefect database. Its server process is started here, by the
+    main thread, so that it dies with this process however this process ends.
     """
-    if not os.environ.get("PREFECT_API_URL"):
+    ephemeral = not os.environ.get("PREFECT_API_URL")
+    if ephemeral:
         from flows.config import resolve_settings
 
         prefect_home = resolve_settings(data_dir=Path(data_dir) if data_dir else None).prefect_home
@@ -37,6 +39,11 @@ def _prepare_prefect(data_dir: str | None) -> None:
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     switch_off_telemetry()
+    disabled = ("0", "false", "f", "no", "n", "off")
+    if ephemeral and os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"].lower() not in disabled:
+        from flows.ops.ephemeral_api import start_ephemeral_api
+
+        start_ephemeral_api()
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

@@ -29,7 +29,12 @@ from flows.ops.runs import (
     start_run,
 )
 from flows.publish.candidate import build_candidate, describe_ops_tables, discard_candidate
-from flows.publish.release import publish_candidate, publish_docs
+from flows.publish.release import (
+    discard_interrupted_publication,
+    publish_candidate,
+    publish_docs,
+    published_run_id,
+)
 from flows.publish.report import build_report, publish_report
 from flows.quality.worker_parent import QualityWorker
 from flows.transform.dbt import generate_docs, run_dbt
@@ -260,8 +265,14 @@ def nightly_refresh(
 
 
 def clean_up_interrupted_runs(settings: Settings) -> None:
-    """Runs still marked running were killed: say so, and drop their candidate files."""
-    mark_interrupted_runs_failed(settings)
+    """Runs still marked running were killed: say so, and drop what they left half-done.
+
+    A run killed after its database was swapped in did publish: it is recorded so."""
+    interrupted = mark_interrupted_runs_failed(settings)
+    published = published_run_id(settings)
+    if published in interrupted:
+        finish_run(settings, published, "published", "killed after its database was published")
+    discard_interrupted_publication(settings, interrupted)
     if settings.candidates_dir.is_dir():
         for leftover in settings.candidates_dir.iterdir():
             leftover.unlink(missing_ok=True)

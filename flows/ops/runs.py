@@ -55,14 +55,16 @@ def finish_run(settings: Settings, run_id: str, status: str, message: str | None
         )
 
 
-def mark_interrupted_runs_failed(settings: Settings) -> None:
-    """Called with the refresh lock held: any run still 'running' was killed."""
+def mark_interrupted_runs_failed(settings: Settings) -> list[str]:
+    """Called with the refresh lock held: any run still 'running' was killed. Returns their
+    run ids."""
     if not settings.internal_db.exists():
-        return
+        return []
     with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
         ensure_schema(connection, default_form())
-        connection.execute(
+        marked = connection.execute(
             "UPDATE ops.runs SET status = 'failed', finished_at = current_timestamp::TIMESTAMP, "
             "message = 'interrupted: the process ended before the run finished' "
-            "WHERE status = 'running'"
-        )
+            "WHERE status = 'running' RETURNING run_id"
+        ).fetchall()
+    return sorted(run_id for (run_id,) in marked)

@@ -61,6 +61,26 @@ def _swap_in(settings: Settings, source: Path) -> None:
     _fsync_dir(settings.published_dir)
 
 
+def discard_interrupted_publication(settings: Settings, interrupted_runs: list[str]) -> None:
+    """Undo what a publish or a rollback killed half-way left behind; called with the refresh
+    lock held, before anything is published again.
+
+    That is the database on its way in beside the published one (`_swap_in`'s staging copy,
+    a rollback's copy), and the snapshot of an interrupted run whose database was never
+    swapped in: kept, it would pass for a published database, and `fmw rollback` would go
+    back to a state analysts never saw.
+    """
+    if settings.published_dir.is_dir():
+        for pattern in (".*.incoming", ".*.rollback"):
+            for leftover in settings.published_dir.glob(pattern):
+                leftover.unlink(missing_ok=True)
+    published = published_run_id(settings)
+    for run_id in interrupted_runs:
+        if run_id != published:
+            snapshot_path(settings, run_id).unlink(missing_ok=True)
+            snapshot_path(settings, run_id).with_suffix(".partial").unlink(missing_ok=True)
+
+
 def snapshot_path(settings: Settings, run_id: str) -> Path:
     return settings.snapshots_dir / f"warehouse-{run_id}.duckdb"
 

@@ -11,8 +11,9 @@ A worker serves one refresh: it imports GX, waits for the one request, runs
 `flows.quality.gates.run_quality_gates`, builds the run's Data Docs when asked
 (`flows.quality.data_docs`, GX's site builder) and sends both back, then exits. A refresh that ends
 without asking kills it (it has opened no database yet). When the refresh's process dies,
-even killed, the worker exits within half a second; it holds the refresh lock with its parent
-(`shared_fds`), so no other refresh starts while it may still read a database.
+even SIGKILLed alone, the kernel kills the worker (flows.parent_death): the thread that starts a
+worker must outlive it, as a `with QualityWorker()` block does. The worker holds the refresh lock
+with its parent (`shared_fds`), so no other refresh starts while it may still read a database.
 
 The request, (settings, candidate, today, run_id or None), is pickled to the worker's stdin;
 the reply, ("report", (QualityReport, DataDocs or None)) or ("error", what went wrong), is

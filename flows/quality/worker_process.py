@@ -15,6 +15,7 @@ import traceback
 from typing import TYPE_CHECKING
 
 from flows.config import Settings
+from flows.parent_death import die_with_parent
 from flows.quality.worker_parent import QualityWorkerError
 
 if TYPE_CHECKING:
@@ -25,7 +26,13 @@ _PARENT_POLL_SECONDS = 0.5
 
 
 def exit_when_parent_dies(parent_pid: int) -> None:
-    """Exit this process as soon as `parent_pid` is no longer its parent."""
+    """Exit this process as soon as `parent_pid` is no longer its parent.
+
+    The kernel's parent-death signal (flows.parent_death) does this on Linux, even while this
+    process cannot run; this watch is the fallback where the kernel cannot, and it needs the
+    GIL to act. It watches the parent's pid, not a pipe: a process the refresh forked would
+    keep a pipe open after the refresh died.
+    """
 
     def watch() -> None:
         while os.getppid() == parent_pid:
@@ -55,9 +62,10 @@ def _data_docs(settings: Settings, run_id: str, report: QualityReport) -> DataDo
 
 def serve(parent_pid: int) -> None:
     """The worker: answer the one request of the refresh process `parent_pid`, then exit."""
+    die_with_parent(parent_pid)
+    exit_when_parent_dies(parent_pid)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints must not corrupt replies
-    exit_when_parent_dies(parent_pid)
     import_error = None
     try:
         import flows.quality.gx_duckdb  # noqa: F401  (imports GX now, while the refresh ingests)

@@ -10,6 +10,8 @@ import pytest
 from flows.config import resolve_settings
 from flows.publish.release import (
     NoEarlierSnapshot,
+    discard_interrupted_publication,
+    keep_snapshot,
     publish_candidate,
     published_run_id,
     rollback,
@@ -101,3 +103,37 @@ def test_rollback_republishes_the_previous_database_step_by_step(settings):
     with pytest.raises(NoEarlierSnapshot):
         rollback(settings)
     assert _published_total(settings.published_db) == 10
+
+
+def test_the_snapshot_of_a_run_killed_before_its_swap_is_discarded_and_never_rolled_back_to(
+    settings,
+):
+    _publish(settings, "20260101T000000Z-a", 10)
+    killed = _candidate(settings.candidates_dir / "b.duckdb", "20260102T000000Z-b", 99)
+    keep_snapshot(settings, killed, "20260102T000000Z-b")  # then killed: never swapped in
+
+    discard_interrupted_publication(settings, ["20260102T000000Z-b"])
+    _publish(settings, "20260103T000000Z-c", 30)
+
+    assert rollback(settings) == "20260101T000000Z-a"
+    assert _published_total(settings.published_db) == 10
+
+
+def test_the_snapshot_of_a_run_killed_after_its_swap_is_kept(settings):
+    _publish(settings, "20260101T000000Z-a", 10)  # then killed before it finished
+
+    discard_interrupted_publication(settings, ["20260101T000000Z-a"])
+
+    assert [p.name for p in snapshots(settings)] == ["warehouse-20260101T000000Z-a.duckdb"]
+
+
+def test_a_database_killed_on_its_way_in_is_removed_from_beside_the_published_one(settings):
+    _publish(settings, "20260101T000000Z-a", 10)
+    half_swapped = settings.published_dir / ".20260102T000000Z-b.duckdb.incoming"
+    half_swapped.write_bytes(b"a candidate renamed into published/, then killed")
+    published = settings.published_db.read_bytes()
+
+    discard_interrupted_publication(settings, ["20260102T000000Z-b"])
+
+    assert sorted(p.name for p in settings.published_dir.iterdir()) == ["warehouse.duckdb"]
+    assert settings.published_db.read_bytes() == published

@@ -124,3 +124,46 @@ def test_the_worker_exits_when_the_refresh_process_is_killed() -> None:
         assert _wait_until_gone(worker_pid)
     finally:
         os.kill(keeper_pid, signal.SIGKILL)
+
+
+def test_the_worker_dies_with_the_refresh_process_even_when_it_cannot_run() -> None:
+    # Only the refresh is killed (as the out-of-memory killer kills one process), while the
+    # worker cannot run any Python of its own (stopped here; busy in native code holding the
+    # GIL would do the same): a watch inside the worker cannot end it, the kernel must.
+    killed_refresh = (
+        "import os, signal, sys\n"
+        "from flows.quality.worker_parent import QualityWorker\n"
+        "worker = QualityWorker()\n"
+        "print(worker.pid, flush=True)\n"
+        "sys.stdin.readline()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    refresh = subprocess.Popen(
+        [sys.executable, "-c", killed_refresh],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert refresh.stdin is not None and refresh.stdout is not None
+    worker_pid = int(refresh.stdout.readline())
+    try:
+        _wait_until_watching_its_parent(worker_pid)
+        os.kill(worker_pid, signal.SIGSTOP)
+        refresh.stdin.write("kill\n")
+        refresh.stdin.flush()
+        assert refresh.wait(timeout=60) == -signal.SIGKILL
+
+        assert _wait_until_gone(worker_pid, seconds=5)
+    finally:
+        if not _is_gone(worker_pid):
+            os.kill(worker_pid, signal.SIGKILL)
+
+
+def _wait_until_watching_its_parent(pid: int, seconds: float = 60) -> None:
+    """Until the worker runs its own code (its parent watch is a thread of its own)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(os.listdir(f"/proc/{pid}/task")) > 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the worker {pid} never started its parent watch")
