@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
@@ -170,7 +171,7 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dic
         if not failing:
             break
         if not _repair(problem, hidden, failing):
-            names = ", ".join(problem.ids[i] for i in failing[:5])
+            names = ", ".join(problem.ids[i] for i, _ in failing[:5])
             raise ProtectionError(f"no further cell can protect: {names}")
     else:
         raise ProtectionError(f"no protected pattern within {MAX_REPAIR_ROUNDS} repair rounds")
@@ -304,13 +305,14 @@ class _System:
     lower: np.ndarray
     upper_cap: float
     components: list[np.ndarray]  # LP variable indices of each connected part
+    relation_of_row: np.ndarray  # the relation each row of the matrix comes from
 
 
 def _system(problem: _Problem, hidden: np.ndarray) -> _System:
     variables = np.flatnonzero(hidden)
     column = np.full(len(problem.ids), -1, dtype=np.int64)
     column[variables] = np.arange(len(variables))
-    rows, cols, data, rhs = [], [], [], []
+    rows, cols, data, rhs, relation_of_row = [], [], [], [], []
     parent_of = np.arange(len(variables))
 
     def root(i: int) -> int:
@@ -319,7 +321,7 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
             i = parent_of[i]
         return i
 
-    for row in problem.members:
+    for relation, row in enumerate(problem.members):
         constant = 0
         entries = []
         for position, cell in enumerate(row):
@@ -336,6 +338,7 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
             cols.append(col)
             data.append(sign)
         rhs.append(constant)
+        relation_of_row.append(relation)
         first = root(entries[0][0])
         for col, _ in entries[1:]:
             parent_of[root(col)] = first
@@ -349,46 +352,129 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
         lower=problem.min_value[variables].astype(float),
         upper_cap=float(problem.value.sum() + 1) * 2,
         components=components,
+        relation_of_row=np.array(relation_of_row, dtype=np.int64),
     )
 
 
-def _solve(
-    system: _System, component: np.ndarray, objective: np.ndarray, upper: np.ndarray
-) -> np.ndarray | None:
-    """Optimise over one component (its rows only); the variables' values, or None."""
-    sub = system.matrix[:, component]
-    rows = np.flatnonzero(sub.getnnz(axis=1))
-    if len(rows) == 0:
-        a_eq, b_eq = None, None
-    else:
-        a_eq, b_eq = sub[rows], system.rhs[rows]
-    bounds = np.column_stack([system.lower[component], upper])
-    result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    return result.x if result.status == 0 else None
+class _ComponentLp:
+    """One component's relations in HiGHS, kept between solves: each check only changes
+    the objective and the bounds, and HiGHS starts from the previous basis."""
+
+    def __init__(self, system: _System, component: np.ndarray) -> None:
+        sub = system.matrix[:, component].tocsr()
+        rows = np.flatnonzero(sub.getnnz(axis=1))
+        columns = sub[rows].tocsc()
+        self.size = len(component)
+        self.lower = system.lower[component]
+        self.cap = system.upper_cap
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.size
+        lp.num_row_ = len(rows)
+        lp.col_cost_ = np.zeros(self.size)
+        lp.col_lower_ = self.lower
+        lp.col_upper_ = np.full(self.size, self.cap)
+        lp.row_lower_ = system.rhs[rows]
+        lp.row_upper_ = system.rhs[rows]
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = columns.indptr
+        lp.a_matrix_.index_ = columns.indices
+        lp.a_matrix_.value_ = columns.data.astype(float)
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.every = np.arange(self.size, dtype=np.int32)
+        self.rows = sub[rows].tocsr()
+        self.columns = columns
+        self.rhs = system.rhs[rows]
+        self.relation_of_row = system.relation_of_row[rows]
+        self.binding: list[int] = []  # relations that held the last failing cell down
+
+    def neighbourhood_bound(self, position: int, target: float, radius: int = 2) -> bool:
+        """Whether the cell can reach target under the relations near it only (those whose
+        cells are all within `radius` relations of it). Fewer relations bind less, so a
+        cell that cannot reach its target here cannot at all: a cheap proof of failure."""
+        near = {position}
+        for _ in range(radius):
+            rows = {int(r) for c in near for r in self._rows_of(c)}
+            near |= {int(c) for r in rows for c in self._columns_of(r)}
+        variables = np.array(sorted(near))
+        inside = np.zeros(self.size, dtype=bool)
+        inside[variables] = True
+        rows = sorted(
+            r for r in {int(r) for c in variables for r in self._rows_of(c)}
+            if inside[self._columns_of(r)].all()
+        )
+        sub = self.rows[rows][:, variables]
+        bounds = np.column_stack([self.lower[variables], np.full(len(variables), self.cap)])
+        where = int(np.flatnonzero(variables == position)[0])
+        bounds[where, 1] = target
+        cost = np.zeros(len(variables))
+        cost[where] = -1.0
+        result = linprog(
+            cost,
+            A_eq=sub if rows else None,
+            b_eq=self.rhs[rows] if rows else None,
+            bounds=bounds,
+            method="highs",
+        )
+        if result.status == 0 and result.x[where] >= target - _EPS:
+            return True
+        if result.status == 0 and rows:
+            duals = np.asarray(result.eqlin.marginals)
+            self.binding = [int(self.relation_of_row[rows[i]]) for i in np.flatnonzero(duals)]
+        return False
+
+    def binding_relations(self) -> list[int]:
+        """The relations whose rows have a non-zero dual in the last solve: those that
+        hold the cell down, where suppressing one more cell gives it room."""
+        duals = np.asarray(self.highs.getSolution().row_dual)
+        return [int(self.relation_of_row[i]) for i in np.flatnonzero(np.abs(duals) > _EPS)]
+
+    def _rows_of(self, column: int) -> np.ndarray:
+        return self.columns.indices[self.columns.indptr[column] : self.columns.indptr[column + 1]]
+
+    def _columns_of(self, row: int) -> np.ndarray:
+        return self.rows.indices[self.rows.indptr[row] : self.rows.indptr[row + 1]]
+
+    def minimise(self, cost: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+        """The variables' values at a minimum of cost . x, or None (infeasible, unbounded)."""
+        self.highs.changeColsCost(self.size, self.every, np.asarray(cost, dtype=float))
+        self.highs.changeColsBounds(
+            self.size, self.every, self.lower, np.asarray(upper, dtype=float)
+        )
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self.highs.getSolution().col_value)
 
 
-def _failing_cells(problem: _Problem, hidden: np.ndarray, k: int) -> list[int]:
-    """Suppressed cells the reader could pin down or bound below k (cell indices)."""
+def _failing_cells(
+    problem: _Problem, hidden: np.ndarray, k: int
+) -> list[tuple[int, list[int]]]:
+    """Suppressed cells the reader could pin down or bound below k, each with the relations
+    that hold it down."""
     system = _system(problem, hidden)
-    failing: list[int] = []
+    failing: list[tuple[int, list[int]]] = []
     for component in system.components:
         cells = system.variables[component]
         if not problem.watched[cells].any():
             continue
         failing += _check_component(problem, system, component, k)
-    return sorted(failing, key=lambda i: problem.order[i])
+    return sorted(failing, key=lambda failure: problem.order[failure[0]])
 
 
 def _check_component(
     problem: _Problem, system: _System, component: np.ndarray, k: int
-) -> list[int]:
-    """The watched cells of one component that fail, at most FAILING_PER_ROUND of them (the
-    rest wait for the next round, after the repair).
+) -> list[tuple[int, list[int]]]:
+    """The watched cells of one component that fail (with the relations that hold each
+    down), at most FAILING_PER_ROUND of them (the rest wait for the next round, after the
+    repair).
 
     One LP settles many cells at once: maximise the open cells together, each capped at
     its target, and every cell that reaches its target in that one feasible solution is
     protected (the reader cannot rule that solution out). Only when a solution settles
     none is the first open cell solved alone."""
+    lp = _ComponentLp(system, component)
     cells = system.variables[component]
     values = problem.value[cells].astype(float)
     # x reaching max(k, v + 1) shows both: the interval reaches k, and it is not a point
@@ -397,10 +483,9 @@ def _check_component(
     # distinct weights keep the solver off solutions that spread the room evenly
     weights = 1.0 + (problem.order[cells] % 11) / 11.0
     open_ = problem.watched[cells].copy()
-    failing: list[int] = []
+    failing: list[tuple[int, list[int]]] = []
     while open_.any() and len(failing) < FAILING_PER_ROUND:
-        upper = np.where(open_, target, system.upper_cap)
-        solution = _solve(system, component, -(open_ * weights), upper)
+        solution = lp.minimise(-(open_ * weights), np.where(open_, target, lp.cap))
         if solution is not None:
             settled = open_ & (
                 (solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS))
@@ -410,41 +495,47 @@ def _check_component(
                 continue
         position = int(np.flatnonzero(open_)[np.argmin(problem.order[cells[open_]])])
         open_[position] = False
-        cell = int(cells[position])
-        if _reaches(system, component, position, target[position]):
-            continue
-        # a cell of k or more only needs not to be exact: can it go down instead?
-        if not small[position] and _can_fall(problem, system, component, cell):
-            continue
-        failing.append(cell)
+        lp.binding = []
+        if not _settles_alone(lp, position, target[position], values[position], small[position]):
+            failing.append((int(cells[position]), lp.binding))
     return failing
 
 
-def _reaches(system: _System, component: np.ndarray, position: int, target: float) -> bool:
-    objective = np.zeros(len(component))
-    objective[position] = -1.0
-    upper = np.full(len(component), system.upper_cap)
+def _settles_alone(
+    lp: _ComponentLp, position: int, target: float, value: float, small: bool
+) -> bool:
+    """Can this one cell reach its target; or, for a cell of k or more, which only needs
+    not to be exact, go down by 1?"""
+    if small and not lp.neighbourhood_bound(position, target):
+        return False
+    cost = np.zeros(lp.size)
+    cost[position] = -1.0
+    upper = np.full(lp.size, lp.cap)
     upper[position] = target
-    solution = _solve(system, component, objective, upper)
-    return solution is not None and solution[position] >= target - _EPS
+    solution = lp.minimise(cost, upper)
+    if solution is not None and solution[position] >= target - _EPS:
+        return True
+    lp.binding = lp.binding_relations()
+    if small:
+        return False
+    cost[position] = 1.0
+    solution = lp.minimise(cost, np.full(lp.size, lp.cap))
+    return solution is not None and solution[position] <= value - 1 + _EPS
 
 
-def _can_fall(problem: _Problem, system: _System, component: np.ndarray, cell: int) -> bool:
-    position = int(np.flatnonzero(system.variables[component] == cell)[0])
-    objective = np.zeros(len(component))
-    objective[position] = 1.0
-    upper = np.full(len(component), system.upper_cap)
-    solution = _solve(system, component, objective, upper)
-    return solution is not None and solution[position] <= problem.value[cell] - 1 + _EPS
-
-
-def _repair(problem: _Problem, hidden: np.ndarray, failing: list[int]) -> bool:
-    """Suppress, for each failing cell, the smallest published member of its relations (or of
-    the relations of the unknown cells it is linked with). False when nothing is left."""
+def _repair(
+    problem: _Problem, hidden: np.ndarray, failing: list[tuple[int, list[int]]]
+) -> bool:
+    """Suppress, for each failing cell, the smallest published member of the relations that
+    hold it down (the LP's binding rows), else of its own relations, else of those of the
+    unknown cells it is linked with. False when nothing is left to suppress."""
     repaired = False
-    for cell in failing:
+    for cell, binding in failing:
+        held = {i for r in binding for i in problem.members[r]}
+        pick = _smallest_published(problem, sorted(held), hidden)
         around = {i for r in problem.relations_of[cell] for i in problem.members[r]}
-        pick = _smallest_published(problem, sorted(around), hidden)
+        if pick < 0:
+            pick = _smallest_published(problem, sorted(around), hidden)
         if pick < 0:
             linked = {i for i in around if hidden[i]}
             wider = {j for i in linked for r in problem.relations_of[i] for j in problem.members[r]}
@@ -473,24 +564,16 @@ def attack_intervals(
     system = _system(problem, hidden)
     intervals: dict[str, tuple[float, float]] = {}
     for component in system.components:
+        lp = _ComponentLp(system, component)
+        unbounded = np.full(lp.size, highspy.kHighsInf)
         for position, cell in enumerate(system.variables[component]):
             if not watched[cell]:
                 continue
             bounds = []
             for sign in (1.0, -1.0):
-                objective = np.zeros(len(component))
-                objective[position] = sign
-                sub = system.matrix[:, component]
-                rows = np.flatnonzero(sub.getnnz(axis=1))
-                result = linprog(
-                    objective,
-                    A_eq=sub[rows] if len(rows) else None,
-                    b_eq=system.rhs[rows] if len(rows) else None,
-                    bounds=np.column_stack(
-                        [system.lower[component], np.full(len(component), np.inf)]
-                    ),
-                    method="highs",
-                )
-                bounds.append(float("inf") if result.status == 3 else float(result.x[position]))
+                cost = np.zeros(lp.size)
+                cost[position] = sign
+                solution = lp.minimise(cost, unbounded)
+                bounds.append(float("inf") if solution is None else float(solution[position]))
             intervals[problem.ids[cell]] = (bounds[0], bounds[1])
     return intervals
