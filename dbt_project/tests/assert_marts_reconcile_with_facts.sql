@@ -432,7 +432,7 @@ registry_failures as (
     from {{ ref('fmr_flows_rolling') }}
     having coalesce(sum(individuals), 0) <> (select coalesce(sum(individuals), 0) from tallies)
 
-)
+),
 
 -- the protection pass ------------------------------------------------------------------------
 

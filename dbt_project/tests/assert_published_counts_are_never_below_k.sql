@@ -5,7 +5,9 @@
     their base. (Across tables, the attacker's LP of the protection pass and the audit
     of the published file check the rest.)
     For the long-format marts, each partition (categories adding up to a published base)
-    must hide either nothing or at least two categories adding up to at least k.
+    must hide either nothing or at least two categories adding up to at least k. A base
+    may be withheld as a complement while categories stay published (each is >= k, so
+    the base is too).
 -#}
 {%- set k = suppression_k() %}
 
@@ -42,7 +44,6 @@ origin_rows as (
     where respondents < {{ k }}
         or area_respondents < {{ k }}
         or suppressed is distinct from (respondents is null)
-        or (area_respondents is null and respondents is not null)
         or (share is not null and (respondents is null or area_respondents is null))
 
 ),
@@ -73,7 +74,6 @@ safe_rows as (
     where respondents < {{ k }}
         or corridor_respondents < {{ k }}
         or suppressed is distinct from (respondents is null)
-        or (corridor_respondents is null and respondents is not null)
         or (share is not null and (respondents is null or corridor_respondents is null))
         or (respondents is null and median_debt_lak is not null)
         or (median_debt_lak is not null and (indicator, category) <> ('took_on_debt', 'yes'))

@@ -165,8 +165,11 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dic
         failing = _failing_cells(problem, hidden, k)
         _LOG.debug(
             "round %d: %d withheld, modular %.1fs, LP %.1fs, %d failing",
-            round_, int((hidden & problem.publishable).sum()), modular - started,
-            time.perf_counter() - modular, len(failing),
+            round_,
+            int((hidden & problem.publishable).sum()),
+            modular - started,
+            time.perf_counter() - modular,
+            len(failing),
         )
         if not failing:
             break
@@ -401,7 +404,8 @@ class _ComponentLp:
         inside = np.zeros(self.size, dtype=bool)
         inside[variables] = True
         rows = sorted(
-            r for r in {int(r) for c in variables for r in self._rows_of(c)}
+            r
+            for r in {int(r) for c in variables for r in self._rows_of(c)}
             if inside[self._columns_of(r)].all()
         )
         sub = self.rows[rows][:, variables]
@@ -448,9 +452,7 @@ class _ComponentLp:
         return np.asarray(self.highs.getSolution().col_value)
 
 
-def _failing_cells(
-    problem: _Problem, hidden: np.ndarray, k: int
-) -> list[tuple[int, list[int]]]:
+def _failing_cells(problem: _Problem, hidden: np.ndarray, k: int) -> list[tuple[int, list[int]]]:
     """Suppressed cells the reader could pin down or bound below k, each with the relations
     that hold it down."""
     system = _system(problem, hidden)
@@ -523,9 +525,7 @@ def _settles_alone(
     return solution is not None and solution[position] <= value - 1 + _EPS
 
 
-def _repair(
-    problem: _Problem, hidden: np.ndarray, failing: list[tuple[int, list[int]]]
-) -> bool:
+def _repair(problem: _Problem, hidden: np.ndarray, failing: list[tuple[int, list[int]]]) -> bool:
     """Suppress, for each failing cell, the smallest published member of the relations that
     hold it down (the LP's binding rows), else of its own relations, else of those of the
     unknown cells it is linked with. False when nothing is left to suppress."""

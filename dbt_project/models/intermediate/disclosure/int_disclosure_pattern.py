@@ -28,7 +28,9 @@ def _cells(frame: pd.DataFrame) -> list[Cell]:
 
 
 def _relations(frame: pd.DataFrame) -> list[Relation]:
-    frame = frame.sort_values(["relation_id", "is_parent", "cell_id"], ascending=[True, False, True])
+    frame = frame.sort_values(
+        ["relation_id", "is_parent", "cell_id"], ascending=[True, False, True]
+    )
     relations = []
     ids = frame["relation_id"].to_numpy()
     cells = frame["cell_id"].to_numpy()
