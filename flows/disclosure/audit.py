@@ -21,11 +21,14 @@ Every figure the audit reports is computed from the published file alone, so rep
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -40,6 +43,10 @@ from flows.disclosure.system import Cell, LinearSystem
 _INTEGER_SLACK = 1e-6
 _CONSISTENCY_SLACK = 1e-6
 _PROPAGATION_ROUNDS = 30
+_LP_SLACK = 1e-7
+_SOLVES_BETWEEN_PROPAGATIONS = 25
+_RANDOM_SOLVES = 40
+_RANDOM_SOLVE_GAIN = 10  # cells a random solve must decide for another to be tried
 
 
 class AuditError(RuntimeError):
@@ -321,8 +328,7 @@ class _Component:
         lp.a_matrix_.start_ = sub.indptr
         lp.a_matrix_.index_ = sub.indices
         lp.a_matrix_.value_ = sub.data
-        self._highs = highspy.Highs()
-        self._highs.setOptionValue("output_flag", False)
+        self._highs = _quiet_highs(highspy)
         # Only the objective changes between solves, so the last basis stays primal feasible:
         # primal simplex from it takes a few iterations (dual simplex or presolve start over).
         self._highs.setOptionValue("presolve", "off")
@@ -334,6 +340,8 @@ class _Component:
         self._seen_high = np.full(size, -math.inf)
         self._max = np.full(size, math.nan)
         self._min = np.full(size, math.nan)
+        self._model_matrix, self._model_rows = sub, (row_lower, row_upper)
+        self._nonzeros = np.diff(sub.indptr)
         self._propagate(sub, (row_lower, row_upper))
 
     def _aggregate(self, matrix: csc_matrix) -> np.ndarray:
@@ -430,14 +438,26 @@ class _Component:
         value = self._optimise(costs)
         self._min[model] = self._group_lower[self._kept[model]] if value is None else value
 
+    def _known_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tightest valid bounds on each model unknown known so far: its own lower bound,
+        the last propagation's, and the exact extremes solved since."""
+        low = self._group_lower[self._kept].astype(float)
+        high = np.full(len(self._kept), math.inf)
+        if hasattr(self, "_cap_high"):
+            low, high = np.maximum(low, self._floor_low), self._cap_high.copy()
+        # solved extremes are exact up to HiGHS's tolerance: widened by it, so that bounds
+        # never cross (propagating crossed bounds around a cycle would grow without end)
+        high = np.where(np.isnan(self._max), high, np.minimum(high, self._max + _LP_SLACK))
+        low = np.where(np.isnan(self._min), low, np.maximum(low, self._min - _LP_SLACK))
+        return np.minimum(low, high), high
+
     def _propagate(self, matrix: csc_matrix, rows: tuple[np.ndarray, np.ndarray]) -> None:
         """Bounds implied row by row (domain propagation): a valid lower bound on each model
         unknown's min and upper bound on its max, found without solving anything."""
         coo = matrix.tocoo()
         row, col, a = coo.row, coo.col, coo.data
         row_lower, row_upper = rows
-        low = self._group_lower[self._kept].astype(float).copy()
-        high = np.full(len(self._kept), math.inf)
+        low, high = self._known_bounds()
         n_rows = matrix.shape[0]
         for _ in range(_PROPAGATION_ROUNDS):
             least = np.where(a > 0, a * low[col], a * high[col])  # each term's smallest value
@@ -454,11 +474,12 @@ class _Component:
             upper_cap = np.where(np.isnan(upper_cap), math.inf, upper_cap)
             lower_cap = np.where(np.isnan(lower_cap), -math.inf, lower_cap)
             new_high, new_low = high.copy(), low.copy()
-            np.minimum.at(new_high, col, upper_cap)
-            np.maximum.at(new_low, col, lower_cap)
-            if np.array_equal(new_high, high) and np.array_equal(new_low, low):
+            np.minimum.at(new_high, col, upper_cap + _LP_SLACK)
+            np.maximum.at(new_low, col, lower_cap - _LP_SLACK)
+            new_low = np.minimum(new_low, new_high)
+            if not ((new_high < high - _LP_SLACK).any() or (new_low > low + _LP_SLACK).any()):
                 break
-            high, low = new_high, new_low
+            high, low = np.minimum(high, new_high), np.maximum(low, new_low)
         self._cap_high, self._floor_low = high, low
 
     def _state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -493,17 +514,38 @@ class _Component:
         """Integer bounds of every column: decided for every audited column whether it is
         exact and whether its max is below k, with the narrowest interval and the lowest
         maximum exact; the rest as far as that needed."""
+        # Random objectives first: each vertex puts many unknowns high (or low) at once, which
+        # shows them to reach k and to take more than one value, while that pays.
         rng = np.random.default_rng(0)
-        weights = np.where(self._model_audited, rng.uniform(0.5, 1.5, len(self._kept)), 0.0)
-        self._optimise(-weights)  # many unknowns high at once
-        self._optimise(weights)  # and low
-        for column in np.flatnonzero(self._undecided(k)):
-            if not self._undecided(k)[column]:
-                continue
-            model = int(self._model_of[column])
-            self._solve_max(model)
-            if not self._grouped[column] and self._undecided(k)[column]:
-                self._solve_min(model)
+        undecided = self._undecided(k)
+        for attempt in range(_RANDOM_SOLVES):
+            if not undecided.any():
+                break
+            targets = np.zeros(len(self._kept), dtype=bool)
+            targets[self._model_of[undecided]] = True
+            # a random half of them, so that they do not all compete for the same slack
+            chosen = targets & (rng.random(len(self._kept)) < 0.5)
+            weights = rng.uniform(0.5, 1.5, len(self._kept)) * chosen
+            self._optimise(-weights if attempt % 2 == 0 else weights)
+            before, undecided = int(undecided.sum()), self._undecided(k)
+            gain = before - int(undecided.sum())
+            if attempt % 2 and gain < max(_RANDOM_SOLVE_GAIN, before // 100):
+                break
+        # Hubs first (totals that many relations share): their exact extremes, propagated,
+        # decide many of the cells under them without a solve of their own.
+        while True:
+            undecided = np.flatnonzero(self._undecided(k))
+            if not len(undecided):
+                break
+            order = undecided[np.argsort(-self._nonzeros[self._model_of[undecided]], kind="stable")]
+            for column in order[:_SOLVES_BETWEEN_PROPAGATIONS]:
+                if not self._undecided(k)[column]:
+                    continue
+                model = int(self._model_of[column])
+                self._solve_max(model)
+                if not self._grouped[column] and self._undecided(k)[column]:
+                    self._solve_min(model)
+            self._propagate(self._model_matrix, self._model_rows)
         self._narrowest()
         max_lo, max_hi, min_lo, min_hi = self._state()
         pinned = max_hi == min_lo  # max <= min: one value
@@ -544,6 +586,22 @@ def _rest(terms: np.ndarray, row: np.ndarray, n_rows: int, infinite: float) -> n
     others_inf = inf_count[row] - is_inf
     rest = finite_sum[row] - np.where(is_inf, 0.0, terms)
     return np.where(others_inf > 0, infinite, rest)
+
+
+def _quiet_highs(highspy: Any) -> Any:
+    """A HiGHS instance that prints nothing: its first construction in a process prints a
+    banner on file descriptor 1, below Python (where it would end up in `fmw`'s output)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 class _Unbounded(Exception):
