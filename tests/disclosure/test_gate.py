@@ -88,3 +88,12 @@ def test_the_gate_is_on_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FMW_DISCLOSURE_AUDIT", "sometimes")
     with pytest.raises(ValueError, match="FMW_DISCLOSURE_AUDIT must be on or off"):
         resolve_settings()
+
+
+def test_the_command_says_when_there_is_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    assert main(["audit-disclosure", "--database", str(tmp_path / "none.duckdb")]) == 1
+    assert "no database at" in capsys.readouterr().err
