@@ -26,7 +26,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,11 @@ class CellInterval:
     upper: float  # the maximum (an integer, or math.inf); where not upper_exact, one it can take
     lower_exact: bool = True
     upper_exact: bool = True
+    # Provably 0, and nobody behind it: a whole population (a corridor, an area, a point's
+    # month) provably 0, or a part of one, says what an absent row would: no person's data
+    # is disclosed. A part provably 0 of a population that is not (no woman among a
+    # corridor's 7) discloses all of the others, and stays a finding.
+    empty: bool = False
 
     @property
     def exact(self) -> bool:
@@ -86,25 +91,33 @@ class AuditReport:
 
     @property
     def exact(self) -> list[CellInterval]:
-        return [i for i in self.intervals if i.exact]
+        return [i for i in self.intervals if i.exact and not i.empty]
 
     @property
     def under_k(self) -> list[CellInterval]:
-        return [i for i in self.intervals if i.upper < self.k]
+        return [i for i in self.intervals if i.upper < self.k and not i.empty]
+
+    @property
+    def empty(self) -> list[CellInterval]:
+        return [i for i in self.intervals if i.empty]
+
+    def _protected(self) -> list[CellInterval]:
+        return [i for i in self.intervals if not i.empty]
 
     @property
     def passes(self) -> bool:
         return not (self.exact or self.under_k or self.measure_findings or self.problems)
 
     def min_interval(self) -> float | None:
-        return min((i.width for i in self.intervals), default=None)
+        return min((i.width for i in self._protected()), default=None)
 
     def min_upper(self) -> float | None:
-        return min((i.upper for i in self.intervals), default=None)
+        return min((i.upper for i in self._protected()), default=None)
 
     def worst(self, count: int = 10) -> list[CellInterval]:
         """The narrowest intervals first, then the lowest upper bounds."""
-        return sorted(self.intervals, key=lambda i: (i.width, i.upper, i.cell.describe()))[:count]
+        ranked = sorted(self._protected(), key=lambda i: (i.width, i.upper, i.cell.describe()))
+        return ranked[:count]
 
     def by_table(self) -> dict[str, tuple[int, int, int]]:
         """table.column -> (suppressed cells, exactly disclosed, upper bound < k)."""
@@ -112,8 +125,8 @@ class AuditReport:
         for interval in self.intervals:
             name = f"{interval.cell.table}.{interval.cell.column}"
             cells[name] += 1
-            exact[name] += interval.exact
-            under[name] += interval.upper < self.k
+            exact[name] += interval.exact and not interval.empty
+            under[name] += interval.upper < self.k and not interval.empty
         return {name: (cells[name], exact[name], under[name]) for name in sorted(cells)}
 
     def summary(self) -> str:
@@ -127,6 +140,8 @@ class AuditReport:
             line += (
                 f", min protection interval {_number(width)} (lowest upper bound {_number(upper)})"
             )
+        if self.empty:
+            line += f", {len(self.empty)} provably empty (0: nobody behind them)"
         if self.measure_findings:
             line += f", {len(self.measure_findings)} measures over suppressed or small counts"
         if self.problems:
@@ -246,9 +261,26 @@ def solve(system: LinearSystem, k: int) -> AuditReport:
             continue
         found.put(columns, component.extremes(k))
         report.lp_solves += component.solves
-    for column in np.flatnonzero(audited):
-        report.intervals.append(found.interval(system.cells[reduced.free[column]], column))
+    intervals = {
+        int(reduced.free[column]): found.interval(system.cells[reduced.free[column]], column)
+        for column in np.flatnonzero(audited)
+    }
+    report.intervals = [_with_emptiness(system, intervals, i) for i in intervals]
     return report
+
+
+def _with_emptiness(
+    system: LinearSystem, intervals: dict[int, CellInterval], index: int
+) -> CellInterval:
+    interval = intervals[index]
+    if not (interval.exact and interval.upper == 0):
+        return interval
+    cell = system.cells[index]
+    population = index if cell.part_of is None else cell.part_of
+    base = intervals.get(population)
+    if cell.counts_a_population or (base is not None and base.exact and base.upper == 0):
+        return replace(interval, empty=True)
+    return interval
 
 
 def _indices_by_label(labels: np.ndarray, count: int) -> list[np.ndarray]:

@@ -219,10 +219,12 @@ def _read_corridor(
     found: dict[Key, tuple[int, int | None]] = {}
     for *key_parts, respondents, female in rows or []:
         key = tuple(key_parts)
-        total = system.add_cell(CORRIDOR, "respondents", key, respondents, _lower(CORRIDOR))
+        total = system.add_cell(
+            CORRIDOR, "respondents", key, respondents, _lower(CORRIDOR), population=True
+        )
         part = None
         if has_female:
-            part = system.add_cell(CORRIDOR, "female_respondents", key, female)
+            part = system.add_cell(CORRIDOR, "female_respondents", key, female, part_of=total)
             system.at_most([part], [total], "female_respondents <= respondents")
         found[key] = (total, part)
     return found
@@ -255,9 +257,13 @@ def _read_partitioned(
     for row in rows:
         key = tuple(row[:width])
         split, category, total, respondents, share = row[width:]
-        total_index = system.add_cell(table, total_column, key, total, _lower(table))
+        total_index = system.add_cell(
+            table, total_column, key, total, _lower(table), population=True
+        )
         found.totals[key] = total_index
-        index = system.add_cell(table, "respondents", (*key, split, category), respondents)
+        index = system.add_cell(
+            table, "respondents", (*key, split, category), respondents, part_of=total_index
+        )
         found.categories.setdefault((key, split), {})[category] = index
         if share is not None:
             shares.append((index, total_index, float(share)))
@@ -291,7 +297,9 @@ def _read_story_coverage(
         return None
     # one row per Lao province, respondents or not: a row's presence says nothing
     return {
-        (adm1,): cells.system.add_cell(STORIES, "respondents", (adm1,), respondents)
+        (adm1,): cells.system.add_cell(
+            STORIES, "respondents", (adm1,), respondents, population=True
+        )
         for adm1, respondents in rows
     }
 
@@ -312,13 +320,13 @@ def _read_crossing(
     for row in rows:
         key, registry, respondents = tuple(row[:3]), row[3], row[4]
         lower = 1.0 if registry is None else 0.0  # a survey-only row has respondents
-        total = system.add_cell(CROSSING, "respondents", key, respondents, lower)
+        total = system.add_cell(CROSSING, "respondents", key, respondents, lower, population=True)
         found[key] = {"respondents": total}
         for position, document in enumerate(DOCUMENTS):
             column = f"{document}_holders"
             if column not in present:
                 continue
-            part = system.add_cell(CROSSING, column, key, row[5 + position])
+            part = system.add_cell(CROSSING, column, key, row[5 + position], part_of=total)
             system.at_most([part], [total], f"{column} <= respondents")
             found[key][column] = part
             share = row[5 + len(DOCUMENTS) + position]
@@ -344,8 +352,10 @@ def _read_refusals(
         # `suppressed` is documented as people_approached < k, published even when the counts
         # are not: false says people_approached >= k.
         lower = float(cells.k) if flagged is False else _lower(REFUSALS)
-        total = system.add_cell(REFUSALS, "people_approached", key, approached, lower)
-        part = system.add_cell(REFUSALS, "refusals", key, refused)
+        total = system.add_cell(
+            REFUSALS, "people_approached", key, approached, lower, population=True
+        )
+        part = system.add_cell(REFUSALS, "refusals", key, refused, part_of=total)
         if crossing is None:
             system.at_most([part], [total], "refusals <= people_approached")
         else:
@@ -371,7 +381,9 @@ def _read_uplift(
     if rows is None:
         return None
     return {
-        tuple(key): cells.system.add_cell(UPLIFT, "respondents", tuple(key), value, _lower(UPLIFT))
+        tuple(key): cells.system.add_cell(
+            UPLIFT, "respondents", tuple(key), value, _lower(UPLIFT), population=True
+        )
         for *key, value in rows
     }
 

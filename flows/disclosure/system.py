@@ -25,6 +25,9 @@ class Cell:
     key: Key
     value: int | None  # the published value; None when suppressed (or latent)
     lower: float = 0.0  # what the reader knows without any relation
+    # a count of a whole population (a corridor, an area, a point's month), not a part of one
+    counts_a_population: bool = False
+    part_of: int | None = None  # the variable of the population it is a part of
 
     @property
     def suppressed(self) -> bool:
@@ -53,14 +56,21 @@ class LinearSystem:
     _index: dict[tuple[str | None, str, Key], int] = field(default_factory=dict, repr=False)
 
     def add_cell(
-        self, table: str | None, column: str, key: Key, value: int | None, lower: float = 0.0
+        self,
+        table: str | None,
+        column: str,
+        key: Key,
+        value: int | None,
+        lower: float = 0.0,
+        population: bool = False,
+        part_of: int | None = None,
     ) -> int:
-        """The variable of a cell, created on first sight (a second sight must agree)."""
+        """The variable of a cell, created on first sight (a later sight returns it)."""
         ident = (table, column, key)
         found = self._index.get(ident)
         if found is not None:
             return found
-        self.cells.append(Cell(table, column, key, value, lower))
+        self.cells.append(Cell(table, column, key, value, lower, population, part_of))
         self._index[ident] = len(self.cells) - 1
         return len(self.cells) - 1
 

@@ -258,3 +258,49 @@ def test_the_survey_rows_loaded_bound_everyone_approached(tmp_path):
     key = ("fms_corridor_monthly", "respondents", (JAN, "inflow", "LA-BK", "THA"))
     assert intervals(report)[key] == (1, 3)
     assert not report.exact and {i.cell.key for i in report.under_k} == {key[2]}
+
+
+def test_a_population_provably_empty_is_no_disclosure_but_an_empty_part_is(tmp_path):
+    # a point the registry alone saw: its survey respondents are provably 0, nobody is there
+    registry_only = {**crossing(JAN, None, point="LAO_FMP_002"), "registry_individuals": 50}
+    empty_point = published_db(
+        tmp_path / "point.duckdb",
+        {
+            "marts.fms_corridor_monthly": [corridor(JAN, "THA", 12)],
+            "marts.crossing_point_monthly": [crossing(JAN, 12), registry_only],
+        },
+    )
+    # "no" is provably 0: all 7 of the corridor said yes
+    key = {
+        "quarter": Q1,
+        "direction": "inflow",
+        "origin_adm1_code": "LA-BK",
+        "dest_country_iso3": "THA",
+        "indicator": "holds_passport",
+        "corridor_respondents": 7,
+    }
+    empty_part = published_db(
+        tmp_path / "part.duckdb",
+        {
+            "marts.fms_safe_migration_quarterly": [
+                {**key, "category": "yes", "respondents": 7, "share": 1.0},
+                {**key, "category": "no", "respondents": None},
+            ]
+        },
+    )
+
+    point = audit_database(empty_point, K)
+    part = audit_database(empty_part, K)
+
+    # its document holders too: parts of nobody
+    assert {(i.cell.column, i.cell.key) for i in point.empty} == {
+        (column, (JAN, "LAO_FMP_002", "inflow"))
+        for column in (
+            "respondents",
+            "passport_holders",
+            "border_pass_holders",
+            "work_permit_holders",
+        )
+    }
+    assert point.passes and "4 provably empty" in point.summary()
+    assert not part.empty and len(part.exact) == 1 and not part.passes
