@@ -55,6 +55,8 @@ class Settings:
     full_refresh: bool = False
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    # The disclosure audit gate (flows.disclosure.gate): on unless FMW_DISCLOSURE_AUDIT=off.
+    disclosure_audit: bool = True
 
     @property
     def internal_dir(self) -> Path:
@@ -113,6 +115,18 @@ def _env_int(name: str) -> int | None:
         raise ValueError(f"{name} must be an integer, got {value!r}") from error
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {value!r}")
+
+
 def resolve_settings(
     landing_dir: Path | None = None,
     data_dir: Path | None = None,
@@ -134,4 +148,5 @@ def resolve_settings(
         keep_snapshots=keep,
         duckdb_memory_limit=os.environ.get("FMW_DUCKDB_MEMORY_LIMIT")
         or DEFAULT_DUCKDB_MEMORY_LIMIT,
+        disclosure_audit=_env_switch("FMW_DISCLOSURE_AUDIT", True),
     )
