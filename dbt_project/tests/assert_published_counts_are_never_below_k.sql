@@ -75,7 +75,7 @@ safe_rows as (
         or corridor_respondents < {{ k }}
         or suppressed is distinct from (respondents is null)
         or (share is not null and (respondents is null or corridor_respondents is null))
-        or (respondents is null and median_debt_lak is not null)
+        or ((respondents is null or corridor_respondents is null) and median_debt_lak is not null)
         or (median_debt_lak is not null and (indicator, category) <> ('took_on_debt', 'yes'))
 
 ),

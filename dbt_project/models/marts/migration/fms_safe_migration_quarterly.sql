@@ -4,7 +4,7 @@
     partition of the corridor's respondents (every category is a row, zero included),
     protected, with every other published count, by the one protection pass
     (int_disclosure_pattern). The median debt sits on the took_on_debt = yes row and is
-    published only when that row is and at least k debtors gave an amount.
+    published only when that row and its base are and at least k debtors gave an amount.
 -#}
 
 with
@@ -84,7 +84,9 @@ published as (
         end as share,
         -- a median over fewer than k people discloses their amounts
         case
-            when protected.is_hidden or coalesce(debts.debt_amounts, 0) < {{ suppression_k() }}
+            when protected.is_hidden
+                or protected.base_hidden
+                or coalesce(debts.debt_amounts, 0) < {{ suppression_k() }}
                 then null
             else debts.median_debt_lak
         end as median_debt_lak,
