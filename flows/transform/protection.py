@@ -155,7 +155,9 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dic
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     problem = _problem(cells, relations)
-    problem.watched = problem.publishable | (problem.sensitive & (problem.value < k))
+    problem.watched = (problem.publishable | (problem.sensitive & (problem.value < k))) & ~(
+        _provably_empty(problem)
+    )
     primary = problem.publishable & problem.suppressible & (problem.value < k)
     hidden = primary | ~problem.publishable
     for round_ in range(MAX_REPAIR_ROUNDS):
@@ -189,6 +191,26 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dic
         else:
             verdicts[cell_id] = PUBLISHED
     return verdicts
+
+
+def _provably_empty(problem: _Problem) -> np.ndarray:
+    """Cells that hold 0 whatever is published: the empty cells given (nobody stands
+    behind them, and other tables tell so by their missing rows), a total whose parts are
+    all empty (or that has none), and every part of an empty total. No person's answer is
+    behind them, so there is nothing to protect (and nothing could)."""
+    empty = (problem.value == 0) & ~problem.publishable & ~problem.sensitive
+    changed = True
+    while changed:
+        changed = False
+        for row in problem.members:
+            parent, children = row[0], row[1:]
+            if not empty[parent] and all(empty[c] for c in children):
+                empty[parent] = changed = True
+            if empty[parent]:
+                for child in children:
+                    if not empty[child]:
+                        empty[child] = changed = True
+    return empty
 
 
 # --- step 2: complementary suppression to a fixpoint ----------------------------------------

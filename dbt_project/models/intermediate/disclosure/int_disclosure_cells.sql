@@ -314,10 +314,13 @@ select
     cast(min_value as integer) as min_value,
     cast(follows as varchar) as follows,
     -- below k, an unpublished count must stay unknown too (the men of a corridor whose
-    -- respondents and women are published); not so for rows nobody stands behind (empty,
-    -- see above) nor for the submissions no table counts (rejected, superseded)
+    -- respondents and women are published: the other side of a published split, as
+    -- macros/suppress.sql always protected it); not so for rows nobody stands behind
+    -- (empty, see above), for the submissions no table counts (rejected, superseded), nor
+    -- for the respondents of a corridor who gave no convertible income (not an answer any
+    -- table publishes; the income cells themselves stay protected)
     not (
         (table_name is not null and not publishable)
-        or split_part(cell_id, '|', 1) = 'ops_fms_rows_not_counted'
+        or split_part(cell_id, '|', 1) in ('ops_fms_rows_not_counted', 'corridor_without_income')
     ) as sensitive
 from cells
