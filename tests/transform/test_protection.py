@@ -220,3 +220,26 @@ def test_a_cell_that_cannot_be_protected_stops_the_pass():
 def test_a_relation_naming_an_unknown_cell_is_an_error():
     with pytest.raises(ValueError, match="unknown cell 'ghost'"):
         protect([Cell("a", 1)], [Relation("r", "a", ("ghost",))], k=5)
+
+
+def test_a_provably_empty_cell_needs_no_protection_and_costs_no_other_cell():
+    # a crossing point only the registry saw: 0 respondents, and the other tables say so
+    cells = [
+        Cell("empty_point", 0, publishable=False, sensitive=False),
+        Cell("empty_point_holders", 0, follows="empty_point"),
+        Cell("empty_point_non_holders", 0, publishable=False),
+        Cell("busy_point", 12),
+        Cell("month", 12, publishable=False),
+        Cell("month_corridors", 12),
+    ]
+    relations = [
+        Relation("documents", "empty_point", ("empty_point_holders", "empty_point_non_holders")),
+        Relation("points", "month", ("busy_point", "empty_point")),
+        Relation("corridors", "month", ("month_corridors",)),
+    ]
+
+    verdicts = protect(cells, relations, k=5)
+
+    assert verdicts["empty_point_holders"] == PRIMARY
+    assert verdicts["busy_point"] == PUBLISHED
+    assert verdicts["month_corridors"] == PUBLISHED
