@@ -160,11 +160,13 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dic
     )
     primary = problem.publishable & problem.suppressible & (problem.value < k)
     hidden = primary | ~problem.publishable
+    # withholding more only widens every interval, so a cell once shown protected stays so
+    settled = np.zeros(len(problem.ids), dtype=bool)
     for round_ in range(MAX_REPAIR_ROUNDS):
         started = time.perf_counter()
         _complementary(problem, hidden, k)
         modular = time.perf_counter()
-        failing = _failing_cells(problem, hidden, k)
+        failing = _failing_cells(problem, hidden, k, settled)
         _LOG.debug(
             "round %d: %d withheld, modular %.1fs, LP %.1fs, %d failing",
             round_,
@@ -474,21 +476,23 @@ class _ComponentLp:
         return np.asarray(self.highs.getSolution().col_value)
 
 
-def _failing_cells(problem: _Problem, hidden: np.ndarray, k: int) -> list[tuple[int, list[int]]]:
+def _failing_cells(
+    problem: _Problem, hidden: np.ndarray, k: int, settled: np.ndarray
+) -> list[tuple[int, list[int]]]:
     """Suppressed cells the reader could pin down or bound below k, each with the relations
     that hold it down."""
     system = _system(problem, hidden)
     failing: list[tuple[int, list[int]]] = []
     for component in system.components:
         cells = system.variables[component]
-        if not problem.watched[cells].any():
+        if not (problem.watched[cells] & ~settled[cells]).any():
             continue
-        failing += _check_component(problem, system, component, k)
+        failing += _check_component(problem, system, component, k, settled)
     return sorted(failing, key=lambda failure: problem.order[failure[0]])
 
 
 def _check_component(
-    problem: _Problem, system: _System, component: np.ndarray, k: int
+    problem: _Problem, system: _System, component: np.ndarray, k: int, settled: np.ndarray
 ) -> list[tuple[int, list[int]]]:
     """The watched cells of one component that fail (with the relations that hold each
     down), at most FAILING_PER_ROUND of them (the rest wait for the next round, after the
@@ -506,21 +510,24 @@ def _check_component(
     small = values < k
     # distinct weights keep the solver off solutions that spread the room evenly
     weights = 1.0 + (problem.order[cells] % 11) / 11.0
-    open_ = problem.watched[cells].copy()
+    open_ = problem.watched[cells] & ~settled[cells]
     failing: list[tuple[int, list[int]]] = []
     while open_.any() and len(failing) < FAILING_PER_ROUND:
         solution = lp.minimise(-(open_ * weights), np.where(open_, target, lp.cap))
         if solution is not None:
-            settled = open_ & (
+            reached = open_ & (
                 (solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS))
             )
-            if settled.any():
-                open_ &= ~settled
+            if reached.any():
+                settled[cells[reached]] = True
+                open_ &= ~reached
                 continue
         position = int(np.flatnonzero(open_)[np.argmin(problem.order[cells[open_]])])
         open_[position] = False
         lp.binding = []
-        if not _settles_alone(lp, position, target[position], values[position], small[position]):
+        if _settles_alone(lp, position, target[position], values[position], small[position]):
+            settled[cells[position]] = True
+        else:
             failing.append((int(cells[position]), lp.binding))
     return failing
 
