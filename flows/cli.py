@@ -268,6 +268,28 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit_disclosure(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from flows.config import resolve_settings
+    from flows.disclosure.audit import AuditError, audit_database, render
+
+    settings = resolve_settings(
+        data_dir=Path(args.data_dir) if args.data_dir else None, suppression_k=args.k
+    )
+    database = Path(args.database) if args.database else settings.published_db
+    if not database.is_file():
+        print(f"audit-disclosure: no database at {database}", file=sys.stderr)
+        return 1
+    try:
+        report = audit_database(database, settings.suppression_k)
+    except (AuditError, duckdb.Error) as error:
+        print(f"audit-disclosure failed on {database}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render(report, worst=args.worst))
+    return 0 if report.passes else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fmw", description="Flow Monitoring Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -356,6 +378,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
     serve.set_defaults(handler=_cmd_serve)
+
+    audit = commands.add_parser(
+        "audit-disclosure",
+        help="what a reader can derive about the suppressed counts of a published database",
+    )
+    where = audit.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", help="audit <data-dir>/published (FMW_DATA_DIR, ./data)")
+    where.add_argument("--database", help="audit this DuckDB file instead")
+    audit.add_argument("--k", type=int, help="suppression threshold (FMW_SUPPRESSION_K, 5)")
+    audit.add_argument("--worst", type=int, default=10, help="how many worst cells to list")
+    audit.set_defaults(handler=_cmd_audit_disclosure)
 
     expectations = commands.add_parser("expectations", help="the Great Expectations suites")
     expectation_commands = expectations.add_subparsers(dest="action", required=True)

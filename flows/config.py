@@ -84,6 +84,8 @@ class Settings:
     internal_group: str | None = None
     ingest_limits: IngestLimits = DEFAULT_INGEST_LIMITS
     retry_failed: bool = False  # read again the files that failed, even with the same bytes
+    # The disclosure audit gate (flows.disclosure.gate): on unless FMW_DISCLOSURE_AUDIT=off.
+    disclosure_audit: bool = True
 
     @property
     def internal_dir(self) -> Path:
@@ -166,6 +168,18 @@ def ingest_limits() -> IngestLimits:
     )
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {value!r}")
+
+
 def resolve_settings(
     landing_dir: Path | None = None,
     data_dir: Path | None = None,
@@ -191,4 +205,5 @@ def resolve_settings(
         internal_group=os.environ.get("FMW_INTERNAL_GROUP") or None,
         ingest_limits=ingest_limits(),
         retry_failed=retry_failed,
+        disclosure_audit=_env_switch("FMW_DISCLOSURE_AUDIT", True),
     )

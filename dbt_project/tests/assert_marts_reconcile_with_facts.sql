@@ -2,8 +2,9 @@
     Every published mart reconciles with the facts it aggregates. The test recomputes the
     unsuppressed counts from the facts and fails on any row (one per problem) where:
       - a mart cell and the facts' cell do not match one to one;
-      - a published count differs from the facts' count, or `suppressed` disagrees with
-        the primary rule (a base below k);
+      - a published count differs from the facts' count, or a base below k is published
+        (the primary rule; a base of k or more may be withheld too, by the one protection
+        pass, models/intermediate/disclosure/);
       - the categories of a partition do not add up to their base (hidden ones counted
         from the facts);
       - a mart's total, published plus suppressed counts, differs from the fact's total.
@@ -75,7 +76,8 @@ corridor_failures as (
     where not (in_mart and in_facts)
         or published <> expected
         or published_female <> expected_female
-        or suppressed is distinct from (expected < {{ k }})
+        or (not suppressed and expected < {{ k }})
+        or suppressed is distinct from (published is null)
 
     union all
 
@@ -108,7 +110,7 @@ coverage_failures as (
     select 'story_coverage: province' as check_name, adm1_code as detail
     from coverage_joined
     where published <> expected
-        or (published is null) is distinct from (expected < {{ k }})
+        or (published is not null and expected < {{ k }})
 
     union all
 
@@ -192,7 +194,7 @@ origin_failures as (
     group by m.quarter, m.origin_adm1_code, m.origin_adm2_code, m.breakdown
     having max(a.respondents) is null
         or max(m.area_respondents) <> max(a.respondents)
-        or (max(m.area_respondents) is null) is distinct from (max(a.respondents) < {{ k }})
+        or (max(m.area_respondents) is not null and max(a.respondents) < {{ k }})
         or sum(coalesce(m.respondents, e.respondents, 0)) <> max(a.respondents)
 
     union all
@@ -284,7 +286,7 @@ safe_failures as (
     group by m.quarter, m.direction, m.origin_adm1_code, m.dest_country_iso3, m.indicator
     having max(c.respondents) is null
         or max(m.corridor_respondents) <> max(c.respondents)
-        or (max(m.corridor_respondents) is null) is distinct from (max(c.respondents) < {{ k }})
+        or (max(m.corridor_respondents) is not null and max(c.respondents) < {{ k }})
         or sum(coalesce(m.respondents, e.respondents, 0)) <> max(c.respondents)
 
     union all
@@ -342,7 +344,7 @@ crossing_failures as (
         concat_ws(' ', month, fmp_code, direction) as detail
     from crossing_joined
     where published <> expected
-        or suppressed is distinct from (expected < {{ k }})
+        or (not suppressed and expected < {{ k }})
         or registry_individuals is distinct from expected_individuals
 
     union all
@@ -393,7 +395,7 @@ income_failures as (
     where m.direction is null
         or e.direction is null
         or m.respondents <> e.respondents
-        or m.suppressed is distinct from (e.respondents < {{ k }})
+        or (not m.suppressed and e.respondents < {{ k }})
 
 ),
 
@@ -430,9 +432,30 @@ registry_failures as (
     from {{ ref('fmr_flows_rolling') }}
     having coalesce(sum(individuals), 0) <> (select coalesce(sum(individuals), 0) from tallies)
 
+),
+
+-- the protection pass ------------------------------------------------------------------------
+
+pattern_failures as (
+
+    -- every cell a mart publishes has a verdict (a missing one is withheld, never shown,
+    -- but means the cells and the marts disagree), and no published cell is below k
+    select 'int_disclosure_pattern: published below k' as check_name, cell_id as detail
+    from {{ ref('int_disclosure_pattern') }}
+    where verdict = 'published' and respondents < {{ k }} and kind <> 'ops_fms_rows_loaded'
+
+    union all
+
+    select 'int_disclosure_pattern: corridor cell without a verdict', concat_ws(' ', month,
+        direction, origin_adm1_code, dest_country_iso3)
+    from {{ ref('int_corridor_months_counted') }} as c
+    where {{ disclosure_cell_id('corridor', ['c.month', 'c.direction', 'c.origin_adm1_code', 'c.dest_country_iso3']) }}
+        not in (select cell_id from {{ ref('int_disclosure_pattern') }})
+
 )
 
-select * from corridor_failures
+select * from pattern_failures
+union all select * from corridor_failures
 union all select * from coverage_failures
 union all select * from origin_failures
 union all select * from safe_failures

@@ -5,7 +5,9 @@ Where each suite runs, all inside DuckDB on read-only files:
 - RAW_SUITES on the internal database, after ingest and dbt have closed their connections;
 - PUBLISHED_SUITES (one per contract table) on the candidate published database;
 - EVERY_TABLE_SUITE on every table of the candidate, including tables no suite names yet:
-  row count against the previous published database, direct identifiers, k.
+  row count against the previous published database, direct identifiers, k;
+- the disclosure audit (flows.disclosure.gate, not a GX suite) on the candidate as a whole:
+  what a reader can derive about its suppressed counts (Settings.disclosure_audit).
 
 A critical check that fails blocks publication. A check that could not be evaluated (GX
 raised instead of giving a verdict) is neither a pass nor a data failure: it is reported
@@ -73,12 +75,18 @@ class QualityReport:
     results: list[CheckResult]
     validations: list[SuiteValidation] = field(default_factory=list, repr=False)
     marks: list[ValidatedMark] = field(default_factory=list)
+    disclosure: str = ""  # the disclosure audit's summary line, when it ran
 
     @classmethod
     def of(
-        cls, validations: list[SuiteValidation], marks: list[ValidatedMark] | None = None
+        cls,
+        validations: list[SuiteValidation],
+        marks: list[ValidatedMark] | None = None,
+        extra: list[CheckResult] | None = None,
+        disclosure: str = "",
     ) -> QualityReport:
-        return cls([check for v in validations for check in v.checks], validations, marks or [])
+        checks = [check for v in validations for check in v.checks] + (extra or [])
+        return cls(checks, validations, marks or [], disclosure)
 
     @property
     def critical_failures(self) -> list[CheckResult]:
@@ -98,11 +106,12 @@ class QualityReport:
 
     def summary(self) -> str:
         passed = sum(1 for r in self.results if r.success is True)
-        return (
+        line = (
             f"{passed}/{len(self.results)} checks passed, "
             f"{len(self.critical_failures)} critical failures, {len(self.warnings)} warnings, "
             f"{len(self.errors)} could not be evaluated"
         )
+        return f"{line}; disclosure audit: {self.disclosure}" if self.disclosure else line
 
 
 # --- running the gates ---------------------------------------------------------------------
@@ -156,7 +165,13 @@ def run_quality_gates(
                     candidate, EVERY_TABLE_SUITE, EXPECTATIONS_DIR, table_parameters, table
                 )
             )
-    return QualityReport.of(validations, [m for m in marks if m.validated_through is not None])
+    marks = [m for m in marks if m.validated_through is not None]
+    if not settings.disclosure_audit:
+        return QualityReport.of(validations, marks)
+    from flows.disclosure.gate import disclosure_gate
+
+    verdict = disclosure_gate(candidate, settings.suppression_k)
+    return QualityReport.of(validations, marks, verdict.checks, verdict.summary)
 
 
 def suite_fingerprint(suite: Any, parameters: Mapping[str, ParameterValue]) -> str:

@@ -62,7 +62,11 @@ def internal_db(settings: Settings, form: Form) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, form: Form) -> Settings:
-    settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
+    # The GX suites' candidate is hand-made for them, not a protected publication: the
+    # disclosure audit has its own test below and tests/disclosure.
+    settings = Settings(
+        landing_dir=tmp_path / "landing", data_dir=tmp_path / "data", disclosure_audit=False
+    )
     internal_db(settings, form)
     return settings
 
@@ -111,6 +115,29 @@ def test_a_clean_refresh_runs_every_suite_where_it_belongs_and_passes(
     ]
     assert [(r.suite, r.check_name) for r in report.results if r.success is not True] == []
     assert not report.blocks_publication
+
+
+def test_the_disclosure_audit_gates_the_candidate_as_a_critical_suite(
+    settings: Settings, tmp_path: Path
+) -> None:
+    plant_raw_submission(settings)
+    # story_coverage's LA-PH is hidden, yet no corridor cell comes from LA-PH: it is 0
+    db = candidate(tmp_path / "candidate.duckdb")
+
+    report = run_quality_gates(replace(settings, disclosure_audit=True), db, TODAY)
+
+    audit = {r.check_name: r for r in report.results if r.suite == "disclosure_audit"}
+    assert set(audit) == {
+        "no_suppressed_cell_exactly_disclosed",
+        "every_suppressed_cell_upper_bound_at_least_k",
+        "no_measure_over_a_suppressed_or_small_count",
+        "published_numbers_consistent",
+    }
+    assert {r.severity for r in audit.values()} == {"critical"}
+    assert audit["no_suppressed_cell_exactly_disclosed"].success is False
+    assert report.blocks_publication
+    assert "; disclosure audit: " in report.summary()
+    assert "exactly disclosed" in report.summary()
 
 
 def test_a_planted_critical_failure_in_the_raw_layer_blocks_publication(

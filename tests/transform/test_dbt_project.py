@@ -372,7 +372,7 @@ def test_crossing_point_month_puts_registry_and_survey_side_by_side(build: Build
 def test_refusals_cannot_be_recovered_from_the_crossing_point_respondents(build: Build) -> None:
     """LAO_FMP_001, March, outflow: 11 people approached, 1 refused (below k), 10
     respondents. crossing_point_monthly publishes the 10, so publishing the 11 would give
-    away the one refusal: both are withheld."""
+    away the one refusal: both are withheld, and the row is suppressed."""
     refusals = _query(
         build,
         "select people_approached, refusals, refusal_share, suppressed"
@@ -383,7 +383,7 @@ def test_refusals_cannot_be_recovered_from_the_crossing_point_respondents(build:
         "select respondents from marts.crossing_point_monthly"
         " where fmp_code = 'LAO_FMP_001' and direction = 'outflow'",
     )
-    assert refusals == [(None, None, None, False)]
+    assert refusals == [(None, None, None, True)]
     assert respondents == [(10,)]
 
 

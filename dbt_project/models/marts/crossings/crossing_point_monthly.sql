@@ -2,69 +2,44 @@
     One row per month x flow monitoring point x direction seen by the registry or the
     survey: the registry's head count (not suppressed: observers' counts, not survey
     respondents) next to the survey's respondents and how many of them hold a passport,
-    a border pass or a work permit. Document holders are a yes/no split of the
-    respondents, so each count is published only when it and its complement are >= k.
+    a border pass or a work permit. Every survey count is published only when the one
+    protection pass (int_disclosure_pattern) published its cell; holders are withheld with
+    their respondents, and a share only beside both its counts.
 -#}
 
 with
 
-interviews as (
+cells as (
 
-    select * from {{ ref('fct_fms_interviews') }}
-
-),
-
-tallies as (
-
-    select * from {{ ref('fct_fmr_tallies') }}
+    select * from {{ ref('int_crossing_points_counted') }}
 
 ),
 
-survey as (
+verdicts as (
+
+    select * from {{ ref('int_disclosure_pattern') }}
+
+),
+
+{%- set documents = ['passport', 'border_pass', 'work_permit'] %}
+{%- set point = ['cells.month', 'cells.fmp_code', 'cells.direction'] %}
+
+protected as (
 
     select
-        interview_month as month,
-        fmp_code,
-        direction,
-        count(*) as respondents,
-        count(*) filter (where holds_passport) as passport_holders,
-        count(*) filter (where holds_border_pass) as border_pass_holders,
-        count(*) filter (where holds_work_permit) as work_permit_holders
-    from interviews
-    group by all
-
-),
-
-registry as (
-
-    select
-        tally_month as month,
-        fmp_code,
-        direction,
-        sum(individuals) as registry_individuals,
-        count(distinct tally_date) as registry_days
-    from tallies
-    group by all
-
-),
-
-joined as (
-
-    select
-        coalesce(survey.month, registry.month) as month,
-        coalesce(survey.fmp_code, registry.fmp_code) as fmp_code,
-        coalesce(survey.direction, registry.direction) as direction,
-        registry.registry_individuals,
-        registry.registry_days,
-        coalesce(survey.respondents, 0) as respondents,
-        coalesce(survey.passport_holders, 0) as passport_holders,
-        coalesce(survey.border_pass_holders, 0) as border_pass_holders,
-        coalesce(survey.work_permit_holders, 0) as work_permit_holders
-    from survey
-    full outer join registry
-        on survey.month = registry.month
-        and survey.fmp_code = registry.fmp_code
-        and survey.direction = registry.direction
+        cells.*,
+        {{ disclosure_hidden('total') }} as respondents_hidden,
+        {%- for document in documents %}
+        {{ disclosure_hidden(document) }} as {{ document }}_hidden{{ "," if not loop.last }}
+        {%- endfor %}
+    from cells
+    left join verdicts as total
+        on total.cell_id = {{ disclosure_cell_id('crossing', point) }}
+    {%- for document in documents %}
+    left join verdicts as {{ document }}
+        on {{ document }}.cell_id
+            = {{ disclosure_cell_id('crossing_holders', point + ["'" ~ document ~ "'"]) }}
+    {%- endfor %}
 
 ),
 
@@ -80,19 +55,26 @@ published as (
         cast(registry_individuals as bigint) as registry_individuals,
         cast(coalesce(registry_days, 0) as bigint) as registry_days,
 
-        -- survey (respondents, suppressed below k)
-        cast({{ suppress_count('respondents') }} as bigint) as respondents,
-        {%- for document in ['passport', 'border_pass', 'work_permit'] %}
-        cast({{ suppress_part(document ~ '_holders', 'respondents') }} as bigint)
-            as {{ document }}_holders,
+        -- survey (respondents, protected)
+        cast(case when respondents_hidden then null else respondents end as bigint)
+            as respondents,
+        {%- for document in documents %}
+        cast(
+            case
+                when respondents_hidden or {{ document }}_hidden then null
+                else {{ document }}_holders
+            end as bigint
+        ) as {{ document }}_holders,
         {%- endfor %}
-        {%- for document in ['passport', 'border_pass', 'work_permit'] %}
-        {{ suppress_part(document ~ '_holders', 'respondents') }} / respondents
-            as share_{{ document }},
+        {%- for document in documents %}
+        case
+            when respondents_hidden or {{ document }}_hidden then null
+            else {{ document }}_holders / respondents
+        end as share_{{ document }},
         {%- endfor %}
-        {{ is_suppressed('respondents') }} as suppressed
+        respondents_hidden as suppressed
 
-    from joined
+    from protected
 
 )
 

@@ -7,43 +7,22 @@
     to USD with that month's LAK per USD (int_fx_rates_monthly: landing-zone override,
     else shipped seed, else the latest earlier month). A cell counts the respondents who
     gave both incomes and whose amounts could be converted; every median is over exactly
-    those respondents, and all of them are NULL when fewer than k stand behind the cell.
-    Rows are disjoint cells and the table holds no totals.
+    those respondents. The count is published when the one protection pass
+    (int_disclosure_pattern) published its cell (at least k respondents, and nothing else
+    published narrows a withheld one), and every median and the ratio only beside it.
 -#}
 
 with
 
-interviews as (
-
-    select * from {{ ref('fct_fms_interviews') }}
-
-),
-
-rates as (
-
-    select * from {{ ref('int_fx_rates_monthly') }}
-
-),
-
 converted as (
 
-    select
-        interviews.direction,
-        interviews.origin_adm1_code,
-        interviews.dest_country_iso3,
-        coalesce(interviews.sector_destination, 'not_stated') as sector_destination,
-        interviews.income_before_lak,
-        interviews.expected_income * income_rate.lak_per_unit as income_destination_lak,
-        usd_rate.lak_per_unit as lak_per_usd
-    from interviews
-    inner join rates as income_rate
-        on interviews.interview_month = income_rate.month
-        and interviews.expected_income_currency = income_rate.currency
-    inner join rates as usd_rate
-        on interviews.interview_month = usd_rate.month
-        and usd_rate.currency = 'USD'
-    where interviews.income_before_lak is not null
-        and interviews.expected_income is not null
+    select * from {{ ref('int_incomes_converted') }}
+
+),
+
+verdicts as (
+
+    select * from {{ ref('int_disclosure_pattern') }}
 
 ),
 
@@ -65,6 +44,17 @@ cells as (
 
 ),
 
+protected as (
+
+    select
+        cells.*,
+        {{ disclosure_hidden('verdict') }} as is_hidden
+    from cells
+    left join verdicts as verdict
+        on verdict.cell_id = {{ disclosure_cell_id('income', ['cells.direction', 'cells.origin_adm1_code', 'cells.dest_country_iso3', 'cells.sector_destination']) }}
+
+),
+
 published as (
 
     select
@@ -74,22 +64,21 @@ published as (
         dest_country_iso3,
         sector_destination,
 
-        -- measures: all NULL when the cell is suppressed
-        cast({{ suppress_count('respondents') }} as bigint) as respondents,
+        -- measures: all NULL when the cell is withheld
+        cast(case when is_hidden then null else respondents end as bigint) as respondents,
         {%- for measure in [
             'median_income_before_lak', 'median_income_destination_lak',
             'median_income_before_usd', 'median_income_destination_usd',
         ] %}
-        case when {{ is_suppressed('respondents') }} then null else {{ measure }} end
-            as {{ measure }},
+        case when is_hidden then null else {{ measure }} end as {{ measure }},
         {%- endfor %}
         case
-            when {{ is_suppressed('respondents') }} then null
+            when is_hidden then null
             else median_income_destination_lak / nullif(median_income_before_lak, 0)
         end as income_ratio,
-        {{ is_suppressed('respondents') }} as suppressed
+        is_hidden as suppressed
 
-    from cells
+    from protected
 
 )
 

@@ -4,125 +4,35 @@
     (LA-PH, LA-LM), and otherwise the province with origin_adm2_code NULL; every
     respondent is in exactly one area, so the rows of a quarter never add up to a total
     that is also published. Within an area, each breakdown is a partition of its
-    respondents (every category of the form's list is a row, zero included) and is
-    protected by complementary suppression (macros/suppress.sql).
+    respondents (every category of the form's list is a row, zero included), protected
+    with every other published count by the one protection pass (int_disclosure_pattern).
 -#}
 
 with
 
-interviews as (
-
-    select * from {{ ref('fct_fms_interviews') }}
-
-),
-
-choices as (
-
-    select * from {{ ref('stg_reference__form_choices') }}
-
-),
-
-areas as (
-
-    select
-        interview_quarter as quarter,
-        origin_adm1_code,
-        origin_adm2_code,
-        count(*) as area_respondents
-    from interviews
-    group by all
-
-),
-
-categories as (
-
-    select 'sex' as breakdown, choice_code as category
-    from choices where list_name = 'sex'
-
-    union all
-
-    select 'age_band' as breakdown, category
-    from (
-        values
-        {%- for label, lowest, highest in age_bands() %}
-            ('{{ label }}'){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as bands (category)
-
-    union all
-
-    select 'reason' as breakdown, choice_code as category
-    from choices where list_name = 'reason'
-
-    union all
-
-    select breakdown, choice_code as category
-    from choices
-    cross join (values ('sector_before'), ('sector_destination')) as sectors (breakdown)
-    where list_name = 'sector'
-
-    union all
-
-    -- the sector questions are optional: not answering is a category of its own
-    select breakdown, 'not_stated' as category
-    from (values ('sector_before'), ('sector_destination')) as sectors (breakdown)
-
-),
-
-category_counts as (
-
-    {%- set breakdowns = {
-        'sex': 'sex',
-        'age_band': 'age_band',
-        'reason': 'reason',
-        'sector_before': "coalesce(sector_before, 'not_stated')",
-        'sector_destination': "coalesce(sector_destination, 'not_stated')",
-    } %}
-    {%- for breakdown, expression in breakdowns.items() %}
-
-    select
-        interview_quarter as quarter,
-        origin_adm1_code,
-        origin_adm2_code,
-        '{{ breakdown }}' as breakdown,
-        {{ expression }} as category,
-        count(*) as respondents
-    from interviews
-    group by all
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
-
-),
-
 grid as (
 
-    -- every category of every breakdown for every area: an absent row would say "zero"
-    select
-        areas.quarter,
-        areas.origin_adm1_code,
-        areas.origin_adm2_code,
-        categories.breakdown,
-        categories.category,
-        areas.area_respondents,
-        coalesce(category_counts.respondents, 0) as respondents
-    from areas
-    cross join categories
-    left join category_counts
-        on areas.quarter = category_counts.quarter
-        and areas.origin_adm1_code = category_counts.origin_adm1_code
-        and areas.origin_adm2_code is not distinct from category_counts.origin_adm2_code
-        and categories.breakdown = category_counts.breakdown
-        and categories.category = category_counts.category
+    select * from {{ ref('int_origin_profile_categories_counted') }}
+
+),
+
+verdicts as (
+
+    select * from {{ ref('int_disclosure_pattern') }}
 
 ),
 
 protected as (
 
-    {{ suppress_partitions(
-        'grid',
-        partition_by=['quarter', 'origin_adm1_code', 'origin_adm2_code', 'breakdown'],
-        order_by='category',
-    ) }}
+    select
+        grid.*,
+        {{ disclosure_hidden('base') }} as base_hidden,
+        {{ disclosure_hidden('category') }} as is_hidden
+    from grid
+    left join verdicts as base
+        on base.cell_id = {{ disclosure_cell_id('area', ['grid.quarter', 'grid.origin_adm1_code', 'grid.origin_adm2_code']) }}
+    left join verdicts as category
+        on category.cell_id = {{ disclosure_cell_id('area_category', ['grid.quarter', 'grid.origin_adm1_code', 'grid.origin_adm2_code', 'grid.breakdown', 'grid.category']) }}
 
 ),
 
@@ -137,10 +47,12 @@ published as (
         category,
 
         -- measures
-        cast({{ suppress_count('area_respondents') }} as bigint) as area_respondents,
+        cast(case when base_hidden then null else area_respondents end as bigint)
+            as area_respondents,
         cast(case when is_hidden then null else respondents end as bigint) as respondents,
+        -- a share of a withheld base would give the base away
         case
-            when is_hidden then null
+            when is_hidden or base_hidden then null
             else cast(respondents / area_respondents as double)
         end as share,
         is_hidden as suppressed

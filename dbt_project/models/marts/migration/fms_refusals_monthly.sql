@@ -2,38 +2,41 @@
     Refusal statistics: the only place where interviews that stopped at consent count.
     One row per month x flow monitoring point x direction: people approached (final,
     not rejected submissions, edits resolved), how many refused, and the refusal share.
-    Refusals are a yes/no split of the people approached, so the refusal count is
-    published only when it and the consenting remainder are both at least k.
-
-    The consenting remainder is published elsewhere: crossing_point_monthly gives the
-    respondents of the same month x point x direction. So people_approached is published
-    only together with refusals; alone, people_approached minus those respondents would
-    be the suppressed refusal count.
+    People approached = refusals + the respondents crossing_point_monthly publishes for the
+    same month x point x direction: the one protection pass (int_disclosure_pattern)
+    decides both counts with that relation and every other, and refusals are withheld
+    whenever people_approached is.
 -#}
 
 with
 
-submissions as (
+cells as (
 
-    select * from {{ ref('int_fms_submissions_resolved') }}
+    select * from {{ ref('int_refusals_counted') }}
 
 ),
 
-approached as (
+verdicts as (
+
+    select * from {{ ref('int_disclosure_pattern') }}
+
+),
+
+protected as (
 
     select
-        cast(date_trunc('month', interview_date) as date) as month,
-        fmp_code,
-        direction,
-        count(*) as people_approached,
-        count(*) filter (where is_refusal) as refusals
-    from submissions
-    where not is_rejected
-    group by all
+        cells.*,
+        {{ disclosure_hidden('approached') }} as approached_hidden,
+        {{ disclosure_hidden('refused') }} as refusals_hidden
+    from cells
+    left join verdicts as approached
+        on approached.cell_id = {{ disclosure_cell_id('approached', ['cells.month', 'cells.fmp_code', 'cells.direction']) }}
+    left join verdicts as refused
+        on refused.cell_id = {{ disclosure_cell_id('refusals', ['cells.month', 'cells.fmp_code', 'cells.direction']) }}
 
 ),
 
-suppressed as (
+published as (
 
     select
         -- dimensions
@@ -42,21 +45,19 @@ suppressed as (
         direction,
 
         -- measures
+        cast(case when approached_hidden then null else people_approached end as bigint)
+            as people_approached,
         cast(
-            case
-                when {{ suppress_part('refusals', 'people_approached') }} is not null
-                    then people_approached
-            end as bigint
-        ) as people_approached,
-        cast({{ suppress_part('refusals', 'people_approached') }} as bigint) as refusals,
+            case when approached_hidden or refusals_hidden then null else refusals end as bigint
+        ) as refusals,
         case
-            when {{ suppress_part('refusals', 'people_approached') }} is not null
-                then round(refusals / people_approached, 4)
+            when approached_hidden or refusals_hidden then null
+            else round(refusals / people_approached, 4)
         end as refusal_share,
-        {{ is_suppressed('people_approached') }} as suppressed
+        approached_hidden as suppressed
 
-    from approached
+    from protected
 
 )
 
-select * from suppressed
+select * from published

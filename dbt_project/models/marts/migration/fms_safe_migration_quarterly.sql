@@ -2,8 +2,9 @@
     How safely people migrate, per corridor and quarter: one row per quarter x direction
     x origin province x destination country x indicator x category. Each indicator is a
     partition of the corridor's respondents (every category is a row, zero included),
-    protected by complementary suppression (macros/suppress.sql). The median debt sits on
-    the took_on_debt = yes row and follows that row's suppression.
+    protected, with every other published count, by the one protection pass
+    (int_disclosure_pattern). The median debt sits on the took_on_debt = yes row and is
+    published only when that row and its base are and at least k debtors gave an amount.
 -#}
 
 with
@@ -14,77 +15,15 @@ interviews as (
 
 ),
 
-choices as (
+grid as (
 
-    select * from {{ ref('stg_reference__form_choices') }}
-
-),
-
-corridors as (
-
-    select
-        interview_quarter as quarter,
-        direction,
-        origin_adm1_code,
-        dest_country_iso3,
-        count(*) as corridor_respondents
-    from interviews
-    group by all
+    select * from {{ ref('int_safe_migration_categories_counted') }}
 
 ),
 
-categories as (
+verdicts as (
 
-    select 'recruitment_channel' as indicator, choice_code as category
-    from choices where list_name = 'channel'
-
-    union all
-
-    select 'written_contract' as indicator, choice_code as category
-    from choices where list_name = 'yes_no_dk'
-
-    union all
-
-    -- both questions are optional: not answering is a category of its own
-    select indicator, 'not_stated' as category
-    from (values ('recruitment_channel'), ('written_contract')) as optional (indicator)
-
-    union all
-
-    -- select_multiple answers as yes / no per option; 'no' includes not answering
-    select indicator, category
-    from (
-        values ('holds_passport'), ('holds_border_pass'), ('holds_work_permit'),
-            ('took_on_debt')
-    ) as flags (indicator)
-    cross join (values ('yes'), ('no')) as answers (category)
-
-),
-
-category_counts as (
-
-    {%- set indicators = {
-        'recruitment_channel': "coalesce(recruitment_channel, 'not_stated')",
-        'written_contract': "coalesce(has_contract, 'not_stated')",
-        'holds_passport': "case when holds_passport then 'yes' else 'no' end",
-        'holds_border_pass': "case when holds_border_pass then 'yes' else 'no' end",
-        'holds_work_permit': "case when holds_work_permit then 'yes' else 'no' end",
-        'took_on_debt': "case when took_on_debt then 'yes' else 'no' end",
-    } %}
-    {%- for indicator, expression in indicators.items() %}
-
-    select
-        interview_quarter as quarter,
-        direction,
-        origin_adm1_code,
-        dest_country_iso3,
-        '{{ indicator }}' as indicator,
-        {{ expression }} as category,
-        count(*) as respondents
-    from interviews
-    group by all
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
+    select * from {{ ref('int_disclosure_pattern') }}
 
 ),
 
@@ -106,37 +45,17 @@ debts as (
 
 ),
 
-grid as (
-
-    -- every category of every indicator for every corridor: an absent row would say "zero"
-    select
-        corridors.quarter,
-        corridors.direction,
-        corridors.origin_adm1_code,
-        corridors.dest_country_iso3,
-        categories.indicator,
-        categories.category,
-        corridors.corridor_respondents,
-        coalesce(category_counts.respondents, 0) as respondents
-    from corridors
-    cross join categories
-    left join category_counts
-        on corridors.quarter = category_counts.quarter
-        and corridors.direction = category_counts.direction
-        and corridors.origin_adm1_code = category_counts.origin_adm1_code
-        and corridors.dest_country_iso3 = category_counts.dest_country_iso3
-        and categories.indicator = category_counts.indicator
-        and categories.category = category_counts.category
-
-),
-
 protected as (
 
-    {{ suppress_partitions(
-        'grid',
-        partition_by=['quarter', 'direction', 'origin_adm1_code', 'dest_country_iso3', 'indicator'],
-        order_by='category',
-    ) }}
+    select
+        grid.*,
+        {{ disclosure_hidden('base') }} as base_hidden,
+        {{ disclosure_hidden('category') }} as is_hidden
+    from grid
+    left join verdicts as base
+        on base.cell_id = {{ disclosure_cell_id('safe_corridor', ['grid.quarter', 'grid.direction', 'grid.origin_adm1_code', 'grid.dest_country_iso3']) }}
+    left join verdicts as category
+        on category.cell_id = {{ disclosure_cell_id('safe_category', ['grid.quarter', 'grid.direction', 'grid.origin_adm1_code', 'grid.dest_country_iso3', 'grid.indicator', 'grid.category']) }}
 
 ),
 
@@ -152,16 +71,23 @@ published as (
         protected.category,
 
         -- measures
-        cast({{ suppress_count('protected.corridor_respondents') }} as bigint)
-            as corridor_respondents,
+        cast(
+            case when protected.base_hidden then null else protected.corridor_respondents end
+            as bigint
+        ) as corridor_respondents,
         cast(case when protected.is_hidden then null else protected.respondents end as bigint)
             as respondents,
+        -- a share of a withheld base would give the base away
         case
-            when protected.is_hidden then null
+            when protected.is_hidden or protected.base_hidden then null
             else cast(protected.respondents / protected.corridor_respondents as double)
         end as share,
+        -- a median over fewer than k people discloses their amounts
         case
-            when protected.is_hidden or {{ is_suppressed('debts.debt_amounts') }} then null
+            when protected.is_hidden
+                or protected.base_hidden
+                or coalesce(debts.debt_amounts, 0) < {{ suppression_k() }}
+                then null
             else debts.median_debt_lak
         end as median_debt_lak,
         protected.is_hidden as suppressed

@@ -12,9 +12,9 @@ stories as (
 
 ),
 
-interviews as (
+verdicts as (
 
-    select * from {{ ref('fct_fms_interviews') }}
+    select * from {{ ref('int_disclosure_pattern') }}
 
 ),
 
@@ -31,31 +31,24 @@ public_stories as (
 
 ),
 
-respondents as (
-
-    -- the same population as fms_corridor_monthly: consenting, not rejected, final versions
-    select
-        origin_adm1_code as adm1_code,
-        count(*) as respondents
-    from interviews
-    group by all
-
-),
-
 coverage as (
 
     select
         -- ids
         provinces.adm1_code,
 
-        -- measures
+        -- measures: respondents are the same population as fms_corridor_monthly, all months,
+        -- published when the one protection pass published the province's cell
         cast(coalesce(public_stories.public_stories, 0) as bigint) as public_stories,
-        cast({{ suppress_count('coalesce(respondents.respondents, 0)') }} as bigint)
-            as respondents
+        cast(
+            case when {{ disclosure_hidden('verdict') }} then null else verdict.respondents end
+            as bigint
+        ) as respondents
 
     from provinces
     left join public_stories on provinces.adm1_code = public_stories.adm1_code
-    left join respondents on provinces.adm1_code = respondents.adm1_code
+    left join verdicts as verdict
+        on verdict.cell_id = {{ disclosure_cell_id('province', ['provinces.adm1_code']) }}
     where provinces.country_iso3 = 'LAO'
 
 )

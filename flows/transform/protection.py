@@ -1,0 +1,608 @@
+"""Secondary cell suppression over linked tables: one pattern for every published count.
+
+The marts publish counts of survey respondents in several tables that share margins (month
+within quarter, corridor within province, crossing point within direction, a category
+within its base). Each table protecting its own small cells is not enough: a reader who
+combines tables recovers them. So every count the marts publish is a *cell* of one linked
+set, every way to compute one cell from others is a *relation* (parent = sum of children;
+cells that are never published, such as a province-quarter total that two tables share,
+link them), and one pass decides which cells are published. It is the linked-tables
+approach of tau-ARGUS and sdcTable's protectLinkedTables, in three steps:
+
+1. Primary suppression: a publishable cell below k (zero included).
+2. Complementary suppression, relation by relation until nothing changes (the "modular"
+   fixpoint over linked tables): in every relation where a suppressed cell is unknown to
+   the reader, at least two members must be unknown, and when the parent is known the
+   unknown children must leave room for k (their values above what the reader already
+   knows they hold add up to at least k); otherwise the smallest published member
+   (ties by cell id) is suppressed too. A cell that `follows` another is suppressed with it.
+3. An attacker's linear program over everything published: each suppressed cell must be
+   able to reach k and to differ from its true value (so its interval [min, max] reaches
+   k and is not a point) under all relations, published cells fixed, every cell >= its
+   known minimum. A cell that fails gets another member of one of its relations
+   suppressed, and steps 2-3 run again.
+
+Everything here is pure: cells and relations in, a verdict per cell out (dbt's Python
+model int_disclosure_pattern feeds it from the marts' counts).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+PUBLISHED = "published"
+PRIMARY = "primary"
+SECONDARY = "secondary"
+UNPUBLISHED = "unpublished"
+
+_LOG = logging.getLogger(__name__)
+_EPS = 1e-6
+MAX_REPAIR_ROUNDS = 200
+FAILING_PER_ROUND = 100
+
+
+class ProtectionError(RuntimeError):
+    """No pattern could be found that protects every cell (never publish unprotected)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One count. `publishable` false: a margin no table publishes, which links tables.
+    `suppressible` false: a number published whatever happens (an ops row count).
+    `sensitive` false: an unpublished margin below k that needs no protection (no person's
+    answer is behind it: rows nobody stands behind, rejected submissions).
+    `min_value`: what a reader knows it holds at least (1 for a row that exists only when
+    someone stands behind it). `follows`: suppressed whenever that cell is."""
+
+    cell_id: str
+    value: int
+    publishable: bool = True
+    suppressible: bool = True
+    min_value: int = 0
+    follows: str | None = None
+    sensitive: bool = True
+
+
+@dataclass(frozen=True)
+class Relation:
+    """parent = sum(children), known to every reader."""
+
+    relation_id: str
+    parent: str
+    children: tuple[str, ...]
+
+
+@dataclass
+class _Problem:
+    ids: list[str]
+    value: np.ndarray
+    publishable: np.ndarray
+    suppressible: np.ndarray
+    min_value: np.ndarray
+    follows: np.ndarray  # index of the followed cell, -1 for none
+    sensitive: np.ndarray
+    members: list[list[int]]  # per relation: parent first, then children
+    followers: list[list[int]]  # per cell: the cells that follow it
+    relations_of: list[list[int]]
+    order: np.ndarray = field(init=False)  # cell ranks: smallest value first, then id
+    # the cells a reader must not pin down nor bound below k: every publishable cell that
+    # is withheld, and every unpublished count below k (the men of a corridor, when its
+    # respondents and women are published, are a count too)
+    watched: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        ranks = sorted(range(len(self.ids)), key=lambda i: (int(self.value[i]), self.ids[i]))
+        self.order = np.empty(len(self.ids), dtype=np.int64)
+        self.order[ranks] = np.arange(len(self.ids))
+
+
+def _problem(cells: Sequence[Cell], relations: Sequence[Relation]) -> _Problem:
+    index: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        if cell.cell_id in index:
+            raise ValueError(f"cell {cell.cell_id!r} is listed twice")
+        index[cell.cell_id] = i
+
+    def at(cell_id: str, where: str) -> int:
+        try:
+            return index[cell_id]
+        except KeyError:
+            raise ValueError(f"{where} names the unknown cell {cell_id!r}") from None
+
+    members: list[list[int]] = []
+    relations_of: list[list[int]] = [[] for _ in cells]
+    for relation in sorted(relations, key=lambda r: r.relation_id):
+        where = f"relation {relation.relation_id!r}"
+        row = [at(relation.parent, where)] + [at(c, where) for c in relation.children]
+        if len(set(row)) != len(row):
+            raise ValueError(f"{where} names a cell twice")
+        for i in row:
+            relations_of[i].append(len(members))
+        members.append(row)
+    follows = [at(c.follows, f"cell {c.cell_id!r}") if c.follows else -1 for c in cells]
+    return _Problem(
+        ids=[c.cell_id for c in cells],
+        value=np.array([c.value for c in cells], dtype=np.int64),
+        publishable=np.array([c.publishable for c in cells], dtype=bool),
+        suppressible=np.array([c.suppressible for c in cells], dtype=bool),
+        min_value=np.array([c.min_value for c in cells], dtype=np.int64),
+        follows=np.array(follows, dtype=np.int64),
+        sensitive=np.array([c.sensitive for c in cells], dtype=bool),
+        members=members,
+        followers=_followers(follows),
+        relations_of=relations_of,
+    )
+
+
+def _followers(follows: list[int]) -> list[list[int]]:
+    followers: list[list[int]] = [[] for _ in follows]
+    for cell, followed in enumerate(follows):
+        if followed >= 0:
+            followers[followed].append(cell)
+    return followers
+
+
+def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dict[str, str]:
+    """The verdict of every cell: published, primary, secondary or unpublished."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    problem = _problem(cells, relations)
+    problem.watched = (problem.publishable | (problem.sensitive & (problem.value < k))) & ~(
+        _provably_empty(problem)
+    )
+    primary = problem.publishable & problem.suppressible & (problem.value < k)
+    hidden = primary | ~problem.publishable
+    # withholding more only widens every interval, so a cell once shown protected stays so
+    settled = np.zeros(len(problem.ids), dtype=bool)
+    for round_ in range(MAX_REPAIR_ROUNDS):
+        started = time.perf_counter()
+        _complementary(problem, hidden, k)
+        modular = time.perf_counter()
+        failing = _failing_cells(problem, hidden, k, settled)
+        _LOG.debug(
+            "round %d: %d withheld, modular %.1fs, LP %.1fs, %d failing",
+            round_,
+            int((hidden & problem.publishable).sum()),
+            modular - started,
+            time.perf_counter() - modular,
+            len(failing),
+        )
+        if not failing:
+            break
+        if not _repair(problem, hidden, failing):
+            names = ", ".join(problem.ids[i] for i, _ in failing[:5])
+            raise ProtectionError(f"no further cell can protect: {names}")
+    else:
+        raise ProtectionError(f"no protected pattern within {MAX_REPAIR_ROUNDS} repair rounds")
+    verdicts = {}
+    for i, cell_id in enumerate(problem.ids):
+        if not problem.publishable[i]:
+            verdicts[cell_id] = UNPUBLISHED
+        elif primary[i]:
+            verdicts[cell_id] = PRIMARY
+        elif hidden[i]:
+            verdicts[cell_id] = SECONDARY
+        else:
+            verdicts[cell_id] = PUBLISHED
+    return verdicts
+
+
+def _provably_empty(problem: _Problem) -> np.ndarray:
+    """Cells that hold 0 whatever is published: the empty cells given (nobody stands
+    behind them, and other tables tell so by their missing rows), a total whose parts are
+    all empty (or that has none), and every part of an empty total. No person's answer is
+    behind them, so there is nothing to protect (and nothing could)."""
+    empty = (problem.value == 0) & ~problem.publishable & ~problem.sensitive
+    changed = True
+    while changed:
+        changed = False
+        for row in problem.members:
+            parent, children = row[0], row[1:]
+            if not empty[parent] and all(empty[c] for c in children):
+                empty[parent] = changed = True
+            if empty[parent]:
+                for child in children:
+                    if not empty[child]:
+                        empty[child] = changed = True
+    return empty
+
+
+# --- step 2: complementary suppression to a fixpoint ----------------------------------------
+
+
+def _known(problem: _Problem, hidden: np.ndarray) -> np.ndarray:
+    """What a reader can compute one relation at a time: the published cells, then every
+    unpublished margin that is the one unknown of a relation. A suppressed publishable cell
+    is never marked known here: being the one unknown of a relation is what step 2 fixes."""
+    known = ~hidden
+    unknown_count = [sum(1 for i in row if not known[i]) for row in problem.members]
+    queue = [r for r, n in enumerate(unknown_count) if n == 1]
+    while queue:
+        r = queue.pop()
+        if unknown_count[r] != 1:
+            continue
+        (cell,) = [i for i in problem.members[r] if not known[i]]
+        if problem.watched[cell]:
+            continue
+        known[cell] = True
+        for other in problem.relations_of[cell]:
+            unknown_count[other] -= 1
+            if unknown_count[other] == 1:
+                queue.append(other)
+    return known
+
+
+def _needs_more(problem: _Problem, row: list[int], known: np.ndarray, k: int) -> bool:
+    unknown = [i for i in row if not known[i]]
+    if not any(problem.watched[i] for i in unknown):
+        return False
+    if len(unknown) < 2:
+        return True
+    if not known[row[0]]:
+        return False  # the parent's own relations bound it; the LP checks the rest
+    room = sum(int(problem.value[i] - problem.min_value[i]) for i in unknown)
+    return room < k
+
+
+def _smallest_published(problem: _Problem, candidates: Iterable[int], hidden: np.ndarray) -> int:
+    best = -1
+    for i in candidates:
+        if hidden[i] or not problem.suppressible[i]:
+            continue
+        if best < 0 or problem.order[i] < problem.order[best]:
+            best = i
+    return best
+
+
+def _complementary(problem: _Problem, hidden: np.ndarray, k: int) -> None:
+    """Hide cells until every relation is protected. Within a sweep, the margins a reader
+    could derive are those of the sweep's start (hiding only takes knowledge away, so a
+    stale 'known' can only ask for more); sweeps repeat until one changes nothing."""
+    while True:
+        changed = _follow(problem, hidden)
+        known = _known(problem, hidden)
+        queue = list(range(len(problem.members)))
+        queued = np.ones(len(problem.members), dtype=bool)
+        while queue:
+            r = queue.pop()
+            queued[r] = False
+            row = problem.members[r]
+            if not _needs_more(problem, row, known, k):
+                continue
+            # a child first: hiding the total of a relation spreads to its own relations
+            pick = _smallest_published(problem, row[1:], hidden)
+            if pick < 0:
+                pick = _smallest_published(problem, row[:1], hidden)
+            if pick < 0:
+                continue
+            changed = True
+            for cell in _hide(problem, hidden, pick):
+                known[cell] = False
+                for other in problem.relations_of[cell]:
+                    if not queued[other]:
+                        queued[other] = True
+                        queue.append(other)
+        if not changed:
+            return
+
+
+def _hide(problem: _Problem, hidden: np.ndarray, cell: int) -> list[int]:
+    """Hide a cell and the cells that follow it; the cells newly hidden."""
+    newly = [cell]
+    hidden[cell] = True
+    position = 0
+    while position < len(newly):
+        for follower in problem.followers[newly[position]]:
+            if not hidden[follower]:
+                hidden[follower] = True
+                newly.append(follower)
+        position += 1
+    return newly
+
+
+def _follow(problem: _Problem, hidden: np.ndarray) -> bool:
+    changed = False
+    while True:
+        follows = problem.follows >= 0
+        newly = follows & ~hidden & hidden[np.where(follows, problem.follows, 0)]
+        if not newly.any():
+            return changed
+        hidden |= newly
+        changed = True
+
+
+# --- step 3: the attacker's linear program ---------------------------------------------------
+
+
+@dataclass
+class _System:
+    """The relations over the unknown cells: A x = b, with the published cells moved to b."""
+
+    variables: np.ndarray  # cell index of each LP variable
+    matrix: csr_matrix
+    rhs: np.ndarray
+    lower: np.ndarray
+    upper_cap: float
+    components: list[np.ndarray]  # LP variable indices of each connected part
+    relation_of_row: np.ndarray  # the relation each row of the matrix comes from
+
+
+def _system(problem: _Problem, hidden: np.ndarray) -> _System:
+    variables = np.flatnonzero(hidden)
+    column = np.full(len(problem.ids), -1, dtype=np.int64)
+    column[variables] = np.arange(len(variables))
+    rows, cols, data, rhs, relation_of_row = [], [], [], [], []
+    parent_of = np.arange(len(variables))
+
+    def root(i: int) -> int:
+        while parent_of[i] != i:
+            parent_of[i] = parent_of[parent_of[i]]
+            i = parent_of[i]
+        return i
+
+    for relation, row in enumerate(problem.members):
+        constant = 0
+        entries = []
+        for position, cell in enumerate(row):
+            sign = -1 if position == 0 else 1
+            if column[cell] >= 0:
+                entries.append((column[cell], sign))
+            else:
+                constant -= sign * int(problem.value[cell])
+        if not entries:
+            continue
+        r = len(rhs)
+        for col, sign in entries:
+            rows.append(r)
+            cols.append(col)
+            data.append(sign)
+        rhs.append(constant)
+        relation_of_row.append(relation)
+        first = root(entries[0][0])
+        for col, _ in entries[1:]:
+            parent_of[root(col)] = first
+    matrix = csr_matrix((data, (rows, cols)), shape=(len(rhs), len(variables)))
+    roots = np.array([root(i) for i in range(len(variables))], dtype=np.int64)
+    components = [np.flatnonzero(roots == r) for r in np.unique(roots)]
+    return _System(
+        variables=variables,
+        matrix=matrix,
+        rhs=np.array(rhs, dtype=float),
+        lower=problem.min_value[variables].astype(float),
+        upper_cap=float(problem.value.sum() + 1) * 2,
+        components=components,
+        relation_of_row=np.array(relation_of_row, dtype=np.int64),
+    )
+
+
+class _ComponentLp:
+    """One component's relations in HiGHS, kept between solves: each check only changes
+    the objective and the bounds, and HiGHS starts from the previous basis."""
+
+    def __init__(self, system: _System, component: np.ndarray) -> None:
+        sub = system.matrix[:, component].tocsr()
+        rows = np.flatnonzero(sub.getnnz(axis=1))
+        columns = sub[rows].tocsc()
+        self.size = len(component)
+        self.lower = system.lower[component]
+        self.cap = system.upper_cap
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.size
+        lp.num_row_ = len(rows)
+        lp.col_cost_ = np.zeros(self.size)
+        lp.col_lower_ = self.lower
+        lp.col_upper_ = np.full(self.size, self.cap)
+        lp.row_lower_ = system.rhs[rows]
+        lp.row_upper_ = system.rhs[rows]
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = columns.indptr
+        lp.a_matrix_.index_ = columns.indices
+        lp.a_matrix_.value_ = columns.data.astype(float)
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.every = np.arange(self.size, dtype=np.int32)
+        self.rows = sub[rows].tocsr()
+        self.columns = columns
+        self.rhs = system.rhs[rows]
+        self.relation_of_row = system.relation_of_row[rows]
+        self.binding: list[int] = []  # relations that held the last failing cell down
+
+    def neighbourhood_bound(self, position: int, target: float, radius: int = 2) -> bool:
+        """Whether the cell can reach target under the relations near it only (those whose
+        cells are all within `radius` relations of it). Fewer relations bind less, so a
+        cell that cannot reach its target here cannot at all: a cheap proof of failure."""
+        near = {position}
+        for _ in range(radius):
+            rows = {int(r) for c in near for r in self._rows_of(c)}
+            near |= {int(c) for r in rows for c in self._columns_of(r)}
+        variables = np.array(sorted(near))
+        inside = np.zeros(self.size, dtype=bool)
+        inside[variables] = True
+        rows = sorted(
+            r
+            for r in {int(r) for c in variables for r in self._rows_of(c)}
+            if inside[self._columns_of(r)].all()
+        )
+        sub = self.rows[rows][:, variables]
+        bounds = np.column_stack([self.lower[variables], np.full(len(variables), self.cap)])
+        where = int(np.flatnonzero(variables == position)[0])
+        bounds[where, 1] = target
+        cost = np.zeros(len(variables))
+        cost[where] = -1.0
+        result = linprog(
+            cost,
+            A_eq=sub if rows else None,
+            b_eq=self.rhs[rows] if rows else None,
+            bounds=bounds,
+            method="highs",
+        )
+        if result.status == 0 and result.x[where] >= target - _EPS:
+            return True
+        if result.status == 0 and rows:
+            duals = np.asarray(result.eqlin.marginals)
+            self.binding = [int(self.relation_of_row[rows[i]]) for i in np.flatnonzero(duals)]
+        return False
+
+    def binding_relations(self) -> list[int]:
+        """The relations whose rows have a non-zero dual in the last solve: those that
+        hold the cell down, where suppressing one more cell gives it room."""
+        duals = np.asarray(self.highs.getSolution().row_dual)
+        return [int(self.relation_of_row[i]) for i in np.flatnonzero(np.abs(duals) > _EPS)]
+
+    def _rows_of(self, column: int) -> np.ndarray:
+        return self.columns.indices[self.columns.indptr[column] : self.columns.indptr[column + 1]]
+
+    def _columns_of(self, row: int) -> np.ndarray:
+        return self.rows.indices[self.rows.indptr[row] : self.rows.indptr[row + 1]]
+
+    def minimise(self, cost: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+        """The variables' values at a minimum of cost . x, or None (infeasible, unbounded)."""
+        self.highs.changeColsCost(self.size, self.every, np.asarray(cost, dtype=float))
+        self.highs.changeColsBounds(
+            self.size, self.every, self.lower, np.asarray(upper, dtype=float)
+        )
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self.highs.getSolution().col_value)
+
+
+def _failing_cells(
+    problem: _Problem, hidden: np.ndarray, k: int, settled: np.ndarray
+) -> list[tuple[int, list[int]]]:
+    """Suppressed cells the reader could pin down or bound below k, each with the relations
+    that hold it down."""
+    system = _system(problem, hidden)
+    failing: list[tuple[int, list[int]]] = []
+    for component in system.components:
+        cells = system.variables[component]
+        if not (problem.watched[cells] & ~settled[cells]).any():
+            continue
+        failing += _check_component(problem, system, component, k, settled)
+    return sorted(failing, key=lambda failure: problem.order[failure[0]])
+
+
+def _check_component(
+    problem: _Problem, system: _System, component: np.ndarray, k: int, settled: np.ndarray
+) -> list[tuple[int, list[int]]]:
+    """The watched cells of one component that fail (with the relations that hold each
+    down), at most FAILING_PER_ROUND of them (the rest wait for the next round, after the
+    repair).
+
+    One LP settles many cells at once: maximise the open cells together, each capped at
+    its target, and every cell that reaches its target in that one feasible solution is
+    protected (the reader cannot rule that solution out). Only when a solution settles
+    none is the first open cell solved alone."""
+    lp = _ComponentLp(system, component)
+    cells = system.variables[component]
+    values = problem.value[cells].astype(float)
+    # x reaching max(k, v + 1) shows both: the interval reaches k, and it is not a point
+    target = np.maximum(k, values + 1)
+    small = values < k
+    # distinct weights keep the solver off solutions that spread the room evenly
+    weights = 1.0 + (problem.order[cells] % 11) / 11.0
+    open_ = problem.watched[cells] & ~settled[cells]
+    failing: list[tuple[int, list[int]]] = []
+    while open_.any() and len(failing) < FAILING_PER_ROUND:
+        solution = lp.minimise(-(open_ * weights), np.where(open_, target, lp.cap))
+        if solution is not None:
+            reached = open_ & (
+                (solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS))
+            )
+            if reached.any():
+                settled[cells[reached]] = True
+                open_ &= ~reached
+                continue
+        position = int(np.flatnonzero(open_)[np.argmin(problem.order[cells[open_]])])
+        open_[position] = False
+        lp.binding = []
+        if _settles_alone(lp, position, target[position], values[position], small[position]):
+            settled[cells[position]] = True
+        else:
+            failing.append((int(cells[position]), lp.binding))
+    return failing
+
+
+def _settles_alone(
+    lp: _ComponentLp, position: int, target: float, value: float, small: bool
+) -> bool:
+    """Can this one cell reach its target; or, for a cell of k or more, which only needs
+    not to be exact, go down by 1?"""
+    if small and not lp.neighbourhood_bound(position, target):
+        return False
+    cost = np.zeros(lp.size)
+    cost[position] = -1.0
+    upper = np.full(lp.size, lp.cap)
+    upper[position] = target
+    solution = lp.minimise(cost, upper)
+    if solution is not None and solution[position] >= target - _EPS:
+        return True
+    lp.binding = lp.binding_relations()
+    if small:
+        return False
+    cost[position] = 1.0
+    solution = lp.minimise(cost, np.full(lp.size, lp.cap))
+    return solution is not None and solution[position] <= value - 1 + _EPS
+
+
+def _repair(problem: _Problem, hidden: np.ndarray, failing: list[tuple[int, list[int]]]) -> bool:
+    """Suppress, for each failing cell, the smallest published member of the relations that
+    hold it down (the LP's binding rows), else of its own relations, else of those of the
+    unknown cells it is linked with. False when nothing is left to suppress."""
+    repaired = False
+    for cell, binding in failing:
+        held = {i for r in binding for i in problem.members[r]}
+        pick = _smallest_published(problem, sorted(held), hidden)
+        around = {i for r in problem.relations_of[cell] for i in problem.members[r]}
+        if pick < 0:
+            pick = _smallest_published(problem, sorted(around), hidden)
+        if pick < 0:
+            linked = {i for i in around if hidden[i]}
+            wider = {j for i in linked for r in problem.relations_of[i] for j in problem.members[r]}
+            pick = _smallest_published(problem, sorted(wider), hidden)
+        if pick >= 0:
+            _hide(problem, hidden, pick)
+            repaired = True
+    return repaired
+
+
+# --- what a reader can derive: for tests and reports ------------------------------------------
+
+
+def attack_intervals(
+    cells: Sequence[Cell], relations: Sequence[Relation], suppressed: Iterable[str], k: int
+) -> dict[str, tuple[float, float]]:
+    """[min, max] of every suppressed publishable cell and every sensitive unpublished count
+    below k, given every other publishable cell published: one LP per bound (inf when
+    unbounded)."""
+    problem = _problem(cells, relations)
+    watched = problem.publishable | (problem.sensitive & (problem.value < k))
+    hidden = ~problem.publishable
+    index = {cell_id: i for i, cell_id in enumerate(problem.ids)}
+    for cell_id in suppressed:
+        hidden[index[cell_id]] = True
+    system = _system(problem, hidden)
+    intervals: dict[str, tuple[float, float]] = {}
+    for component in system.components:
+        lp = _ComponentLp(system, component)
+        unbounded = np.full(lp.size, highspy.kHighsInf)
+        for position, cell in enumerate(system.variables[component]):
+            if not watched[cell]:
+                continue
+            bounds = []
+            for sign in (1.0, -1.0):
+                cost = np.zeros(lp.size)
+                cost[position] = sign
+                solution = lp.minimise(cost, unbounded)
+                bounds.append(float("inf") if solution is None else float(solution[position]))
+            intervals[problem.ids[cell]] = (bounds[0], bounds[1])
+    return intervals

@@ -1,0 +1,141 @@
+"""The audit of the project's own publication, on a generated landing zone.
+
+Today's marts suppress each table on its own, so the audit finds exact disclosures and the
+gate blocks the refresh: LEAKS_TODAY documents that. Flip it to False when the protection
+pass (issue 19) lands: the same refresh must then publish and the audit find nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from flows.disclosure.audit import AuditReport, audit_database
+from flows.nightly import QualityGateFailed, nightly_refresh
+from flows.sample.generator import generate_landing_zone
+
+pytestmark = pytest.mark.slow
+
+K = 5
+LEAKS_TODAY = False
+
+# the published count cells the audit must bound, one per row: table -> count columns
+COUNTED = {
+    "marts.fms_corridor_monthly": ["respondents", "female_respondents"],
+    "marts.fms_safe_migration_quarterly": ["respondents"],
+    "marts.fms_origin_profile_quarterly": ["respondents"],
+    "marts.story_coverage": ["respondents"],
+    "marts.crossing_point_monthly": [
+        "respondents",
+        "passport_holders",
+        "border_pass_holders",
+        "work_permit_holders",
+    ],
+    "marts.fms_refusals_monthly": ["people_approached", "refusals"],
+    "marts.fms_income_uplift": ["respondents"],
+}
+
+BASES = [
+    (
+        "marts.fms_safe_migration_quarterly",
+        "corridor_respondents",
+        "quarter, direction, origin_adm1_code, dest_country_iso3",
+    ),
+    (
+        "marts.fms_origin_profile_quarterly",
+        "area_respondents",
+        "quarter, origin_adm1_code, coalesce(origin_adm2_code, '')",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def publication(tmp_path_factory: pytest.TempPathFactory, prefect_harness) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("audited")
+    manifest = generate_landing_zone(root / "landing", surveys=800, seed=7)
+    paths = {"landing_dir": str(root / "landing"), "data_dir": str(root / "data")}
+    try:
+        gated = nightly_refresh(**paths)
+    except QualityGateFailed as blocked:
+        gated = blocked.outcome
+    with pytest.MonkeyPatch.context() as patch:
+        # what the marts would publish without the gate, to audit it
+        patch.setenv("FMW_DISCLOSURE_AUDIT", "off")
+        nightly_refresh(**paths)
+    database = root / "data" / "published" / "warehouse.duckdb"
+    return {
+        "manifest": manifest,
+        "gated": gated,
+        "database": database,
+        "report": audit_database(database, K),
+    }
+
+
+def test_the_audit_counts_every_suppressed_count_of_the_publication(publication):
+    report: AuditReport = publication["report"]
+    with duckdb.connect(str(publication["database"]), read_only=True) as connection:
+        expected = {
+            f"{table}.{column}": connection.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} IS NULL"
+            ).fetchone()[0]
+            for table, columns in COUNTED.items()
+            for column in columns
+        }
+        # a corridor's or an area's total is one cell, repeated on its category rows
+        for table, total, keys in BASES:
+            expected[f"{table}.{total}"] = connection.execute(
+                f"SELECT count(DISTINCT ({keys})) FROM {table} WHERE {total} IS NULL"
+            ).fetchone()[0]
+    expected = {name: n for name, n in expected.items() if n}
+
+    assert {name: cells for name, (cells, _, _) in report.by_table().items()} == expected
+    assert len(report.intervals) == sum(expected.values())
+    assert sum(exact for _, exact, _ in report.by_table().values()) == len(report.exact)
+    assert sum(under for _, _, under in report.by_table().values()) == len(report.under_k)
+    assert all(i.lower <= i.upper for i in report.intervals)
+    assert not report.problems  # the published numbers satisfy every relation the audit uses
+
+
+def test_every_true_count_lies_within_the_bounds_the_audit_derives(publication):
+    truth = {
+        (date.fromisoformat(c["month"]), c["direction"], c["origin_adm1_code"], dest): c
+        for c in publication["manifest"]["fms_corridor_monthly"]
+        for dest in ["XXX" if c["dest_country_iso3"] == "other" else c["dest_country_iso3"]]
+    }
+    checked = 0
+    for interval in publication["report"].intervals:
+        if interval.cell.table != "marts.fms_corridor_monthly":
+            continue
+        value = truth[interval.cell.key][interval.cell.column]
+        if interval.lower_exact:
+            assert value >= interval.lower, interval
+        if interval.upper_exact:
+            assert value <= interval.upper, interval
+        checked += 1
+    assert checked > 0
+
+
+def test_the_gate_blocks_todays_publication_and_the_audit_finds_exact_disclosures(publication):
+    report: AuditReport = publication["report"]
+    gated = publication["gated"]
+
+    assert bool(report.exact) is LEAKS_TODAY, report.summary()
+    assert bool(report.under_k) is LEAKS_TODAY, report.summary()
+    assert gated.status == ("blocked_by_quality" if LEAKS_TODAY else "published")
+    assert "disclosure audit: " in gated.quality
+    if LEAKS_TODAY:
+        assert "disclosure_audit.no_suppressed_cell_exactly_disclosed" in gated.message
+
+
+def test_the_command_prints_the_audit_and_fails_the_publication(publication, capsys):
+    from flows.cli import main
+
+    status = main(["audit-disclosure", "--database", str(publication["database"]), "--k", "5"])
+
+    out = capsys.readouterr().out
+    assert status == (2 if LEAKS_TODAY else 0)
+    assert out.startswith(publication["report"].summary().split(", min protection")[0])
+    assert ("FAIL: audited" if LEAKS_TODAY else "PASS: audited") in out
+    assert "marts.fms_corridor_monthly.respondents" in out

@@ -1,0 +1,278 @@
+"""The one protection pass on tiny hand-made grids (flows.transform.protection).
+
+Each grid is a case today's per-table suppression (macros/suppress.sql) gets wrong: it
+protects a table's own partitions one at a time, so a reader who combines relations, or
+tables, recovers or narrows a suppressed count. The checks are the attacker's: the
+interval [min, max] each suppressed cell keeps, given everything published.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.transform.protection import (
+    PRIMARY,
+    PUBLISHED,
+    SECONDARY,
+    UNPUBLISHED,
+    Cell,
+    ProtectionError,
+    Relation,
+    attack_intervals,
+    protect,
+)
+
+
+def _suppressed(verdicts: dict[str, str]) -> list[str]:
+    return [cell for cell, verdict in verdicts.items() if verdict in (PRIMARY, SECONDARY)]
+
+
+def _assert_protected(cells: list[Cell], relations: list[Relation], k: int) -> dict[str, str]:
+    verdicts = protect(cells, relations, k)
+    intervals = attack_intervals(cells, relations, _suppressed(verdicts), k)
+    for cell_id, (low, high) in intervals.items():
+        assert high >= k - 1e-6, f"{cell_id} is at most {high} < k"
+        assert high - low > 0.5, f"{cell_id} is exactly {low}"
+    return verdicts
+
+
+def _todays_pattern(cells: list[Cell], relations: list[Relation], k: int) -> set[str]:
+    """What macros/suppress.sql did: each partition of one table on its own, once: if it has
+    a primary cell, hide the smallest until two or more, adding up to k, are hidden."""
+    value = {cell.cell_id: cell.value for cell in cells}
+    hidden = {cell_id for cell_id, v in value.items() if v < k}
+    for relation in relations:
+        primaries = [c for c in relation.children if value[c] < k]
+        if not primaries:
+            continue
+        total = 0
+        ranked = sorted(relation.children, key=lambda c: (value[c] >= k, value[c], c))
+        for n, cell_id in enumerate(ranked, start=1):
+            hidden.add(cell_id)
+            total += value[cell_id]
+            if n >= max(len(primaries), 2) and total >= k:
+                break
+    return hidden
+
+
+def _leaks(cells: list[Cell], relations: list[Relation], hidden: set[str], k: int) -> bool:
+    intervals = attack_intervals(cells, relations, sorted(hidden), k)
+    return any(high < k - 1e-6 or high - low < 0.5 for low, high in intervals.values())
+
+
+def _two_by_two(small: int) -> tuple[list[Cell], list[Relation]]:
+    values = {"a11": small, "a12": 10, "a21": 10, "a22": 12}
+    cells = [Cell(cell_id, value) for cell_id, value in values.items()]
+    cells += [
+        Cell("row1", small + 10),
+        Cell("row2", 22),
+        Cell("col1", small + 10),
+        Cell("col2", 22),
+        Cell("total", small + 32),
+    ]
+    relations = [
+        Relation("row1", "row1", ("a11", "a12")),
+        Relation("row2", "row2", ("a21", "a22")),
+        Relation("col1", "col1", ("a11", "a21")),
+        Relation("col2", "col2", ("a12", "a22")),
+        Relation("rows", "total", ("row1", "row2")),
+        Relation("cols", "total", ("col1", "col2")),
+    ]
+    return cells, relations
+
+
+def test_a_small_cell_of_a_two_by_two_table_hides_a_rectangle_of_four_cells():
+    cells, relations = _two_by_two(small=1)
+    # today: the row and the column each hid one complement, the fourth corner stayed
+    assert _leaks(cells, relations, _todays_pattern(cells, relations, 5), 5)
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert verdicts["a11"] == PRIMARY
+    # one complement per row and per column is not enough: the fourth corner closes it
+    assert {verdicts[c] for c in ("a12", "a21", "a22")} == {SECONDARY}
+    assert {verdicts[c] for c in ("row1", "row2", "col1", "col2", "total")} == {PUBLISHED}
+
+
+def test_zero_is_a_small_cell_too():
+    cells, relations = _two_by_two(small=0)
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert verdicts["a11"] == PRIMARY
+
+
+def test_a_cell_recoverable_only_through_a_second_table_is_protected():
+    # table A: corridor months; table B publishes the corridor's quarter total and, by
+    # province, how the quarter splits into corridors; table C, the province's quarter.
+    # Within each table alone nothing needs hiding but Jan (1 < k); together, the quarter
+    # total minus Feb and Mar gives Jan back.
+    cells = [
+        Cell("A:jan", 1, min_value=1),
+        Cell("A:feb", 6, min_value=1),
+        Cell("A:mar", 6, min_value=1),
+        Cell("B:quarter", 13, min_value=1),
+        Cell("B:other_corridor", 20, min_value=1),
+        Cell("C:province_quarter", 33),
+    ]
+    relations = [
+        Relation("months", "B:quarter", ("A:jan", "A:feb", "A:mar")),
+        Relation("corridors", "C:province_quarter", ("B:quarter", "B:other_corridor")),
+    ]
+    # today: no relation lies within one table, so Jan was hidden alone
+    assert _leaks(cells, relations, _todays_pattern(cells, [], 5), 5)
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert verdicts["A:jan"] == PRIMARY
+    assert SECONDARY in {verdicts["A:feb"], verdicts["A:mar"], verdicts["B:quarter"]}
+
+
+def test_month_within_quarter_keeps_room_for_k_given_the_rows_that_exist():
+    # Jan 1 and Feb 3 are both below k; hidden together their quarter leaves 4 for both,
+    # and each existing row holds at least 1: Jan could be at most 3 < k. Mar goes too.
+    cells = [
+        Cell("jan", 1, min_value=1),
+        Cell("feb", 3, min_value=1),
+        Cell("mar", 9, min_value=1),
+        Cell("quarter", 13, min_value=1),
+    ]
+    relations = [Relation("months", "quarter", ("jan", "feb", "mar"))]
+    # today: months and quarters were different tables; Jan + Feb = 4 leaves Jan at most 3
+    assert _leaks(cells, relations, _todays_pattern(cells, [], 5), 5)
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert verdicts == {"jan": PRIMARY, "feb": PRIMARY, "mar": SECONDARY, "quarter": PUBLISHED}
+
+
+def test_months_and_quarters_nest_in_one_hierarchy_across_two_quarters():
+    # a year published beside its quarters and months: hiding a month needs a second month
+    # in its quarter; the quarter stays published, and the other quarter is untouched
+    cells = [Cell(f"m{m}", v, min_value=1) for m, v in enumerate([2, 7, 8, 9, 9, 9], start=1)]
+    cells += [Cell("q1", 17, min_value=1), Cell("q2", 27, min_value=1), Cell("year", 44)]
+    relations = [
+        Relation("q1", "q1", ("m1", "m2", "m3")),
+        Relation("q2", "q2", ("m4", "m5", "m6")),
+        Relation("year", "year", ("q1", "q2")),
+    ]
+    # today: months and quarters were different tables; m1 = q1 - m2 - m3
+    assert _leaks(cells, relations, _todays_pattern(cells, [], 5), 5)
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert _suppressed(verdicts) == ["m1", "m2"]
+
+
+def test_an_unpublished_margin_links_tables_and_is_never_published():
+    # female + not female = respondents; the not-female remainder is published nowhere
+    cells = [
+        Cell("respondents", 12, min_value=1),
+        Cell("female", 9, follows="respondents"),
+        Cell("not_female", 3, publishable=False),
+    ]
+    relations = [Relation("sex", "respondents", ("female", "not_female"))]
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    # 12 - 9 = 3: the female count would give the remainder away
+    assert verdicts == {"respondents": PUBLISHED, "female": SECONDARY, "not_female": UNPUBLISHED}
+
+
+def test_a_count_follows_its_base_into_suppression():
+    cells = [
+        Cell("respondents", 3, min_value=1),
+        Cell("holders", 0, follows="respondents"),
+        Cell("other_point", 10),
+        Cell("month", 13),
+    ]
+    relations = [Relation("points", "month", ("respondents", "other_point"))]
+
+    verdicts = protect(cells, relations, k=5)
+
+    assert verdicts["holders"] == PRIMARY
+    assert verdicts["other_point"] == SECONDARY
+
+
+def test_the_lp_repairs_what_one_relation_at_a_time_misses():
+    # a + b = 6 and a + c = 6 are published, and so is b + c + d = 20 with d = 10. Each
+    # relation alone looks protected once b and c are hidden with a (two unknowns, room
+    # for k), yet together: b + c = 10 = 12 - 2a, so a = 1 exactly. Step 3 must find it.
+    cells = [
+        Cell("a", 1),
+        Cell("b", 5),
+        Cell("c", 5),
+        Cell("d", 10),
+        Cell("ab", 6),
+        Cell("ac", 6),
+        Cell("bcd", 20),
+    ]
+    relations = [
+        Relation("ab", "ab", ("a", "b")),
+        Relation("ac", "ac", ("a", "c")),
+        Relation("bcd", "bcd", ("b", "c", "d")),
+    ]
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert verdicts["a"] == PRIMARY
+
+
+def test_an_always_published_number_is_never_hidden_and_bounds_the_others():
+    # ops rows loaded: respondents + refusals + not counted; published whatever happens
+    cells = [
+        Cell("rows_loaded", 12, suppressible=False),
+        Cell("respondents", 9),
+        Cell("refusals", 1),
+        Cell("not_counted", 2, publishable=False),
+    ]
+    relations = [Relation("ops", "rows_loaded", ("respondents", "refusals", "not_counted"))]
+
+    verdicts = _assert_protected(cells, relations, k=5)
+
+    assert verdicts["rows_loaded"] == PUBLISHED
+    assert verdicts["respondents"] == SECONDARY
+
+
+def test_the_pattern_is_deterministic_smallest_first_ties_by_id():
+    cells = [Cell("x1", 1), Cell("x2", 6), Cell("x3", 6), Cell("total", 13)]
+    relations = [Relation("total", "total", ("x3", "x2", "x1"))]
+
+    assert protect(cells, relations, k=5)["x2"] == SECONDARY
+    assert protect(list(reversed(cells)), relations, k=5)["x3"] == PUBLISHED
+
+
+def test_a_cell_that_cannot_be_protected_stops_the_pass():
+    cells = [Cell("only", 1), Cell("total", 1, suppressible=False)]
+    relations = [Relation("total", "total", ("only",))]
+
+    with pytest.raises(ProtectionError, match="only"):
+        protect(cells, relations, k=5)
+
+
+def test_a_relation_naming_an_unknown_cell_is_an_error():
+    with pytest.raises(ValueError, match="unknown cell 'ghost'"):
+        protect([Cell("a", 1)], [Relation("r", "a", ("ghost",))], k=5)
+
+
+def test_a_provably_empty_cell_needs_no_protection_and_costs_no_other_cell():
+    # a crossing point only the registry saw: 0 respondents, and the other tables say so
+    cells = [
+        Cell("empty_point", 0, publishable=False, sensitive=False),
+        Cell("empty_point_holders", 0, follows="empty_point"),
+        Cell("empty_point_non_holders", 0, publishable=False),
+        Cell("busy_point", 12),
+        Cell("month", 12, publishable=False),
+        Cell("month_corridors", 12),
+    ]
+    relations = [
+        Relation("documents", "empty_point", ("empty_point_holders", "empty_point_non_holders")),
+        Relation("points", "month", ("busy_point", "empty_point")),
+        Relation("corridors", "month", ("month_corridors",)),
+    ]
+
+    verdicts = protect(cells, relations, k=5)
+
+    assert verdicts["empty_point_holders"] == PRIMARY
+    assert verdicts["busy_point"] == PUBLISHED
+    assert verdicts["month_corridors"] == PUBLISHED
