@@ -45,8 +45,8 @@ _CONSISTENCY_SLACK = 1e-6
 _PROPAGATION_ROUNDS = 30
 _LP_SLACK = 1e-7
 _SOLVES_BETWEEN_PROPAGATIONS = 25
-_RANDOM_SOLVES = 40
-_RANDOM_SOLVE_GAIN = 10  # cells a random solve must decide for another to be tried
+_RANDOM_SOLVES = 120
+_RANDOM_SOLVE_GAIN = 10  # cells a pair of random solves must decide for another pair
 
 
 class AuditError(RuntimeError):
@@ -550,6 +550,7 @@ class _Component:
         # shows them to reach k and to take more than one value, while that pays.
         rng = np.random.default_rng(0)
         undecided = self._undecided(k)
+        pair_start = int(undecided.sum())
         for attempt in range(_RANDOM_SOLVES):
             if not undecided.any():
                 break
@@ -558,11 +559,13 @@ class _Component:
             # a random half of them, so that they do not all compete for the same slack
             chosen = targets & (rng.random(len(self._kept)) < 0.5)
             weights = rng.uniform(0.5, 1.5, len(self._kept)) * chosen
-            self._optimise(-weights if attempt % 2 == 0 else weights)
-            before, undecided = int(undecided.sum()), self._undecided(k)
-            gain = before - int(undecided.sum())
-            if attempt % 2 and gain < max(_RANDOM_SOLVE_GAIN, before // 100):
-                break
+            self._optimise(-weights if attempt % 2 == 0 else weights)  # high, then low
+            undecided = self._undecided(k)
+            if attempt % 2:
+                left = int(undecided.sum())
+                if pair_start - left < max(_RANDOM_SOLVE_GAIN, pair_start // 50):
+                    break  # one solve per cell decides as many now
+                pair_start = left
         # Hubs first (totals that many relations share): their exact extremes, propagated,
         # decide many of the cells under them without a solve of their own.
         while True:

@@ -30,12 +30,14 @@ a reader can derive, all added here:
   destination, an unpublished count (latent) whose margins are published: over sectors, the
   corridor's months in fms_corridor_monthly; over corridors of a province, the
   sector_destination rows of fms_origin_profile_quarterly;
-- ops.file_loads: the survey rows loaded from all files bound everyone approached from above.
-  Only that total: a file's rows mix refusals, rejected, edited and repeated submissions of
-  any month and place, so no file is tied to a cell. ops.runs' row counts add every source
-  together (a looser bound of the same total); ops.quality_results' observed texts are the
-  checks' verdicts, which hold figures only when a check fails (and a failed critical check
-  is never published).
+- ops.file_loads and ops.runs: the survey rows loaded (of fms files in ops.file_loads; every
+  source's rows per run in ops.runs, less the other sources' rows where ops.file_loads
+  gives them; only where ops.file_loads gives no survey rows, since a killed run may not
+  have recorded its counts) bound everyone approached from above. Only that
+  total: a file's or a run's rows mix refusals, rejected, edited and repeated submissions
+  of any month and place, so none is tied to a cell. ops.quality_results' observed texts
+  are the checks' verdicts, which hold figures only when a check fails (and a failed
+  critical check is never published).
 
 Not used, because they are not relations between counts: the registry's head counts (people
 counted at a point are not the survey's respondents), story counts, and the `suppressed` flag
@@ -62,6 +64,7 @@ CROSSING = "marts.crossing_point_monthly"
 REFUSALS = "marts.fms_refusals_monthly"
 UPLIFT = "marts.fms_income_uplift"
 FILE_LOADS = "ops.file_loads"
+RUNS = "ops.runs"
 
 # Tables that hold a row only for a combination with at least one person behind it: a present
 # row tells the reader its count is at least 1. (A table that publishes a full grid of
@@ -571,12 +574,11 @@ def _link_file_loads(
     corridor: dict[Key, tuple[int, int | None]],
     refusals: dict[Key, tuple[int, int]] | None,
 ) -> None:
-    if not {"source", "rows_loaded"} <= _columns(connection, FILE_LOADS):
+    """Everyone approached <= the survey rows loaded, by the tightest total ops publishes."""
+    bounds = _survey_rows_bounds(connection, cells)
+    if not bounds:
         return
-    cells.tables_read.append(FILE_LOADS)
-    (loaded,) = connection.execute(
-        f"SELECT coalesce(sum(rows_loaded), 0) FROM {FILE_LOADS} WHERE source = 'fms'"
-    ).fetchone()
+    bound, source = min(bounds)
     counted = (
         [approached for approached, _ in refusals.values()]
         if refusals
@@ -584,5 +586,37 @@ def _link_file_loads(
     )
     terms: dict[int, float] = {index: 1.0 for index in counted}
     cells.system.add(
-        terms, -float("inf"), float(loaded), "everyone approached <= survey rows loaded"
+        terms, -float("inf"), float(bound), f"everyone approached <= survey rows ({source})"
     )
+
+
+def _survey_rows_bounds(
+    connection: duckdb.DuckDBPyConnection, cells: PublishedCells
+) -> list[tuple[int, str]]:
+    """Upper bounds on the survey rows loaded that ops.* publishes, each with its source: a
+    survey row is a submission of any status, so they bound everyone approached."""
+    loads, runs = _columns(connection, FILE_LOADS), _columns(connection, RUNS)
+    bounds: list[tuple[int, str]] = []
+    other_sources = None
+    if "source" in loads:
+        cells.tables_read.append(FILE_LOADS)
+        for column in ("rows_loaded", "rows_read"):
+            if column in loads:
+                (rows,) = connection.execute(
+                    f"SELECT sum({column}) FROM {FILE_LOADS} WHERE source = 'fms'"
+                ).fetchone()
+                if rows is not None:  # NULL: nothing published
+                    bounds.append((int(rows), f"{FILE_LOADS}.{column} of fms files"))
+        if "rows_loaded" in loads:
+            (other_sources,) = connection.execute(
+                f"SELECT coalesce(sum(rows_loaded), 0) FROM {FILE_LOADS} WHERE source <> 'fms'"
+            ).fetchone()
+    # A run killed before it recorded its counts leaves its files' rows out of ops.runs: the
+    # runs' total is read only where ops.file_loads publishes no survey rows.
+    if "rows_loaded" in runs and not bounds:
+        cells.tables_read.append(RUNS)
+        # every source's rows; those of the other sources, where published, come off
+        (rows,) = connection.execute(f"SELECT sum(rows_loaded) FROM {RUNS}").fetchone()
+        if rows is not None:
+            bounds.append((int(rows) - int(other_sources or 0), f"{RUNS}.rows_loaded"))
+    return bounds

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
+
 from flows.disclosure.audit import audit_database
 from tests.helpers.published_db import published_db
 
@@ -304,3 +306,21 @@ def test_a_population_provably_empty_is_no_disclosure_but_an_empty_part_is(tmp_p
     }
     assert point.passes and "4 provably empty" in point.summary()
     assert not part.empty and len(part.exact) == 1 and not part.passes
+
+
+def test_the_rows_of_every_run_bound_everyone_approached_less_the_other_sources(tmp_path):
+    cells = [corridor(JAN, "THA", None), corridor(FEB, "THA", 10)]
+    loads = [{"source": "fmr", "file_name": "tally.csv", "rows_loaded": 40}]
+    database = published_db(
+        tmp_path / "p.duckdb",
+        {"marts.fms_corridor_monthly": cells, "ops.file_loads": loads},
+    )
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE TABLE ops.runs (run_id VARCHAR, rows_loaded BIGINT)")
+        connection.execute("INSERT INTO ops.runs VALUES ('r1', 45), ('r2', 7)")
+
+    report = audit_database(database, K)
+
+    # 52 rows in all runs, 40 of them tallies: at most 12 survey rows, 10 of them published
+    key = ("fms_corridor_monthly", "respondents", (JAN, "inflow", "LA-BK", "THA"))
+    assert intervals(report)[key] == (1, 2)

@@ -117,7 +117,7 @@ def test_every_true_count_lies_within_the_bounds_the_audit_derives(publication):
     assert checked > 0
 
 
-def test_the_gate_blocks_todays_publication_and_the_audit_finds_exact_disclosures(publication):
+def test_the_gate_and_the_audit_agree_whether_the_publication_leaks(publication):
     report: AuditReport = publication["report"]
     gated = publication["gated"]
 
@@ -129,7 +129,7 @@ def test_the_gate_blocks_todays_publication_and_the_audit_finds_exact_disclosure
         assert "disclosure_audit.no_suppressed_cell_exactly_disclosed" in gated.message
 
 
-def test_the_command_prints_the_audit_and_fails_the_publication(publication, capsys):
+def test_the_command_prints_the_audit_and_its_verdict(publication, capsys):
     from flows.cli import main
 
     status = main(["audit-disclosure", "--database", str(publication["database"]), "--k", "5"])

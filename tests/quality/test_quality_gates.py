@@ -121,8 +121,13 @@ def test_the_disclosure_audit_gates_the_candidate_as_a_critical_suite(
     settings: Settings, tmp_path: Path
 ) -> None:
     plant_raw_submission(settings)
-    # story_coverage's LA-PH is hidden, yet no corridor cell comes from LA-PH: it is 0
-    db = candidate(tmp_path / "candidate.duckdb")
+    # LA-LM's 44 respondents less its published corridor cells (12 + 30) leave 2 for its two
+    # hidden ones: 1 each
+    stories = [("LA-LM", 2, 44), ("LA-VT", 0, 5), ("LA-PH", 1, None)]
+    loads = [("fms", "export_2026-03-05.csv", "0" * 64, 80, None)]  # rows enough for them
+    db = candidate(
+        tmp_path / "candidate.duckdb", marts__story_coverage=stories, ops__file_loads=loads
+    )
 
     report = run_quality_gates(replace(settings, disclosure_audit=True), db, TODAY)
 
@@ -135,6 +140,7 @@ def test_the_disclosure_audit_gates_the_candidate_as_a_critical_suite(
     }
     assert {r.severity for r in audit.values()} == {"critical"}
     assert audit["no_suppressed_cell_exactly_disclosed"].success is False
+    assert audit["published_numbers_consistent"].success is True
     assert report.blocks_publication
     assert "; disclosure audit: " in report.summary()
     assert "exactly disclosed" in report.summary()
