@@ -10,7 +10,8 @@ cumulative export (the latest export's rows and the new ones, as Kobo exports), 
 export of the new submissions only; then a refresh with nothing new. In the same run, a
 DuckDB-only floor reads the same FMS files with `read_csv` and computes
 `marts.fms_corridor_monthly`'s counts directly; then the raw FMS quality suite is timed
-against the same checks in plain SQL. Each refresh runs in its own process; its peak
+against the same checks in plain SQL, and the disclosure control (protection pass and
+audit, bench/disclosure.py) of the full refresh. Each refresh runs in its own process; its peak
 memory is that process's peak plus its quality worker's (an upper bound of what the two
 held at once). Stage times come from the flow's outcome. The refreshes talk to a Prefect
 server the benchmark starts once, as the nightly schedule does (README); what `fmw
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import platform
@@ -37,13 +39,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.config import TELEMETRY_SWITCHES  # noqa: E402
+from flows.config import DEFAULT_SUPPRESSION_K, TELEMETRY_SWITCHES  # noqa: E402
 from flows.sample.generator import generate_landing_zone  # noqa: E402
 
 # The process's own peak resident set. Not ru_maxrss: on Linux it carries the parent's
@@ -216,6 +219,16 @@ def quality_suite_vs_sql(internal_db: Path) -> dict[str, object]:
         "suite": _run_child(SUITE_CHILD, str(internal_db)),
         "plain_sql": _run_child(PLAIN_SQL_CHILD, str(internal_db)),
     }
+
+
+def _disclosure() -> ModuleType:
+    """bench/disclosure.py, which also runs alone on any refreshed data directory."""
+    path = Path(__file__).resolve().with_name("disclosure.py")
+    spec = importlib.util.spec_from_file_location("bench_disclosure", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _log(message: str) -> None:
@@ -469,6 +482,8 @@ def bench_size(surveys: int, work: Path, seed: int, api_url: str | None) -> dict
     read_csv = read_csv_seconds(landing / "fms")
     _log(f"{surveys:,}: full refresh")
     full = run_refresh(landing, data, api_url)
+    _log(f"{surveys:,}: disclosure control (protection pass and audit) on the full refresh")
+    disclosure = _disclosure().measure(data, DEFAULT_SUPPRESSION_K)
     new, cumulative_rows = add_cumulative_export(landing, manifest, root, surveys, seed + 1)
     _log(f"{surveys:,}: incremental refresh, cumulative export (+{new.submissions:,})")
     incremental = run_refresh(landing, data, api_url)
@@ -505,6 +520,7 @@ def bench_size(surveys: int, work: Path, seed: int, api_url: str | None) -> dict
         / full["wall_seconds"],
         "ingest_over_read_csv": full["stage_seconds"]["ingest"] / read_csv,
         "quality_suite": quality,
+        "disclosure": disclosure,
         "suite_over_plain_sql": quality["suite"]["wall_seconds"]
         / quality["plain_sql"]["wall_seconds"],
     }
@@ -599,6 +615,7 @@ def write_results(results: list[dict[str, object]], out: Path) -> None:
             f"export, **{r['incremental_new_only_over_full']:.2f}** with the export of new "
             "submissions only (target ≤ 0.20)",
             _quality_line(r),
+            _disclosure().markdown_line(r["disclosure"], r["full"]["wall_seconds"]),
             "",
         ]
     (out / "results.md").write_text("\n".join(lines))

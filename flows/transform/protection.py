@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+import pandas as pd
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
@@ -148,6 +149,43 @@ def _followers(follows: list[int]) -> list[list[int]]:
         if followed >= 0:
             followers[followed].append(cell)
     return followers
+
+
+def cells_of(frame: pd.DataFrame) -> list[Cell]:
+    """The cells of int_disclosure_cells' rows."""
+    return [
+        Cell(
+            cell_id=row.cell_id,
+            value=int(row.respondents),
+            publishable=bool(row.publishable),
+            suppressible=bool(row.suppressible),
+            min_value=int(row.min_value),
+            follows=row.follows if isinstance(row.follows, str) else None,
+            sensitive=bool(row.sensitive),
+        )
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def relations_of(frame: pd.DataFrame) -> list[Relation]:
+    """The relations of int_disclosure_relations' rows (one parent and its children each)."""
+    frame = frame.sort_values(
+        ["relation_id", "is_parent", "cell_id"], ascending=[True, False, True]
+    )
+    relations = []
+    ids = frame["relation_id"].to_numpy()
+    cells = frame["cell_id"].to_numpy()
+    parents = frame["is_parent"].to_numpy()
+    start = 0
+    while start < len(ids):
+        end = start
+        while end < len(ids) and ids[end] == ids[start]:
+            end += 1
+        if parents[start:end].sum() != 1:
+            raise ValueError(f"relation {ids[start]!r} needs exactly one parent")
+        relations.append(Relation(ids[start], cells[start], tuple(cells[start + 1 : end])))
+        start = end
+    return relations
 
 
 def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dict[str, str]:
