@@ -45,7 +45,10 @@ def _interviews(prefix: str, count: int, month: str = "2026-03") -> list[dict[st
 
 def _landing(root: Path) -> Path:
     landing = root / "landing"
-    write_csv(landing / "fms" / "export_1.csv", _interviews("a", 30) + [refusal("r1")])
+    # k refusals: with fewer, the published corridor total beside the file's row count would
+    # tell how many refused, so disclosure control would withhold the total.
+    refusals = [refusal(f"r{i}") for i in range(5)]
+    write_csv(landing / "fms" / "export_1.csv", _interviews("a", 30) + refusals)
     (landing / "fmr").mkdir()
     (landing / "stories").mkdir()
     return landing
@@ -120,7 +123,7 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(
             "SELECT file_name, rows_read, rows_loaded FROM ops.file_loads"
         ).fetchall()
         runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
-    assert loads == [("export_1.csv", 31, 31)]
+    assert loads == [("export_1.csv", 35, 35)]
     assert _last_dbt_build(data) == built_after_first  # nothing new: dbt did not run again
     assert len(builds) == 1
     kinds = {result.resource_type for result in builds[0]}
