@@ -6,27 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 from flows.parent_death import command_dying_with_this_process
-
-
-def _is_gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state == "Z"
-
-
-def _wait_until_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _is_gone(pid):
-            return True
-        time.sleep(0.05)
-    return False
+from tests.helpers.processes import is_gone, wait_until_gone
 
 
 def test_a_program_started_through_it_dies_when_its_starter_is_killed_alone() -> None:
@@ -44,9 +26,9 @@ def test_a_program_started_through_it_dies_when_its_starter_is_killed_alone() ->
     child_pid = int(process.stdout)
     try:
         assert process.returncode == -signal.SIGKILL
-        assert _wait_until_gone(child_pid, seconds=5)
+        assert wait_until_gone(child_pid, seconds=5)
     finally:
-        if not _is_gone(child_pid):
+        if not is_gone(child_pid):
             os.kill(child_pid, signal.SIGKILL)
 
 

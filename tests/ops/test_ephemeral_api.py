@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from prefect.server.api.server import SubprocessASGIServer
 
 from flows.ops.ephemeral_api import ServerDyingWithItsStarter
+from tests.helpers.processes import is_gone, wait_until_gone
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,23 +35,6 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def _is_gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state == "Z"
-
-
-def _wait_until_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _is_gone(pid):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.slow
 def test_the_ephemeral_api_server_dies_when_the_refresh_alone_is_killed(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -67,9 +50,9 @@ def test_the_ephemeral_api_server_dies_when_the_refresh_alone_is_killed(tmp_path
     try:
         assert refresh.wait(timeout=300) == -signal.SIGKILL
 
-        assert _wait_until_gone(server_pid, seconds=5)
+        assert wait_until_gone(server_pid, seconds=5)
     finally:
-        if not _is_gone(server_pid):
+        if not is_gone(server_pid):
             os.kill(server_pid, signal.SIGKILL)
 
 

@@ -15,30 +15,13 @@ import pytest
 from flows.config import Settings
 from flows.quality.gates import QualityReport, run_quality_gates
 from flows.quality.worker_parent import QualityWorker, QualityWorkerError
+from tests.helpers.processes import is_gone, wait_until_gone
 from tests.quality.test_quality_gates import TODAY, plant_raw_submission, settings  # noqa: F401 (fixture)
 from tests.quality.test_quality_marts import candidate
 
 
 def _verdicts(report: QualityReport) -> list[tuple[str, str, str, bool | None, str]]:
     return [(r.suite, r.check_name, r.severity, r.success, r.observed) for r in report.results]
-
-
-def _is_gone(pid: int) -> bool:
-    """No such process, or only its zombie (an init that does not reap may keep that)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state == "Z"
-
-
-def _wait_until_gone(pid: int, seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _is_gone(pid):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_worker_gives_the_verdicts_the_gates_give_in_process(
@@ -76,7 +59,7 @@ def test_a_worker_the_refresh_never_asks_is_killed_when_the_refresh_ends() -> No
     worker.close()
 
     assert worker.returncode == -signal.SIGKILL
-    assert _is_gone(worker.pid)
+    assert is_gone(worker.pid)
 
 
 def test_a_worker_that_died_before_replying_says_how_it_ended(
@@ -85,7 +68,7 @@ def test_a_worker_that_died_before_replying_says_how_it_ended(
 ) -> None:
     with QualityWorker() as worker:
         os.kill(worker.pid, signal.SIGKILL)  # as the out-of-memory killer would
-        assert _wait_until_gone(worker.pid)
+        assert wait_until_gone(worker.pid)
 
         with pytest.raises(QualityWorkerError, match="was killed by SIGKILL"):
             worker.run_gates(settings, tmp_path / "candidate.duckdb", TODAY)
@@ -121,7 +104,7 @@ def test_the_worker_exits_when_the_refresh_process_is_killed() -> None:
     refresh.wait(timeout=60)
 
     try:
-        assert _wait_until_gone(worker_pid)
+        assert wait_until_gone(worker_pid)
     finally:
         os.kill(keeper_pid, signal.SIGKILL)
 
@@ -153,9 +136,9 @@ def test_the_worker_dies_with_the_refresh_process_even_when_it_cannot_run() -> N
         refresh.stdin.flush()
         assert refresh.wait(timeout=60) == -signal.SIGKILL
 
-        assert _wait_until_gone(worker_pid, seconds=5)
+        assert wait_until_gone(worker_pid, seconds=5)
     finally:
-        if not _is_gone(worker_pid):
+        if not is_gone(worker_pid):
             os.kill(worker_pid, signal.SIGKILL)
 
 
