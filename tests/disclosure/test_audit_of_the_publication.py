@@ -1,8 +1,9 @@
 """The audit of the project's own publication, on a generated landing zone.
 
-Today's marts suppress each table on its own, so the audit finds exact disclosures and the
-gate blocks the refresh: LEAKS_TODAY documents that. Flip it to False when the protection
-pass (issue 19) lands: the same refresh must then publish and the audit find nothing.
+With the protection pass deciding every mart's cells together, the gated refresh publishes
+and the audit finds nothing in it. (Before that pass, each table suppressed on its own, the
+audit found exact disclosures here and the gate blocked the refresh; the gate's own tests
+plant such a disclosure.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from flows.sample.generator import generate_landing_zone
 pytestmark = pytest.mark.slow
 
 K = 5
-LEAKS_TODAY = False
 
 # the published count cells the audit must bound, one per row: table -> count columns
 COUNTED = {
@@ -117,16 +117,14 @@ def test_every_true_count_lies_within_the_bounds_the_audit_derives(publication):
     assert checked > 0
 
 
-def test_the_gate_and_the_audit_agree_whether_the_publication_leaks(publication):
+def test_the_gated_refresh_publishes_and_the_audit_finds_nothing(publication):
     report: AuditReport = publication["report"]
     gated = publication["gated"]
 
-    assert bool(report.exact) is LEAKS_TODAY, report.summary()
-    assert bool(report.under_k) is LEAKS_TODAY, report.summary()
-    assert gated.status == ("blocked_by_quality" if LEAKS_TODAY else "published")
+    assert not report.exact, report.summary()
+    assert not report.under_k, report.summary()
+    assert gated.status == "published"
     assert "disclosure audit: " in gated.quality
-    if LEAKS_TODAY:
-        assert "disclosure_audit.no_suppressed_cell_exactly_disclosed" in gated.message
 
 
 def test_the_command_prints_the_audit_and_its_verdict(publication, capsys):
@@ -135,7 +133,7 @@ def test_the_command_prints_the_audit_and_its_verdict(publication, capsys):
     status = main(["audit-disclosure", "--database", str(publication["database"]), "--k", "5"])
 
     out = capsys.readouterr().out
-    assert status == (2 if LEAKS_TODAY else 0)
+    assert status == 0
     assert out.startswith(publication["report"].summary().split(", min protection")[0])
-    assert ("FAIL: audited" if LEAKS_TODAY else "PASS: audited") in out
+    assert "PASS: audited" in out
     assert "marts.fms_corridor_monthly.respondents" in out
