@@ -19,8 +19,10 @@ approach of tau-ARGUS and sdcTable's protectLinkedTables, in three steps:
 3. An attacker's linear program over everything published: each suppressed cell must be
    able to reach k and to differ from its true value (so its interval [min, max] reaches
    k and is not a point) under all relations, published cells fixed, every cell >= its
-   known minimum. A cell that fails gets another member of one of its relations
-   suppressed, and steps 2-3 run again.
+   known minimum. For a cell that fails, a second linear program finds the published
+   cells that must move for it to get there at the least cost (the cells' values, as
+   tau-ARGUS weighs them): those are suppressed, and steps 2-3 run again. The repair
+   makes each failing cell pass by construction, so the rounds converge.
 
 Everything here is pure: cells and relations in, a verdict per cell out (dbt's Python
 model int_disclosure_pattern feeds it from the marts' counts).
@@ -37,7 +39,7 @@ import highspy
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack
 
 PUBLISHED = "published"
 PRIMARY = "primary"
@@ -215,9 +217,7 @@ def protect(cells: Sequence[Cell], relations: Sequence[Relation], k: int) -> dic
         )
         if not failing:
             break
-        if not _repair(problem, hidden, failing):
-            names = ", ".join(problem.ids[i] for i, _ in failing[:5])
-            raise ProtectionError(f"no further cell can protect: {names}")
+        _repair(problem, hidden, failing, k)
     else:
         raise ProtectionError(f"no protected pattern within {MAX_REPAIR_ROUNDS} repair rounds")
     verdicts = {}
@@ -370,14 +370,13 @@ class _System:
     lower: np.ndarray
     upper_cap: float
     components: list[np.ndarray]  # LP variable indices of each connected part
-    relation_of_row: np.ndarray  # the relation each row of the matrix comes from
 
 
 def _system(problem: _Problem, hidden: np.ndarray) -> _System:
     variables = np.flatnonzero(hidden)
     column = np.full(len(problem.ids), -1, dtype=np.int64)
     column[variables] = np.arange(len(variables))
-    rows, cols, data, rhs, relation_of_row = [], [], [], [], []
+    rows, cols, data, rhs = [], [], [], []
     parent_of = np.arange(len(variables))
 
     def root(i: int) -> int:
@@ -386,7 +385,7 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
             i = parent_of[i]
         return i
 
-    for relation, row in enumerate(problem.members):
+    for row in problem.members:
         constant = 0
         entries = []
         for position, cell in enumerate(row):
@@ -403,7 +402,6 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
             cols.append(col)
             data.append(sign)
         rhs.append(constant)
-        relation_of_row.append(relation)
         first = root(entries[0][0])
         for col, _ in entries[1:]:
             parent_of[root(col)] = first
@@ -417,7 +415,6 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
         lower=problem.min_value[variables].astype(float),
         upper_cap=float(problem.value.sum() + 1) * 2,
         components=components,
-        relation_of_row=np.array(relation_of_row, dtype=np.int64),
     )
 
 
@@ -451,8 +448,6 @@ class _ComponentLp:
         self.rows = sub[rows].tocsr()
         self.columns = columns
         self.rhs = system.rhs[rows]
-        self.relation_of_row = system.relation_of_row[rows]
-        self.binding: list[int] = []  # relations that held the last failing cell down
 
     def neighbourhood_bound(self, position: int, target: float, radius: int = 2) -> bool:
         """Whether the cell can reach target under the relations near it only (those whose
@@ -483,18 +478,7 @@ class _ComponentLp:
             bounds=bounds,
             method="highs",
         )
-        if result.status == 0 and result.x[where] >= target - _EPS:
-            return True
-        if result.status == 0 and rows:
-            duals = np.asarray(result.eqlin.marginals)
-            self.binding = [int(self.relation_of_row[rows[i]]) for i in np.flatnonzero(duals)]
-        return False
-
-    def binding_relations(self) -> list[int]:
-        """The relations whose rows have a non-zero dual in the last solve: those that
-        hold the cell down, where suppressing one more cell gives it room."""
-        duals = np.asarray(self.highs.getSolution().row_dual)
-        return [int(self.relation_of_row[i]) for i in np.flatnonzero(np.abs(duals) > _EPS)]
+        return result.status == 0 and result.x[where] >= target - _EPS
 
     def _rows_of(self, column: int) -> np.ndarray:
         return self.columns.indices[self.columns.indptr[column] : self.columns.indptr[column + 1]]
@@ -502,11 +486,17 @@ class _ComponentLp:
     def _columns_of(self, row: int) -> np.ndarray:
         return self.rows.indices[self.rows.indptr[row] : self.rows.indptr[row + 1]]
 
-    def minimise(self, cost: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
-        """The variables' values at a minimum of cost . x, or None (infeasible, unbounded)."""
+    def minimise(
+        self, cost: np.ndarray, upper: np.ndarray, lower: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The variables' values at a minimum of cost . x, or None (infeasible, unbounded).
+        `lower` raises some cells' floors above what the reader knows (never lowers them)."""
         self.highs.changeColsCost(self.size, self.every, np.asarray(cost, dtype=float))
         self.highs.changeColsBounds(
-            self.size, self.every, self.lower, np.asarray(upper, dtype=float)
+            self.size,
+            self.every,
+            self.lower if lower is None else np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
         )
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -514,27 +504,23 @@ class _ComponentLp:
         return np.asarray(self.highs.getSolution().col_value)
 
 
-def _failing_cells(
-    problem: _Problem, hidden: np.ndarray, k: int, settled: np.ndarray
-) -> list[tuple[int, list[int]]]:
-    """Suppressed cells the reader could pin down or bound below k, each with the relations
-    that hold it down."""
+def _failing_cells(problem: _Problem, hidden: np.ndarray, k: int, settled: np.ndarray) -> list[int]:
+    """Suppressed cells the reader could pin down or bound below k."""
     system = _system(problem, hidden)
-    failing: list[tuple[int, list[int]]] = []
+    failing: list[int] = []
     for component in system.components:
         cells = system.variables[component]
         if not (problem.watched[cells] & ~settled[cells]).any():
             continue
         failing += _check_component(problem, system, component, k, settled)
-    return sorted(failing, key=lambda failure: problem.order[failure[0]])
+    return sorted(failing, key=lambda cell: problem.order[cell])
 
 
 def _check_component(
     problem: _Problem, system: _System, component: np.ndarray, k: int, settled: np.ndarray
-) -> list[tuple[int, list[int]]]:
-    """The watched cells of one component that fail (with the relations that hold each
-    down), at most FAILING_PER_ROUND of them (the rest wait for the next round, after the
-    repair).
+) -> list[int]:
+    """The watched cells of one component that fail, at most FAILING_PER_ROUND of them (the
+    rest wait for the next round, after the repair).
 
     One LP settles many cells at once: maximise the open cells together, each capped at
     its target, and every cell that reaches its target in that one feasible solution is
@@ -549,25 +535,51 @@ def _check_component(
     # distinct weights keep the solver off solutions that spread the room evenly
     weights = 1.0 + (problem.order[cells] % 11) / 11.0
     open_ = problem.watched[cells] & ~settled[cells]
-    failing: list[tuple[int, list[int]]] = []
+    failing: list[int] = []
     while open_.any() and len(failing) < FAILING_PER_ROUND:
-        solution = lp.minimise(-(open_ * weights), np.where(open_, target, lp.cap))
-        if solution is not None:
-            reached = open_ & (
-                (solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS))
-            )
-            if reached.any():
-                settled[cells[reached]] = True
-                open_ &= ~reached
-                continue
+        reached = _reached_up(lp, open_, weights, target, values, small)
+        if not reached.any():
+            reached = _reached_down(lp, open_ & ~small, weights, values)
+        if reached.any():
+            settled[cells[reached]] = True
+            open_ &= ~reached
+            continue
         position = int(np.flatnonzero(open_)[np.argmin(problem.order[cells[open_]])])
         open_[position] = False
-        lp.binding = []
         if _settles_alone(lp, position, target[position], values[position], small[position]):
             settled[cells[position]] = True
         else:
-            failing.append((int(cells[position]), lp.binding))
+            failing.append(int(cells[position]))
     return failing
+
+
+def _reached_up(
+    lp: _ComponentLp,
+    open_: np.ndarray,
+    weights: np.ndarray,
+    target: np.ndarray,
+    values: np.ndarray,
+    small: np.ndarray,
+) -> np.ndarray:
+    """The open cells that one solution, pushing them all up to their targets, settles."""
+    solution = lp.minimise(-(open_ * weights), np.where(open_, target, lp.cap))
+    if solution is None:
+        return np.zeros(len(open_), dtype=bool)
+    return open_ & ((solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS)))
+
+
+def _reached_down(
+    lp: _ComponentLp, open_: np.ndarray, weights: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """The open cells of k or more that one solution, pushing them all down by one,
+    settles (a cell that only needs not to be exact is settled by any other value)."""
+    if not open_.any():
+        return open_
+    floor = np.where(open_, np.maximum(lp.lower, values - 1), lp.lower)
+    solution = lp.minimise(open_ * weights, np.full(lp.size, lp.cap), lower=floor)
+    if solution is None:
+        return np.zeros(len(open_), dtype=bool)
+    return open_ & (solution <= values - 1 + _EPS)
 
 
 def _settles_alone(
@@ -584,7 +596,6 @@ def _settles_alone(
     solution = lp.minimise(cost, upper)
     if solution is not None and solution[position] >= target - _EPS:
         return True
-    lp.binding = lp.binding_relations()
     if small:
         return False
     cost[position] = 1.0
@@ -592,25 +603,101 @@ def _settles_alone(
     return solution is not None and solution[position] <= value - 1 + _EPS
 
 
-def _repair(problem: _Problem, hidden: np.ndarray, failing: list[tuple[int, list[int]]]) -> bool:
-    """Suppress, for each failing cell, the smallest published member of the relations that
-    hold it down (the LP's binding rows), else of its own relations, else of those of the
-    unknown cells it is linked with. False when nothing is left to suppress."""
-    repaired = False
-    for cell, binding in failing:
-        held = {i for r in binding for i in problem.members[r]}
-        pick = _smallest_published(problem, sorted(held), hidden)
-        around = {i for r in problem.relations_of[cell] for i in problem.members[r]}
-        if pick < 0:
-            pick = _smallest_published(problem, sorted(around), hidden)
-        if pick < 0:
-            linked = {i for i in around if hidden[i]}
-            wider = {j for i in linked for r in problem.relations_of[i] for j in problem.members[r]}
-            pick = _smallest_published(problem, sorted(wider), hidden)
-        if pick >= 0:
-            _hide(problem, hidden, pick)
-            repaired = True
-    return repaired
+def _repair(problem: _Problem, hidden: np.ndarray, failing: list[int], k: int) -> None:
+    """Suppress, for each failing cell, the published cells its cheapest release moves."""
+    lp = _ReleaseLp(problem, hidden)
+    for cell in failing:
+        picks = lp.cheapest_release(cell, k)
+        if picks is None:
+            raise ProtectionError(f"no suppression can protect {problem.ids[cell]}")
+        for pick in picks:
+            for newly in _hide(problem, hidden, pick):
+                lp.withhold(newly)
+
+
+class _ReleaseLp:
+    """Which published cells must a reader be unable to see for a cell to move?
+
+    Every cell gets a shift from its true value; the shifts keep every relation (A s = 0).
+    A withheld cell shifts freely down to its known minimum; a published cell shifts only
+    through two priced columns (up and down, each costing the cell's value, as tau-ARGUS
+    prices a suppression); a cell published whatever happens does not shift. With the
+    failing cell's shift fixed to what it must be able to reach, the cheapest solution
+    names the published cells that move: suppressing them makes that very solution one
+    the reader cannot rule out, so the cell passes the next check."""
+
+    def __init__(self, problem: _Problem, hidden: np.ndarray) -> None:
+        self.problem = problem
+        n = len(problem.ids)
+        rows, cols, signs = [], [], []
+        for r, row in enumerate(problem.members):
+            for position, cell in enumerate(row):
+                rows.append(r)
+                cols.append(cell)
+                signs.append(-1.0 if position == 0 else 1.0)
+        matrix = csr_matrix((signs, (rows, cols)), shape=(len(problem.members), n)).tocsc()
+        # columns: shift (0..n-1), up (n..2n-1), down (2n..3n-1)
+        columns = hstack([matrix, matrix, -matrix], format="csc")
+        self.n = n
+        self.cap = float(problem.value.sum() + 1) * 2
+        self.room_down = (problem.value - problem.min_value).astype(float)
+        cost = np.concatenate([np.zeros(n), problem.value, problem.value]).astype(float)
+        lp = highspy.HighsLp()
+        lp.num_col_ = 3 * n
+        lp.num_row_ = len(problem.members)
+        lp.col_cost_ = cost
+        lp.col_lower_ = np.zeros(3 * n)
+        lp.col_upper_ = np.zeros(3 * n)
+        lp.row_lower_ = np.zeros(len(problem.members))
+        lp.row_upper_ = np.zeros(len(problem.members))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = columns.indptr
+        lp.a_matrix_.index_ = columns.indices
+        lp.a_matrix_.value_ = columns.data
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        for cell in range(n):
+            if hidden[cell]:
+                self.withhold(cell)
+            elif problem.suppressible[cell]:
+                self._bounds(n + cell, 0.0, self.cap)
+                self._bounds(2 * n + cell, 0.0, self.room_down[cell])
+
+    def withhold(self, cell: int) -> None:
+        self._bounds(cell, -self.room_down[cell], self.cap)
+        self._bounds(self.n + cell, 0.0, 0.0)
+        self._bounds(2 * self.n + cell, 0.0, 0.0)
+
+    def cheapest_release(self, cell: int, k: int) -> list[int] | None:
+        """The published cells to suppress so that the cell can reach max(k, value + 1),
+        or, for a cell of k or more, go down by one if that is cheaper; None when nothing
+        can release it."""
+        value = float(self.problem.value[cell])
+        shifts = [max(k, value + 1) - value]
+        if value >= k and self.room_down[cell] >= 1:
+            shifts.append(-1.0)
+        best: tuple[float, list[int]] | None = None
+        for shift in shifts:
+            moved = self._moved_when_shifted(cell, shift)
+            if moved is not None and (best is None or moved[0] < best[0]):
+                best = moved
+        self._bounds(cell, -self.room_down[cell], self.cap)
+        return None if best is None else best[1]
+
+    def _moved_when_shifted(self, cell: int, shift: float) -> tuple[float, list[int]] | None:
+        self._bounds(cell, shift, shift)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.asarray(self.highs.getSolution().col_value)
+        moved = values[self.n : 2 * self.n] + values[2 * self.n :]
+        return self.highs.getInfo().objective_function_value, [
+            int(i) for i in np.flatnonzero(moved > _EPS)
+        ]
+
+    def _bounds(self, column: int, lower: float, upper: float) -> None:
+        self.highs.changeColBounds(column, lower, upper)
 
 
 # --- what a reader can derive: for tests and reports ------------------------------------------
