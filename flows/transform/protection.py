@@ -538,8 +538,9 @@ def _check_component(
     failing: list[int] = []
     while open_.any() and len(failing) < FAILING_PER_ROUND:
         reached = _reached_up(lp, open_, weights, target, values, small)
-        if not reached.any():
-            reached = _reached_down(lp, open_ & ~small, weights, values)
+        if reached.sum() * 10 < open_.sum():
+            # few went up: cells of k or more often can only go down, all at once
+            reached |= _reached_down(lp, open_ & ~small & ~reached, weights, values)
         if reached.any():
             settled[cells[reached]] = True
             open_ &= ~reached
