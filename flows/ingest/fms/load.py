@@ -41,6 +41,7 @@ from flows.warehouse.schema import FMS_DELIVERIES_TABLE
 _NOT_HASHED = {"_tags"}
 
 _TO_VALIDATE = "fms_to_validate"
+_ROWS_TO_VALIDATE = "fms_rows_to_validate"
 _CONFLICTS = "fms_conflicts"
 CONFLICT_REASON = "conflicting versions of one submission in one file"
 
@@ -96,7 +97,13 @@ def load_staged_fms(
         connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
     )
     _forget_all_but_the_latest_deliveries_when_too_many(connection)
-    for table in ("fms_changes", "fms_checked", "fms_held_as_delivered", _CONFLICTS):
+    for table in (
+        "fms_changes",
+        "fms_checked",
+        "fms_held_as_delivered",
+        _ROWS_TO_VALIDATE,
+        _CONFLICTS,
+    ):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
     connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
     return LoadCounts(
@@ -133,13 +140,17 @@ def _set_aside_rows_held_as_delivered(
         WHERE staged._uuid NOT IN (SELECT _uuid FROM {_CONFLICTS})
         """
     )
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS
-        {staged.view.rows_where_source_row("NOT IN (SELECT source_row FROM fms_held_as_delivered)")}
-        """
-    )
-    return connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+    held = connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+    rows = staged.view.all_rows
+    if held:
+        # Most rows of a cumulative export are held: the few left are picked by rowid.
+        left = staged.view.file_rowids_where_source_row(
+            "NOT IN (SELECT source_row FROM fms_held_as_delivered)"
+        )
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS_TO_VALIDATE} AS {left}")
+        rows = staged.view.rows_with_file_rowid_in(f"SELECT file_rowid FROM {_ROWS_TO_VALIDATE}")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS {rows}")
+    return held
 
 
 def _remember_deliveries_of_held_rows(
