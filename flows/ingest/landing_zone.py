@@ -266,10 +266,12 @@ def _stages_while_hashing(
     the other core. Any other file is hashed first: a copy is never read."""
     if landing.source != "fms" or landing.path.suffix.lower() != ".csv":
         return False
+    # A link is recorded with its own size (lstat), its bytes are its target's.
+    sizes = [identity.size_bytes, landing.path.stat().st_size]
     recorded = connection.execute(
         "SELECT count(*) FROM ops.file_loads WHERE source = ? "
-        "AND (file_name = ? OR size_bytes = ? OR size_bytes IS NULL)",
-        [landing.source, landing.name, identity.size_bytes],
+        "AND (file_name = ? OR size_bytes IN (?, ?) OR size_bytes IS NULL)",
+        [landing.source, landing.name, *sizes],
     ).fetchone()[0]
     return recorded == 0
 

@@ -68,3 +68,17 @@ def test_a_copy_of_a_loaded_export_is_hashed_first_and_never_read(
 
     assert result.status == "skipped_same_bytes"
     assert staged == []
+
+
+def test_a_link_to_a_loaded_export_is_hashed_first_and_never_read(
+    warehouse, form, landing, monkeypatch
+):
+    export = write_csv(landing / "fms" / "export.csv", [submission("u1")])
+    _ingest(warehouse, form, landing, "r1")
+    (landing / "fms" / "alias.csv").symlink_to(export)
+    _, staged = _record_staging(monkeypatch)
+
+    [result] = _ingest(warehouse, form, landing, "r2").files
+
+    assert result.status == "skipped_same_bytes"
+    assert staged == []
