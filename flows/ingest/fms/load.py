@@ -30,7 +30,7 @@ import hashlib
 import duckdb
 
 from flows.form.xlsform import Form, raw_columns
-from flows.ingest.fms.read import STAGED_TABLE, StagedFile
+from flows.ingest.fms.read import STAGED_TABLE, StagedFile, drop_staging
 from flows.ingest.fms.validation import validation_select
 from flows.ingest.landing import LoadCounts
 from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
@@ -87,6 +87,8 @@ def load_staged_fms(
         )
         """
     )
+    connection.execute(f"DROP VIEW {_TO_VALIDATE}")
+    drop_staging(connection)
     _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
     valid, invalid = connection.execute(
         "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
@@ -105,7 +107,6 @@ def load_staged_fms(
         _CONFLICTS,
     ):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
-    connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
     return LoadCounts(
         rows_read=staged.rows_read,
         rows_loaded=rows_loaded,

@@ -76,6 +76,13 @@ class StagedView:
         return f"SELECT {self.projection} FROM fms_file_rows WHERE rowid IN ({rowids})"
 
 
+def drop_staging(connection: duckdb.DuckDBPyConnection) -> None:
+    """Free what staging holds once its rows are validated: a staged export of a million
+    rows outgrows DuckDB's memory limit, and what the load writes next needs the room."""
+    connection.execute(f"DROP VIEW IF EXISTS {STAGED_TABLE}")
+    connection.execute("DROP TABLE IF EXISTS fms_file_rows")
+
+
 @dataclass
 class StagedFile:
     rows_read: int
