@@ -413,7 +413,7 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
         matrix=matrix,
         rhs=np.array(rhs, dtype=float),
         lower=problem.min_value[variables].astype(float),
-        upper_cap=float(problem.value.sum() + 1) * 2,
+        upper_cap=_upper_cap(problem),
         components=components,
     )
 
@@ -616,6 +616,11 @@ def _repair(problem: _Problem, hidden: np.ndarray, failing: list[int], k: int) -
                 lp.withhold(newly)
 
 
+def _upper_cap(problem: _Problem) -> float:
+    """A bound no cell can need: stands in for "unbounded above" in the LPs."""
+    return float(problem.value.sum() + 1) * 2
+
+
 class _ReleaseLp:
     """Which published cells must a reader be unable to see for a cell to move?
 
@@ -640,15 +645,22 @@ class _ReleaseLp:
         # columns: shift (0..n-1), up (n..2n-1), down (2n..3n-1)
         columns = hstack([matrix, matrix, -matrix], format="csc")
         self.n = n
-        self.cap = float(problem.value.sum() + 1) * 2
+        self.cap = _upper_cap(problem)
         self.room_down = (problem.value - problem.min_value).astype(float)
         cost = np.concatenate([np.zeros(n), problem.value, problem.value]).astype(float)
+        priced = ~hidden & problem.suppressible
         lp = highspy.HighsLp()
         lp.num_col_ = 3 * n
         lp.num_row_ = len(problem.members)
         lp.col_cost_ = cost
-        lp.col_lower_ = np.zeros(3 * n)
-        lp.col_upper_ = np.zeros(3 * n)
+        lp.col_lower_ = np.concatenate([np.where(hidden, -self.room_down, 0.0), np.zeros(2 * n)])
+        lp.col_upper_ = np.concatenate(
+            [
+                np.where(hidden, self.cap, 0.0),
+                np.where(priced, self.cap, 0.0),
+                np.where(priced, self.room_down, 0.0),
+            ]
+        )
         lp.row_lower_ = np.zeros(len(problem.members))
         lp.row_upper_ = np.zeros(len(problem.members))
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -658,12 +670,6 @@ class _ReleaseLp:
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.passModel(lp)
-        for cell in range(n):
-            if hidden[cell]:
-                self.withhold(cell)
-            elif problem.suppressible[cell]:
-                self._bounds(n + cell, 0.0, self.cap)
-                self._bounds(2 * n + cell, 0.0, self.room_down[cell])
 
     def withhold(self, cell: int) -> None:
         self._bounds(cell, -self.room_down[cell], self.cap)
