@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import importlib.util
 import json
 import os
@@ -224,8 +225,10 @@ def quality_suite_vs_sql(internal_db: Path) -> dict[str, object]:
     }
 
 
+@functools.cache
 def _disclosure() -> ModuleType:
-    """bench/disclosure.py, which also runs alone on any refreshed data directory."""
+    """bench/disclosure.py, which also runs alone on any refreshed data directory (loaded
+    once)."""
     path = Path(__file__).resolve().with_name("disclosure.py")
     spec = importlib.util.spec_from_file_location("bench_disclosure", path)
     assert spec is not None and spec.loader is not None

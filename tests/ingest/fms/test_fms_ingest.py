@@ -43,6 +43,14 @@ def _file_load(connection: duckdb.DuckDBPyConnection, name: str) -> dict[str, ob
     return dict(zip(columns, cursor.fetchone(), strict=True))
 
 
+def _load_counts(connection: duckdb.DuckDBPyConnection, name: str) -> tuple[object, ...]:
+    """rows read, loaded, duplicate, quarantined: the balance of one file's load."""
+    load = _file_load(connection, name)
+    return tuple(
+        load[c] for c in ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+    )
+
+
 def _held_uuids(connection: duckdb.DuckDBPyConnection) -> list[str]:
     rows = connection.execute("SELECT _uuid FROM raw.fms_submissions ORDER BY 1").fetchall()
     return [uuid for (uuid,) in rows]
@@ -139,8 +147,7 @@ def test_rows_delivered_again_unchanged_are_not_validated_again(
     _ingest(warehouse, form, landing)
 
     assert set_aside == [0, 2]
-    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
-    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (4, 1, 2, 1)
+    assert _load_counts(warehouse, "feb.csv") == (4, 1, 2, 1)
     quarantined = warehouse.execute(
         "SELECT file_name FROM quarantine.rows WHERE row_number = 3 ORDER BY 1"
     ).fetchall()
@@ -641,9 +648,8 @@ def test_after_a_layout_change_the_next_export_in_that_layout_is_not_validated_a
     _ingest(warehouse, form, landing)
 
     assert set_aside == [0, 0, 2]  # february validated u1 and u2 again; march did not
-    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
-    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (3, 0, 2, 1)
-    assert tuple(_file_load(warehouse, "mar.csv")[c] for c in counts) == (4, 1, 2, 1)
+    assert _load_counts(warehouse, "feb.csv") == (3, 0, 2, 1)
+    assert _load_counts(warehouse, "mar.csv") == (4, 1, 2, 1)
     assert _held_uuids(warehouse) == ["u1", "u2", "u3"]
     lineage = warehouse.execute(
         "SELECT source_file FROM raw.fms_submissions WHERE _uuid IN ('u1', 'u2')"
@@ -730,8 +736,7 @@ def test_each_submission_keeps_its_latest_deliveries_when_layouts_pile_up(
 
     # april's json is still remembered; may's csv layout was forgotten and is validated
     assert set_aside == [0, 0, 0, 2, 0]
-    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
-    assert tuple(_file_load(warehouse, "may.csv")[c] for c in counts) == (3, 0, 3, 0)
+    assert _load_counts(warehouse, "may.csv") == (3, 0, 3, 0)
     remembered = warehouse.execute("SELECT count(*) FROM raw.fms_deliveries").fetchone()[0]
     assert remembered <= 2 * len(_held_uuids(warehouse))
 
@@ -761,9 +766,8 @@ def test_a_layout_change_to_kobo_api_json_is_remembered_with_its_row_numbers(
     _ingest(warehouse, form, landing)
 
     assert set_aside == [0, 0, 2]
-    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
-    assert tuple(_file_load(warehouse, "feb.json")[c] for c in counts) == (4, 0, 2, 2)
-    assert tuple(_file_load(warehouse, "mar.json")[c] for c in counts) == (5, 1, 2, 2)
+    assert _load_counts(warehouse, "feb.json") == (4, 0, 2, 2)
+    assert _load_counts(warehouse, "mar.json") == (5, 1, 2, 2)
     quarantined = warehouse.execute(
         "SELECT row_number, reason FROM quarantine.rows WHERE file_name = 'mar.json' ORDER BY 1"
     ).fetchall()
@@ -789,8 +793,7 @@ def test_two_versions_of_one_uuid_in_one_file_are_quarantined_even_if_one_is_hel
 
     _ingest(warehouse, form, landing)
 
-    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
-    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (4, 0, 2, 2)
+    assert _load_counts(warehouse, "feb.csv") == (4, 0, 2, 2)
     quarantined = warehouse.execute(
         "SELECT row_number, column_name, reason, value FROM quarantine.rows ORDER BY 1"
     ).fetchall()
@@ -817,8 +820,7 @@ def test_among_rows_held_as_delivered_a_changed_row_is_still_an_edit_and_keeps_i
     _ingest(warehouse, form, landing)
 
     assert set_aside == [0, 5]
-    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
-    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (8, 2, 5, 1)
+    assert _load_counts(warehouse, "feb.csv") == (8, 2, 5, 1)
     loaded = warehouse.execute(
         "SELECT _uuid, source_row, _validation_status FROM raw.fms_submissions "
         "WHERE source_file = 'feb.csv' ORDER BY 1"
