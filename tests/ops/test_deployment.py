@@ -243,7 +243,8 @@ def test_a_run_moved_to_another_warehouse_is_refused_and_changes_nothing(first_w
     ((run, _),) = _wait_for_final(pool, [run_id]).values()
 
     assert run.state_type.value == "FAILED"
-    assert warehouse_queue_name(elsewhere) in run.state.message or not elsewhere.exists()
+    assert "WrongWarehouseQueue" in run.state.message, run.state.message
+    assert warehouse_queue_name(elsewhere) in run.state.message
     assert not (elsewhere / "published").exists()
 
 
