@@ -213,8 +213,9 @@ def test_the_warehouse_queue_lets_one_run_at_a_time_and_other_warehouses_run_bes
         )
     assert queue.concurrency_limit == 1
 
-    same = [_queue(pool, name), _queue(pool, name)]
-    other = _queue(pool, first_warehouse["name"])  # a refresh with nothing new: short
+    # The first warehouse's refreshes find nothing new: short, while the other one's is full.
+    other = _queue(pool, name)
+    same = [_queue(pool, first_warehouse["name"]), _queue(pool, first_warehouse["name"])]
     finished = _wait_for_final(pool, [*same, other])
 
     runs = {run_id: run for run_id, (run, _) in finished.items()}
