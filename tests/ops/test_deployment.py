@@ -4,18 +4,10 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
 
-import duckdb
 import pytest
-from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.deployments import run_deployment
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.config import resolve_settings
 from flows.ops.deployment import (
@@ -24,15 +16,19 @@ from flows.ops.deployment import (
     pool_deployment,
     warehouse_queue_name,
 )
-from tests.helpers.kobo_files import refusal, submission, write_csv
-from tests.helpers.prefect_server import BIN, prefect_env, prefect_server, prefect_worker
-
-POOL = "fmw-test"
-# Runs are queued by hand here: a schedule that fires only on 29 February creates no run the
-# worker could pick up during a test.
-NEVER_SOON = "0 0 29 2 *"
-FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
+from tests.helpers.prefect_server import BIN
+from tests.helpers.work_pool import (
+    POOL,
+    Pool,
+    deploy,
+    deployed_name,
+    pool_client,
+    published_surveys,
+    queue_run,
+    small_landing,
+    wait_for_final,
+    work_pool,
+)
 
 # ---- names and checks ---------------------------------------------------------------------
 
@@ -85,99 +81,23 @@ def test_deploy_without_a_server_says_to_set_one(monkeypatch, capsys):
 # ---- a real server and worker --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pool:
-    api_url: str
-    env: dict[str, str]
-    worker_log: Path
-
-
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     """One server (SQLite), one process pool and one worker for the module."""
-    root = tmp_path_factory.mktemp("work_pool")
-    with prefect_server(root / "server") as api_url:
-        env = prefect_env(root / "client", api_url, PREFECT_LOGGING_LEVEL="WARNING")
-        created = subprocess.run(
-            [str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stdout + created.stderr
-        log = root / "worker.log"
-        with prefect_worker(POOL, env, log):
-            yield Pool(api_url, env, log)
-
-
-def _landing(root: Path, surveys: int) -> Path:
-    landing = root / "landing"
-    rows = [submission(f"s{i}", today="2026-03-04") for i in range(surveys)] + [refusal("r1")]
-    write_csv(landing / "fms" / "export_1.csv", rows)
-    for source in ("fmr", "stories"):
-        (landing / source).mkdir()
-    return landing
-
-
-def _deploy(pool: Pool, root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "fmw"), "deploy", "--pool", POOL, "--cron", NEVER_SOON,
-         "--landing", str(root / "landing"), "--data-dir", str(root / "data"), *extra],
-        env=pool.env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-
-
-@contextmanager
-def _client(pool: Pool) -> Iterator[SyncPrefectClient]:
-    """A client of the module's server, whatever API the session's harness set up."""
-    with (
-        temporary_settings({PREFECT_API_URL: pool.api_url}),
-        get_client(sync_client=True) as client,
-    ):
-        yield client
-
-
-def _queue(pool: Pool, deployment: str, **parameters: object) -> UUID:
-    with _client(pool):
-        run = run_deployment(deployment, parameters=parameters or None, timeout=0)
-    return run.id
-
-
-def _wait_for_final(pool: Pool, run_ids: list[UUID], seconds: float = 900) -> dict[UUID, list]:
-    """Every state each run was seen in, polled twice a second, until all are final."""
-    seen: dict[UUID, list] = {run_id: [] for run_id in run_ids}
-    deadline = time.monotonic() + seconds
-    with _client(pool) as client:
-        while time.monotonic() < deadline:
-            runs = {run_id: client.read_flow_run(run_id) for run_id in run_ids}
-            snapshot = {run_id: run.state_type.value for run_id, run in runs.items()}
-            for run_id in run_ids:
-                seen[run_id].append(snapshot)
-            if all(state in FINAL for state in snapshot.values()):
-                return {run_id: [runs[run_id], seen[run_id]] for run_id in run_ids}
-            time.sleep(0.5)
-    raise AssertionError(f"runs not finished in {seconds} s: {snapshot}\n{_tail(pool)}")
-
-
-def _tail(pool: Pool) -> str:
-    return "worker log:\n" + pool.worker_log.read_text()[-4000:]
-
-
-def _published_surveys(data_dir: Path) -> int:
-    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(
-            "SELECT sum(rows_loaded) FROM ops.file_loads WHERE source = 'fms'"
-        ).fetchone()[0]
+    with work_pool(tmp_path_factory.mktemp("work_pool")) as created:
+        yield created
 
 
 @pytest.fixture(scope="module")
 def first_warehouse(pool: Pool, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A warehouse deployed with `fmw deploy` and refreshed once by the worker."""
     root = tmp_path_factory.mktemp("first_warehouse")
-    _landing(root, surveys=12)
-    deployed = _deploy(pool, root)
+    small_landing(root, surveys=12)
+    deployed = deploy(pool, root)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    name = deployed.stdout.split("deployment ", 1)[1].split()[0]
-    run_id = _queue(pool, name)
-    ((run, _),) = _wait_for_final(pool, [run_id]).values()
+    name = deployed_name(deployed.stdout)
+    run_id = queue_run(pool, name)
+    ((run, _),) = wait_for_final(pool, [run_id]).values()
     return {"root": root, "name": name, "run": run, "deploy_output": deployed.stdout}
 
 
@@ -185,10 +105,10 @@ def first_warehouse(pool: Pool, tmp_path_factory: pytest.TempPathFactory) -> dic
 def test_a_run_queued_on_the_pool_is_picked_up_by_a_worker_and_publishes(first_warehouse, pool):
     run, root = first_warehouse["run"], first_warehouse["root"]
 
-    assert run.state_type.value == "COMPLETED", f"{run.state.message}\n{_tail(pool)}"
+    assert run.state_type.value == "COMPLETED", f"{run.state.message}\n{pool.worker_tail()}"
     assert run.work_pool_name == POOL
     assert run.work_queue_name == warehouse_queue_name(root / "data")
-    assert _published_surveys(root / "data") == 12 + 1  # the refusal counts as a row loaded
+    assert published_surveys(root / "data") == 12 + 1  # the refusal counts as a row loaded
 
 
 @pytest.mark.slow
@@ -203,24 +123,24 @@ def test_deploy_names_the_deployment_its_queue_and_the_command_that_runs_it(firs
 def test_the_warehouse_queue_lets_one_run_at_a_time_and_other_warehouses_run_beside_it(
     first_warehouse, pool, tmp_path
 ):
-    _landing(tmp_path, surveys=20)
-    deployed = _deploy(pool, tmp_path)
+    small_landing(tmp_path, surveys=20)
+    deployed = deploy(pool, tmp_path)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    name = deployed.stdout.split("deployment ", 1)[1].split()[0]
-    with _client(pool) as client:
+    name = deployed_name(deployed.stdout)
+    with pool_client(pool) as client:
         queue = client.read_work_queue_by_name(
             warehouse_queue_name(tmp_path / "data"), work_pool_name=POOL
         )
     assert queue.concurrency_limit == 1
 
     # The first warehouse's refreshes find nothing new: short, while the other one's is full.
-    other = _queue(pool, name)
-    same = [_queue(pool, first_warehouse["name"]), _queue(pool, first_warehouse["name"])]
-    finished = _wait_for_final(pool, [*same, other])
+    other = queue_run(pool, name)
+    same = [queue_run(pool, first_warehouse["name"]), queue_run(pool, first_warehouse["name"])]
+    finished = wait_for_final(pool, [*same, other])
 
     runs = {run_id: run for run_id, (run, _) in finished.items()}
     for run in runs.values():
-        assert run.state_type.value == "COMPLETED", f"{run.state.message}\n{_tail(pool)}"
+        assert run.state_type.value == "COMPLETED", f"{run.state.message}\n{pool.worker_tail()}"
     first, second = sorted((runs[run_id] for run_id in same), key=lambda run: run.start_time)
     assert second.start_time >= first.end_time, "two runs of one warehouse overlapped"
     # The second one waited as a scheduled run: no worker took it while the first ran.
@@ -232,7 +152,7 @@ def test_the_warehouse_queue_lets_one_run_at_a_time_and_other_warehouses_run_bes
     assert max(beside.start_time, first.start_time) < min(beside.end_time, first.end_time), (
         "the other warehouse's run did not run beside the first"
     )
-    assert _published_surveys(tmp_path / "data") == 20 + 1
+    assert published_surveys(tmp_path / "data") == 20 + 1
 
 
 @pytest.mark.slow
@@ -240,8 +160,8 @@ def test_a_run_moved_to_another_warehouse_is_refused_and_changes_nothing(first_w
     root = first_warehouse["root"]
     elsewhere = root / "elsewhere"
 
-    run_id = _queue(pool, first_warehouse["name"], data_dir=str(elsewhere))
-    ((run, _),) = _wait_for_final(pool, [run_id]).values()
+    run_id = queue_run(pool, first_warehouse["name"], data_dir=str(elsewhere))
+    ((run, _),) = wait_for_final(pool, [run_id]).values()
 
     assert run.state_type.value == "FAILED"
     assert "WrongWarehouseQueue" in run.state.message, run.state.message
