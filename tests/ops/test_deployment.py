@@ -178,3 +178,17 @@ def test_deploy_to_a_missing_pool_says_how_to_create_it(pool, tmp_path):
 
     assert result.returncode == 1
     assert "prefect work-pool create no-such-pool --type process" in result.stderr
+
+
+@pytest.mark.slow
+def test_deploy_sets_the_limit_on_a_warehouse_queue_created_without_it(pool, tmp_path):
+    queue_name = warehouse_queue_name(tmp_path / "data")
+    with pool_client(pool) as client:
+        client.create_work_queue(queue_name, work_pool_name=POOL)  # as a deployment makes it
+
+    deployed = deploy(pool, tmp_path)
+
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    with pool_client(pool) as client:
+        queue = client.read_work_queue_by_name(queue_name, work_pool_name=POOL)
+    assert queue.concurrency_limit == 1
