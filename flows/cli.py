@@ -249,6 +249,38 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        print("deploy needs a Prefect server: set PREFECT_API_URL", file=sys.stderr)
+        return 1
+    switch_off_telemetry()
+    from flows.config import resolve_settings
+    from flows.ops.deployment import DeploymentError, register_on_work_pool
+
+    settings = resolve_settings(
+        landing_dir=Path(args.landing) if args.landing else None,
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+    )
+    try:
+        deployed = register_on_work_pool(
+            settings,
+            args.pool,
+            name=args.name,
+            cron=args.cron,
+            timezone=args.timezone,
+            kobo_asset=args.kobo_asset,
+            kobo_server=args.kobo_server,
+        )
+    except DeploymentError as error:
+        print(f"deploy failed: {error}", file=sys.stderr)
+        return 1
+    print(f"deployment {deployed.name} on work pool {deployed.work_pool}")
+    print(f"  warehouse {deployed.data_dir}, landing zone {deployed.landing_dir}")
+    print(f"  work queue {deployed.work_queue}: one run of this warehouse at a time")
+    print(f"run it now: prefect deployment run '{deployed.name}'")
+    return 0
+
+
 def _cmd_expectations(args: argparse.Namespace) -> int:
     from flows.config import EXPECTATIONS_DIR
     from flows.form.xlsform import default_form
@@ -378,6 +410,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
     serve.set_defaults(handler=_cmd_serve)
+
+    deploy = commands.add_parser(
+        "deploy", help="register the nightly_refresh deployment on a Prefect process work pool"
+    )
+    deploy.add_argument("--pool", required=True, help="the process work pool its workers poll")
+    deploy.add_argument("--name", help="deployment name (default: nightly-<data dir>)")
+    deploy.add_argument("--cron", default=DEFAULT_SCHEDULE_CRON, help="cron schedule")
+    deploy.add_argument("--timezone", default=DEFAULT_SCHEDULE_TIMEZONE, help="its time zone")
+    deploy.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
+    deploy.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    deploy.add_argument("--kobo-asset", help="pull this KoboToolbox asset before each refresh")
+    deploy.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
+    deploy.set_defaults(handler=_cmd_deploy)
 
     audit = commands.add_parser(
         "audit-disclosure",

@@ -250,6 +250,7 @@ def nightly_refresh(
         full_refresh=full_refresh,
         retry_failed=retry_failed,
     )
+    check_work_pool_run(settings)
     with (
         internal_kept_private(settings),
         refresh_lock(settings.lock_path, wait=wait_for_lock) as lock,
@@ -262,6 +263,20 @@ def nightly_refresh(
             clean_up_interrupted_runs(settings)
             pulled = kobo_pull_stage(settings, kobo_asset, kobo_server) if kobo_asset else ""
             return _refresh(settings, new_run_id(), quality_worker, pulled)
+
+
+def check_work_pool_run(settings: Settings) -> None:
+    """A run that a worker picked up must be on its warehouse's work queue, whose limit
+    keeps it from running beside another refresh of the same warehouse (flows.ops.deployment).
+    """
+    from prefect.context import FlowRunContext
+
+    from flows.ops.deployment import check_run_queue
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context else None
+    if run is not None:
+        check_run_queue(run.work_pool_name, run.work_queue_name, settings.data_dir)
 
 
 def clean_up_interrupted_runs(settings: Settings) -> None:
