@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from flows.form.xlsform import Form
 from flows.ingest import fmr, reference
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.load import load_staged_fms
-from flows.ingest.fms.read import stage_file
+from flows.ingest.fms.read import StagedFile, stage_file
 from flows.ingest.landing import (
     SOURCES,
     LandingFile,
@@ -241,6 +242,55 @@ def _record(
     )
 
 
+@dataclass
+class _Staging:
+    """An FMS export staged while its bytes were hashed: the staged file, or the error that
+    staging raised, raised again where any file's loading error is judged."""
+
+    staged: StagedFile | None = None
+    error: Exception | None = None
+
+    def result(self) -> StagedFile:
+        if self.error is not None:
+            raise self.error
+        assert self.staged is not None
+        return self.staged
+
+
+def _stages_while_hashing(
+    connection: duckdb.DuckDBPyConnection, landing: LandingFile, identity: FileIdentity
+) -> bool:
+    """Whether the file is an FMS export DuckDB reads that no recorded file can match: no
+    file of its name, and none of its size (same bytes, same size), was ever recorded.
+    Such a file is loaded whatever its hash, so DuckDB reads it while Python hashes it, on
+    the other core. Any other file is hashed first: a copy is never read."""
+    if landing.source != "fms" or landing.path.suffix.lower() != ".csv":
+        return False
+    # A link is recorded with its own size (lstat), its bytes are its target's.
+    sizes = [identity.size_bytes, landing.path.stat().st_size]
+    recorded = connection.execute(
+        "SELECT count(*) FROM ops.file_loads WHERE source = ? "
+        "AND (file_name = ? OR size_bytes IN (?, ?) OR size_bytes IS NULL)",
+        [landing.source, landing.name, *sizes],
+    ).fetchone()[0]
+    return recorded == 0
+
+
+def _hash_while_staging(
+    connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, limits: IngestLimits
+) -> tuple[str, _Staging]:
+    """The file's sha256, computed in a thread while DuckDB stages it (both release the
+    GIL). A file that cannot be hashed fails as it would have before staging."""
+    staging = _Staging()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmw-sha256") as pool:
+        hashing = pool.submit(sha256_of, landing.path)
+        try:
+            staging.staged = stage_file(connection, form, landing.path, limits)
+        except Exception as error:  # noqa: BLE001 - judged with the file's load, as before
+            staging.error = error
+        return hashing.result(), staging
+
+
 def _load_in_transaction(
     connection: duckdb.DuckDBPyConnection,
     form: Form,
@@ -249,9 +299,14 @@ def _load_in_transaction(
     identity: FileIdentity,
     run_id: str,
     limits: IngestLimits,
+    staging: _Staging | None = None,
 ) -> FileResult:
     """Load the file and record it in one transaction: all of it, or nothing."""
-    staged = stage_file(connection, form, landing.path, limits) if landing.source == "fms" else None
+    staged = None
+    if staging is not None:
+        staged = staging.result()
+    elif landing.source == "fms":
+        staged = stage_file(connection, form, landing.path, limits)
     try:
         with transaction(connection):
             # Staging needs file order (it numbers the rows); nothing after it does: every
@@ -316,7 +371,11 @@ def _judge(
         result = _failed(landing, f"{landing.shown_name}: {refusal}")
         _record(connection, landing, sha256, identity, result, run_id)
         return result
-    sha256 = sha256_of(landing.path)
+    staging = None
+    if _stages_while_hashing(connection, landing, identity):
+        sha256, staging = _hash_while_staging(connection, form, landing, limits)
+    else:
+        sha256 = sha256_of(landing.path)
     if _already_seen(connection, landing.source, retry_failed).get(landing.name) == sha256:
         _remember_identity(connection, landing, sha256, identity)
         return None
@@ -342,7 +401,9 @@ def _judge(
         _record(connection, landing, sha256, identity, result, run_id)
         return result
     try:
-        return _load_in_transaction(connection, form, landing, sha256, identity, run_id, limits)
+        return _load_in_transaction(
+            connection, form, landing, sha256, identity, run_id, limits, staging
+        )
     except Exception as error:  # noqa: BLE001 - whatever a file holds, it gets a verdict
         result = _failed(landing, _reason(landing, error))
         log.warning("%s/%s failed: %s", landing.source, landing.shown_name, result.reason)

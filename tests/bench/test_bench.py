@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from flows.sample.generator import generate_landing_zone
+from tests.helpers.kobo_files import submission, write_csv
 
 SURVEYS = 5000  # 1% of it: 50 new submissions
 SEED = 20260301
@@ -99,3 +101,26 @@ def test_a_refresh_that_loaded_less_than_the_new_valid_rows_stops_the_bench(benc
     bench._check_loaded({"rows_loaded": new.valid_rows}, new, "cumulative export")
     with pytest.raises(RuntimeError, match=f"loaded {new.valid_rows - 1} rows"):
         bench._check_loaded({"rows_loaded": new.valid_rows - 1}, new, "cumulative export")
+
+
+def test_the_all_columns_floor_counts_each_submissions_final_version_once(bench, tmp_path):
+    fms = tmp_path / "landing" / "fms"
+    edit = {"meta/deprecatedID": "uuid:u2", "_submission_time": "2026-03-05T03:00:00"}
+    january = write_csv(fms / "jan.csv", [submission("u1"), submission("u2"), submission("u3")])
+    february = write_csv(
+        fms / "feb.csv",
+        [
+            submission("u1", _validation_status="validation_status_not_approved"),
+            submission("u3"),  # a repeat
+            submission("u4", **edit),  # replaces u2
+            submission("u5", **{"profile/sex": "male"}),
+        ],
+        delimiter=",",
+    )
+    for rank, path in enumerate((january, february)):
+        os.utime(path, (1_700_000_000 + rank, 1_700_000_000 + rank))
+
+    _, cells = bench.floor_all_columns(fms, tmp_path)
+
+    # u3, u4 and u5: u1's latest version is rejected, u2 was edited into u4
+    assert [tuple(c[1:]) for c in cells] == [("outflow", "LA-LM", "CHN", 3, 2)]

@@ -30,7 +30,7 @@ import hashlib
 import duckdb
 
 from flows.form.xlsform import Form, raw_columns
-from flows.ingest.fms.read import STAGED_TABLE, StagedFile
+from flows.ingest.fms.read import STAGED_TABLE, StagedFile, drop_staging
 from flows.ingest.fms.validation import validation_select
 from flows.ingest.landing import LoadCounts
 from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
@@ -41,6 +41,7 @@ from flows.warehouse.schema import FMS_DELIVERIES_TABLE
 _NOT_HASHED = {"_tags"}
 
 _TO_VALIDATE = "fms_to_validate"
+_ROWS_TO_VALIDATE = "fms_rows_to_validate"
 _CONFLICTS = "fms_conflicts"
 CONFLICT_REASON = "conflicting versions of one submission in one file"
 
@@ -86,6 +87,8 @@ def load_staged_fms(
         )
         """
     )
+    connection.execute(f"DROP VIEW {_TO_VALIDATE}")
+    drop_staging(connection)
     _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
     valid, invalid = connection.execute(
         "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
@@ -96,9 +99,14 @@ def load_staged_fms(
         connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
     )
     _forget_all_but_the_latest_deliveries_when_too_many(connection)
-    for table in ("fms_changes", "fms_checked", "fms_held_as_delivered", _CONFLICTS):
+    for table in (
+        "fms_changes",
+        "fms_checked",
+        "fms_held_as_delivered",
+        _ROWS_TO_VALIDATE,
+        _CONFLICTS,
+    ):
         connection.execute(f"DROP TABLE IF EXISTS {table}")
-    connection.execute(f"DROP VIEW IF EXISTS {_TO_VALIDATE}")
     return LoadCounts(
         rows_read=staged.rows_read,
         rows_loaded=rows_loaded,
@@ -133,13 +141,17 @@ def _set_aside_rows_held_as_delivered(
         WHERE staged._uuid NOT IN (SELECT _uuid FROM {_CONFLICTS})
         """
     )
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS
-        {staged.view.rows_where_source_row("NOT IN (SELECT source_row FROM fms_held_as_delivered)")}
-        """
-    )
-    return connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+    held = connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+    rows = staged.view.all_rows
+    if held:
+        # Most rows of a cumulative export are held: the few left are picked by rowid.
+        left = staged.view.file_rowids_where_source_row(
+            "NOT IN (SELECT source_row FROM fms_held_as_delivered)"
+        )
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS_TO_VALIDATE} AS {left}")
+        rows = staged.view.rows_with_file_rowid_in(f"SELECT file_rowid FROM {_ROWS_TO_VALIDATE}")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS {rows}")
+    return held
 
 
 def _remember_deliveries_of_held_rows(

@@ -59,10 +59,28 @@ class StagedView:
             "FROM fms_file_rows"
         )
 
-    def rows_where_source_row(self, condition: str) -> str:
-        """The staged view's rows whose source_row meets `condition` (say `NOT IN (...)`),
-        filtered before the projection, so rows left out cost no trimming."""
-        return f"SELECT {self.projection} FROM fms_file_rows WHERE {self.source_row} {condition}"
+    @property
+    def all_rows(self) -> str:
+        """The staged view's query."""
+        return f"SELECT {self.projection} FROM fms_file_rows"
+
+    def file_rowids_where_source_row(self, condition: str) -> str:
+        """The `fms_file_rows` rowids of the rows whose source_row meets `condition`."""
+        return f"SELECT rowid AS file_rowid FROM fms_file_rows WHERE {self.source_row} {condition}"
+
+    def rows_with_file_rowid_in(self, rowids: str) -> str:
+        """The staged view's rows whose `fms_file_rows` rowid the query `rowids` gives. A
+        filter on rowid is one DuckDB pushes into the scan: row groups holding none of
+        those rows are skipped, not read (a staged export of a million rows outgrows
+        memory, so reading it again means reading it back from disk)."""
+        return f"SELECT {self.projection} FROM fms_file_rows WHERE rowid IN ({rowids})"
+
+
+def drop_staging(connection: duckdb.DuckDBPyConnection) -> None:
+    """Free what staging holds once its rows are validated: a staged export of a million
+    rows outgrows DuckDB's memory limit, and what the load writes next needs the room."""
+    connection.execute(f"DROP VIEW IF EXISTS {STAGED_TABLE}")
+    connection.execute("DROP TABLE IF EXISTS fms_file_rows")
 
 
 @dataclass

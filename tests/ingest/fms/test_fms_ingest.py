@@ -798,3 +798,36 @@ def test_two_versions_of_one_uuid_in_one_file_are_quarantined_even_if_one_is_hel
     assert quarantined == [(1, "_uuid", reason, "u1"), (2, "_uuid", reason, "u1")]
     age = warehouse.execute("SELECT age FROM raw.fms_submissions WHERE _uuid = 'u1'").fetchone()
     assert age == ("27",)  # the held version stays: the file cannot say which is right
+
+
+def test_among_rows_held_as_delivered_a_changed_row_is_still_an_edit_and_keeps_its_row(
+    warehouse, form, landing, monkeypatch
+):
+    set_aside = _count_rows_set_aside(monkeypatch)
+    held = [submission(f"u{n}") for n in range(1, 6)]
+    january = write_csv(landing / "fms" / "jan.csv", held)
+    rejected = submission("u3", _validation_status="validation_status_not_approved")
+    broken = submission("u7", **{"profile/age": "x"})
+    february = write_csv(
+        landing / "fms" / "feb.csv",
+        [held[0], held[1], rejected, held[3], broken, held[4], submission("u6"), held[0]],
+    )
+    _arrive_in_order(january, february)
+
+    _ingest(warehouse, form, landing)
+
+    assert set_aside == [0, 5]
+    counts = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+    assert tuple(_file_load(warehouse, "feb.csv")[c] for c in counts) == (8, 2, 5, 1)
+    loaded = warehouse.execute(
+        "SELECT _uuid, source_row, _validation_status FROM raw.fms_submissions "
+        "WHERE source_file = 'feb.csv' ORDER BY 1"
+    ).fetchall()
+    assert loaded == [
+        ("u3", 3, "validation_status_not_approved"),
+        ("u6", 7, "validation_status_approved"),
+    ]
+    quarantined = warehouse.execute(
+        "SELECT row_number FROM quarantine.rows WHERE file_name = 'feb.csv'"
+    ).fetchall()
+    assert quarantined == [(5,)]
