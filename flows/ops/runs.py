@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flows.config import Settings
 from flows.form.xlsform import default_form
+from flows.warehouse.connection import transaction
 from flows.warehouse.lake import connect_internal, internal_exists
 from flows.warehouse.schema import ensure_schema
 
@@ -62,9 +63,15 @@ def mark_interrupted_runs_failed(settings: Settings) -> list[str]:
         return []
     with connect_internal(settings) as connection:
         ensure_schema(connection, default_form())
-        marked = connection.execute(
-            "UPDATE ops.runs SET status = 'failed', finished_at = current_timestamp::TIMESTAMP, "
-            "message = 'interrupted: the process ended before the run finished' "
-            "WHERE status = 'running' RETURNING run_id"
-        ).fetchall()
+        # Read, then update, in one transaction: DuckLake tables take no UPDATE ... RETURNING.
+        with transaction(connection):
+            marked = connection.execute(
+                "SELECT run_id FROM ops.runs WHERE status = 'running'"
+            ).fetchall()
+            connection.execute(
+                "UPDATE ops.runs SET status = 'failed', "
+                "finished_at = current_timestamp::TIMESTAMP, "
+                "message = 'interrupted: the process ended before the run finished' "
+                "WHERE status = 'running'"
+            )
     return sorted(run_id for (run_id,) in marked)

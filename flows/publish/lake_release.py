@@ -67,7 +67,7 @@ def publications(connection: duckdb.DuckDBPyConnection) -> list[Publication]:
     """The catalog's publications and rollbacks, oldest first."""
     rows = connection.execute(
         f"SELECT snapshot_id, snapshot_time, commit_message, commit_extra_info "
-        f"FROM {ALIAS}.snapshots() WHERE commit_author = ? AND commit_message IN (?, ?) "
+        f"FROM {ALIAS}.snapshots() WHERE author = ? AND commit_message IN (?, ?) "
         "ORDER BY snapshot_id",
         [COMMIT_AUTHOR, PUBLISH, ROLLBACK],
     ).fetchall()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,3 +139,25 @@ def _wait_until_ready(running: PostgresServer, server: subprocess.Popen, log: Pa
             return
         time.sleep(0.2)
     raise PostgresUnavailable(f"postgres did not accept connections: {log.read_text()[-2000:]}")
+
+
+@dataclass(frozen=True)
+class LakeUnderTest:
+    """A lake for one test: `fmw ... --lake URL --lake-data DATA`."""
+
+    server: PostgresServer
+    database: str
+    url: str
+    data: Path
+
+    def args(self) -> list[str]:
+        return ["--lake", self.url, "--lake-data", str(self.data)]
+
+    def environment(self) -> dict[str, str]:
+        return {"FMW_LAKE": self.url, "FMW_LAKE_DATA": str(self.data)}
+
+
+def new_lake(server: PostgresServer, data: Path) -> LakeUnderTest:
+    database = server.create_database(f"fmw_{uuid.uuid4().hex[:12]}")
+    data.mkdir(parents=True, exist_ok=True)
+    return LakeUnderTest(server, database, f"ducklake:postgres:{server.dsn(database)}", data)
