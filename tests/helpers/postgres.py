@@ -29,6 +29,10 @@ class PostgresUnavailable(RuntimeError):
     pass
 
 
+class PostgresError(RuntimeError):
+    pass
+
+
 @dataclass(frozen=True)
 class PostgresServer:
     host: str
@@ -48,7 +52,7 @@ class PostgresServer:
             capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         if done.returncode != 0:
-            raise subprocess.CalledProcessError(done.returncode, "psql", done.stdout, done.stderr)
+            raise PostgresError(f"psql failed: {done.stderr.strip()}")
         return done.stdout
 
     def create_database(self, name: str) -> str:
