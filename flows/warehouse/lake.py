@@ -210,8 +210,7 @@ def connect_confined_lake(
             connection.execute("SET TimeZone = 'UTC'")
             for statement in lake.statements():
                 connection.execute(statement)
-            allowed = [lake.data_path] if not lake.on_s3 else []
-            connection.execute("SET allowed_directories = ?", [allowed])
+            connection.execute("SET allowed_directories = ?", [[lake.data_path]])
             if writable_file is not None:
                 connection.execute("SET allowed_paths = ?", [[str(writable_file)]])
             connection.execute("SET enable_external_access = false")
