@@ -26,6 +26,10 @@ def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
             ).fetchall()
     except duckdb.IOException:
         return None
+    except duckdb.InvalidInputException as error:
+        if settings.lake is not None and "creating a new DuckLake" in str(error):
+            return []  # a lake no refresh has written yet
+        raise
 
 
 def _published_details(settings: Settings) -> list[str]:
