@@ -56,6 +56,7 @@ def _run_py() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_run", Path(__file__).with_name("run.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
