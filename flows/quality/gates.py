@@ -252,13 +252,23 @@ def run_parameters(settings: Settings, today: date) -> dict[str, ParameterValue]
         "k": settings.suppression_k,
         # `today` is the interview's local date (UTC+7): up to a day ahead of this machine's.
         MAX_DATE_PARAMETER: today + timedelta(days=1),
-        **fact_counts(settings),
+        **_internal_fact_counts(settings),
     }
 
 
-def fact_counts(settings: Settings) -> dict[str, ParameterValue]:
+def fact_counts(internal_db: Path) -> dict[str, ParameterValue]:
+    with connect(internal_db, read_only=True) as connection:
+        return _fact_counts_of(connection)
+
+
+def _internal_fact_counts(settings: Settings) -> dict[str, ParameterValue]:
+    """fact_counts of the internal warehouse, in either backend."""
     with connect_internal(settings, read_only=True) as connection:
-        row = connection.execute(f"SELECT {', '.join(FACTS)} FROM {FACTS_RELATION}").fetchone()
+        return _fact_counts_of(connection)
+
+
+def _fact_counts_of(connection: duckdb.DuckDBPyConnection) -> dict[str, ParameterValue]:
+    row = connection.execute(f"SELECT {', '.join(FACTS)} FROM {FACTS_RELATION}").fetchone()
     return {name: int(value) for name, value in zip(FACTS, row, strict=True)}
 
 
