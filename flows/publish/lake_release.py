@@ -13,7 +13,7 @@ into a new snapshot, so nothing is ever rewritten in place.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,18 +49,14 @@ def connect_published(
     """The published catalog in use, or None when nothing was ever published (a read-only
     attach does not create the catalog)."""
     lake = lake_of(settings, PUBLISHED, read_only=read_only)
-    try:
-        context = connect_lake(lake, settings.duckdb_memory_limit)
-        connection = context.__enter__()
-    except duckdb.InvalidInputException as error:
-        if _NOT_CREATED not in str(error):
-            raise
-        yield None
-        return
-    try:
+    with ExitStack() as stack:
+        try:
+            connection = stack.enter_context(connect_lake(lake, settings.duckdb_memory_limit))
+        except duckdb.InvalidInputException as error:
+            if _NOT_CREATED not in str(error):
+                raise
+            connection = None
         yield connection
-    finally:
-        context.__exit__(None, None, None)
 
 
 def publications(connection: duckdb.DuckDBPyConnection) -> list[Publication]:
