@@ -86,6 +86,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
             suppression_k=args.k,
             wait_for_lock=args.wait,
             retry_failed=args.retry_failed,
+            lake=args.lake,
+            lake_data=args.lake_data,
         )
     except RefreshAlreadyRunning as busy:
         print(f"not started: {busy}", file=sys.stderr)
@@ -101,6 +103,10 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         return 1
     _print_outcome(outcome, args.verbose)
     print(f"\npublished database: {outcome.published_db}")
+    if args.lake or os.environ.get("FMW_LAKE"):
+        print(f"report (open in a browser): {outcome.report}")
+        print(f"Data Docs (quality, internal): {outcome.data_docs}")
+        return 0
     tools = Path(sys.argv[0]).parent  # the DuckDB CLI installed beside fmw: the writer's version
     print("try:")
     print(
@@ -141,12 +147,12 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     from flows.analyst.query import NothingPublished, query_published
     from flows.analyst.statements import QueryRefused
-    from flows.config import resolve_settings
+    from flows.warehouse.lake import published_source
 
-    settings = resolve_settings(data_dir=Path(args.data_dir) if args.data_dir else None)
+    settings = _settings(args)
     try:
         text = query_published(
-            settings.published_db, args.sql, args.format, settings.duckdb_memory_limit
+            published_source(settings), args.sql, args.format, settings.duckdb_memory_limit
         )
     except QueryRefused as refused:
         print(f"query refused: {refused}", file=sys.stderr)
@@ -164,6 +170,8 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported la
     return resolve_settings(
         data_dir=Path(args.data_dir) if args.data_dir else None,
         keep_snapshots=getattr(args, "keep", None),
+        lake=getattr(args, "lake", None),
+        lake_data=getattr(args, "lake_data", None),
     )
 
 
@@ -175,6 +183,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
+    from flows.nightly import lake_refresh_lock
     from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
     from flows.publish.release import NoEarlierSnapshot, rollback
     from flows.publish.report import build_report, report_path
@@ -184,8 +193,14 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     try:
         _prepare_data_dir(args.data_dir)
         readable_dir(report_path(settings.published_dir).parent)
-        with refresh_lock(settings.lock_path, wait=args.wait):
+        with (
+            refresh_lock(settings.lock_path, wait=args.wait),
+            lake_refresh_lock(settings, args.wait),
+        ):
             run_id = rollback(settings)
+            if settings.lake is not None:
+                print(f"re-published the tables of run {run_id} in {settings.lake}")
+                return 0
             report = build_report(
                 settings.published_db,
                 report_path(settings.published_dir),
@@ -205,12 +220,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from flows.analyst.export import ExportError, export_table
     from flows.analyst.query import NothingPublished
+    from flows.warehouse.lake import published_source
 
     settings = _settings(args)
     out = Path(args.out or f"{args.table.replace('.', '__')}.{args.format}")
     try:
         path = export_table(
-            settings.published_db,
+            published_source(settings),
             args.table,
             args.format,
             out,
@@ -246,6 +262,38 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         kobo_server=args.kobo_server,
     )
     serve(deployment)
+    return 0
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        print("deploy needs a Prefect server: set PREFECT_API_URL", file=sys.stderr)
+        return 1
+    switch_off_telemetry()
+    from flows.config import resolve_settings
+    from flows.ops.deployment import DeploymentError, register_on_work_pool
+
+    settings = resolve_settings(
+        landing_dir=Path(args.landing) if args.landing else None,
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+    )
+    try:
+        deployed = register_on_work_pool(
+            settings,
+            args.pool,
+            name=args.name,
+            cron=args.cron,
+            timezone=args.timezone,
+            kobo_asset=args.kobo_asset,
+            kobo_server=args.kobo_server,
+        )
+    except DeploymentError as error:
+        print(f"deploy failed: {error}", file=sys.stderr)
+        return 1
+    print(f"deployment {deployed.name} on work pool {deployed.work_pool}")
+    print(f"  warehouse {deployed.data_dir}, landing zone {deployed.landing_dir}")
+    print(f"  work queue {deployed.work_queue}: one run of this warehouse at a time")
+    print(f"run it now: prefect deployment run '{deployed.name}'")
     return 0
 
 
@@ -290,6 +338,16 @@ def _cmd_audit_disclosure(args: argparse.Namespace) -> int:
     return 0 if report.passes else 2
 
 
+def _lake_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--lake",
+        help="the warehouse in a DuckLake catalog: ducklake:postgres:dbname=... (FMW_LAKE)",
+    )
+    command.add_argument(
+        "--lake-data", help="the lake's data files: a folder or s3://bucket/prefix (FMW_LAKE_DATA)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fmw", description="Flow Monitoring Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -320,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument(
         "--verbose", action="store_true", help="a line per landing file, not a summary per source"
     )
+    _lake_flags(refresh)
     refresh.set_defaults(handler=_cmd_refresh)
 
     pull = commands.add_parser("pull", help="pull new submissions into the landing zone")
@@ -340,16 +399,19 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql", help="the SQL to run")
     query.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _lake_flags(query)
     query.set_defaults(handler=_cmd_query)
 
     status = commands.add_parser("status", help="recent runs and what is published now")
     status.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     status.add_argument("--limit", type=int, default=10, help="how many recent runs to show")
+    _lake_flags(status)
     status.set_defaults(handler=_cmd_status)
 
     back = commands.add_parser("rollback", help="re-publish the previous published database")
     back.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     back.add_argument("--wait", action="store_true", help="wait for a running refresh")
+    _lake_flags(back)
     back.set_defaults(handler=_cmd_rollback)
 
     export = commands.add_parser("export", help="export a published table")
@@ -358,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--hxl", action="store_true", help="add the HXL hashtag row")
     export.add_argument("--out", help="output file (default: <schema>__<table>.<format>)")
     export.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    _lake_flags(export)
     export.set_defaults(handler=_cmd_export)
 
     serve = commands.add_parser("serve", help="serve the scheduled nightly_refresh deployment")
@@ -378,6 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
     serve.set_defaults(handler=_cmd_serve)
+
+    deploy = commands.add_parser(
+        "deploy", help="register the nightly_refresh deployment on a Prefect process work pool"
+    )
+    deploy.add_argument("--pool", required=True, help="the process work pool its workers poll")
+    deploy.add_argument("--name", help="deployment name (default: nightly-<data dir>)")
+    deploy.add_argument("--cron", default=DEFAULT_SCHEDULE_CRON, help="cron schedule")
+    deploy.add_argument("--timezone", default=DEFAULT_SCHEDULE_TIMEZONE, help="its time zone")
+    deploy.add_argument("--landing", help="landing zone folder (FMW_LANDING_DIR, ./landing)")
+    deploy.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
+    deploy.add_argument("--kobo-asset", help="pull this KoboToolbox asset before each refresh")
+    deploy.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
+    deploy.set_defaults(handler=_cmd_deploy)
 
     audit = commands.add_parser(
         "audit-disclosure",

@@ -86,6 +86,11 @@ class Settings:
     retry_failed: bool = False  # read again the files that failed, even with the same bytes
     # The disclosure audit gate (flows.disclosure.gate): on unless FMW_DISCLOSURE_AUDIT=off.
     disclosure_audit: bool = True
+    # The warehouse in a DuckLake catalog (flows.warehouse.lake): FMW_LAKE / --lake, the
+    # catalog (`ducklake:postgres:dbname=... host=...`), and FMW_LAKE_DATA / --lake-data, the
+    # folder or s3:// prefix of its data files. None: the embedded DuckDB files.
+    lake: str | None = None
+    lake_data: str | None = None
 
     @property
     def internal_dir(self) -> Path:
@@ -180,6 +185,43 @@ def _env_switch(name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be on or off, got {value!r}")
 
 
+def lake_settings(lake: str | None, lake_data: str | None) -> tuple[str | None, str | None]:
+    """The lake's catalog and data path: flags, then FMW_LAKE and FMW_LAKE_DATA; both or none."""
+    url = lake or os.environ.get("FMW_LAKE") or None
+    data = lake_data or os.environ.get("FMW_LAKE_DATA") or None
+    if url is None:
+        if data is not None:
+            raise ValueError("--lake-data (FMW_LAKE_DATA) needs --lake (FMW_LAKE) too")
+        return None, None
+    if not url.startswith("ducklake:"):
+        raise ValueError(f"--lake (FMW_LAKE) must start with ducklake:, got {url!r}")
+    if data is None:
+        raise ValueError("--lake (FMW_LAKE) needs --lake-data (FMW_LAKE_DATA): a folder or s3://")
+    if not data.startswith("s3://"):
+        data = str(Path(data).resolve())
+    return url, data
+
+
+# An S3 data path's secret (flows.warehouse.lake.s3_statements): DuckDB's S3 secret options
+# from the standard AWS variables, and FMW_LAKE_S3_ENDPOINT for an S3-compatible store.
+S3_ENVIRONMENT = {
+    "KEY_ID": "AWS_ACCESS_KEY_ID",
+    "SECRET": "AWS_SECRET_ACCESS_KEY",
+    "REGION": "AWS_REGION",
+    "ENDPOINT": "FMW_LAKE_S3_ENDPOINT",
+    "URL_STYLE": "FMW_LAKE_S3_URL_STYLE",
+    "USE_SSL": "FMW_LAKE_S3_USE_SSL",
+}
+
+
+def s3_settings() -> dict[str, str]:
+    return {
+        option: os.environ[variable]
+        for option, variable in S3_ENVIRONMENT.items()
+        if os.environ.get(variable)
+    }
+
+
 def resolve_settings(
     landing_dir: Path | None = None,
     data_dir: Path | None = None,
@@ -187,6 +229,8 @@ def resolve_settings(
     full_refresh: bool = False,
     keep_snapshots: int | None = None,
     retry_failed: bool = False,
+    lake: str | None = None,
+    lake_data: str | None = None,
 ) -> Settings:
     k = suppression_k or _env_int("FMW_SUPPRESSION_K") or DEFAULT_SUPPRESSION_K
     if k < 1:
@@ -194,6 +238,7 @@ def resolve_settings(
     keep = keep_snapshots or _env_int("FMW_KEEP_SNAPSHOTS") or DEFAULT_KEEP_SNAPSHOTS
     if keep < 1:
         raise ValueError(f"at least one snapshot must be kept, got {keep}")
+    lake_url, lake_path = lake_settings(lake, lake_data)
     return Settings(
         landing_dir=(landing_dir or _env_path("FMW_LANDING_DIR") or DEFAULT_LANDING_DIR).resolve(),
         data_dir=(data_dir or _env_path("FMW_DATA_DIR") or DEFAULT_DATA_DIR).resolve(),
@@ -206,4 +251,6 @@ def resolve_settings(
         ingest_limits=ingest_limits(),
         retry_failed=retry_failed,
         disclosure_audit=_env_switch("FMW_DISCLOSURE_AUDIT", True),
+        lake=lake_url,
+        lake_data=lake_path,
     )

@@ -50,6 +50,7 @@ from flows.transform.plan import (
 )
 from flows.transform.preload import preload_in_background
 from flows.warehouse.connection import connect
+from flows.warehouse.lake import connect_internal, lake_of
 from flows.warehouse.permissions import internal_kept_private
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def _ingest_counts(summary: IngestSummary) -> dict[str, int]:
 @task(name="ingest", cache_policy=NO_CACHE)
 def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
     logger = get_run_logger()
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         summary = ingest_landing_zone(
             connection,
             default_form(),
@@ -188,7 +189,7 @@ def quality_stage(
     with connect(candidate, memory_limit=settings.duckdb_memory_limit) as connection:
         record_quality_results(connection, run_id, report)
         describe_ops_tables(connection)
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         record_quality_results(connection, run_id, report)
         record_validated_marks(connection, run_id, report)
     keep_results(settings, run_id, report)
@@ -205,7 +206,7 @@ def quality_stage(
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_stage(
     settings: Settings, candidate: Path, run_id: str, docs_site: Path
-) -> tuple[Path, Path]:
+) -> tuple[Path | str, Path]:
     """The report is drawn from the audited candidate before it is swapped in, and put in
     place right after: it never shows a database that was not published."""
     say("publish: drawing the report, swapping in the audited database")
@@ -232,6 +233,8 @@ def nightly_refresh(
     kobo_asset: str | None = None,
     kobo_server: str | None = None,
     retry_failed: bool = False,
+    lake: str | None = None,
+    lake_data: str | None = None,
 ) -> RefreshOutcome:
     """Run one refresh; only one runs at a time per data directory.
 
@@ -242,6 +245,9 @@ def nightly_refresh(
 
     A landing file that failed is read again only when its bytes change, or with
     `retry_failed`.
+
+    With `lake` and `lake_data` (or FMW_LAKE, FMW_LAKE_DATA) the warehouse is a DuckLake
+    catalog (flows.warehouse.lake), and only one refresh at a time runs on it, from any machine.
     """
     settings = resolve_settings(
         landing_dir=Path(landing_dir) if landing_dir else None,
@@ -249,10 +255,14 @@ def nightly_refresh(
         suppression_k=suppression_k,
         full_refresh=full_refresh,
         retry_failed=retry_failed,
+        lake=lake,
+        lake_data=lake_data,
     )
+    check_work_pool_run(settings)
     with (
         internal_kept_private(settings),
         refresh_lock(settings.lock_path, wait=wait_for_lock) as lock,
+        lake_refresh_lock(settings, wait_for_lock),
     ):
         if lock.stale:
             pid = lock.stale.get("pid")
@@ -262,6 +272,34 @@ def nightly_refresh(
             clean_up_interrupted_runs(settings)
             pulled = kobo_pull_stage(settings, kobo_asset, kobo_server) if kobo_asset else ""
             return _refresh(settings, new_run_id(), quality_worker, pulled)
+
+
+def check_work_pool_run(settings: Settings) -> None:
+    """A run that a worker picked up must be on its warehouse's work queue, whose limit
+    keeps it from running beside another refresh of the same warehouse (flows.ops.deployment).
+    """
+    from prefect.context import FlowRunContext
+
+    from flows.ops.deployment import check_run_queue
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context else None
+    if run is not None:
+        check_run_queue(run.work_pool_name, run.work_queue_name, settings.data_dir)
+
+
+@contextmanager
+def lake_refresh_lock(settings: Settings, wait: bool) -> Iterator[None]:
+    """The lake's own lock (flows.ops.lake_lock), beside the data directory's: a Postgres
+    catalog is shared by every machine that refreshes it."""
+    dsn = lake_of(settings).postgres_dsn if settings.lake is not None else None
+    if dsn is None:
+        yield
+        return
+    from flows.ops.lake_lock import lake_lock
+
+    with lake_lock(dsn, wait=wait):
+        yield
 
 
 def clean_up_interrupted_runs(settings: Settings) -> None:

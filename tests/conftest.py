@@ -12,6 +12,12 @@ switch_off_telemetry()
 
 from flows.form.xlsform import Form, default_form  # noqa: E402
 from flows.warehouse.schema import ensure_schema  # noqa: E402
+from tests.helpers.postgres import (  # noqa: E402
+    LakeUnderTest,
+    PostgresServer,
+    new_lake,
+    postgres_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +48,16 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (Debian's binaries) for the whole session: the lake's catalog."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def lake(postgres: PostgresServer, tmp_path: Path) -> LakeUnderTest:
+    """A new, empty lake: its own Postgres database and data folder."""
+    return new_lake(postgres, tmp_path / "lake-data")

@@ -20,11 +20,11 @@ import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from flows.analyst.query import NothingPublished
+from flows.analyst.query import NothingPublished, where
 from flows.analyst.safe_cells import neutralise, safe_cell, xlsx_text
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from flows.sql import quote_identifier
-from flows.warehouse.connection import connect_confined
+from flows.warehouse.lake import Lake, connect_analyst, is_published
 
 EXPORT_FORMATS = ("csv", "parquet", "xlsx")
 
@@ -79,15 +79,17 @@ def _run(connection: duckdb.DuckDBPyConnection, sql: str, table: str, *params: o
         raise ExportError(f"{table} is not a published table") from error
 
 
-def _read_table(database: Path, table: str, memory_limit: str) -> tuple[list[str], list[tuple]]:
+def _read_table(
+    database: Path | Lake, table: str, memory_limit: str
+) -> tuple[list[str], list[tuple]]:
     select = _select(table)
-    with connect_confined(database, memory_limit=memory_limit) as connection:
+    with connect_analyst(database, memory_limit=memory_limit) as connection:
         cursor = _run(connection, select, table)
         columns = [d[0] for d in cursor.description]
         return columns, cursor.fetchall()
 
 
-def _write_parquet(database: Path, table: str, out: Path, memory_limit: str) -> None:
+def _write_parquet(database: Path | Lake, table: str, out: Path, memory_limit: str) -> None:
     """DuckDB writes the file; the path is a bound parameter, never SQL text, and the
     confined connection may write that one file and nothing else. It writes a new file
     beside `out` that then replaces it whole (DuckDB would replace an existing file through
@@ -95,7 +97,7 @@ def _write_parquet(database: Path, table: str, out: Path, memory_limit: str) -> 
     partial = out.resolve().with_name(f".{out.name}.partial")
     partial.unlink(missing_ok=True)
     try:
-        with connect_confined(database, memory_limit, writable_file=partial) as connection:
+        with connect_analyst(database, memory_limit, writable_file=partial) as connection:
             _run(connection, f"COPY ({_select(table)}) TO ? (FORMAT parquet)", table, str(partial))
         os.replace(partial, out)
     finally:
@@ -129,7 +131,7 @@ def _write_xlsx(out: Path, sheet_name: str, header_rows: list[list[str]], rows: 
 
 
 def export_table(
-    database: Path,
+    database: Path | Lake,
     table: str,
     fmt: str,
     out: Path,
@@ -143,8 +145,8 @@ def export_table(
     if hxl and fmt == "parquet":
         raise ExportError("HXL hashtags need a row under the header: use --format csv or xlsx")
     _split(table)
-    if not database.exists():
-        raise NothingPublished(f"nothing is published yet at {database}: run `fmw refresh`")
+    if not is_published(database):
+        raise NothingPublished(f"nothing is published yet at {where(database)}: run `fmw refresh`")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         _write_parquet(database, table, out, memory_limit)

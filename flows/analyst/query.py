@@ -19,7 +19,7 @@ import duckdb
 from flows.analyst.safe_cells import neutralise
 from flows.analyst.statements import QueryRefused, single_query
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
-from flows.warehouse.connection import connect_confined
+from flows.warehouse.lake import Lake, connect_analyst, is_published
 
 FORMATS = ("table", "csv", "json")
 
@@ -80,10 +80,10 @@ def _refusal(error: duckdb.Error) -> QueryRefused | None:
 
 
 def run_confined(
-    database: Path, sql: str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    database: Path | Lake, sql: str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 ) -> tuple[list[str], list[tuple]]:
     """Columns and rows of one read-only query of `database`, on a confined connection."""
-    with connect_confined(database, memory_limit=memory_limit) as connection:
+    with connect_analyst(database, memory_limit=memory_limit) as connection:
         try:
             single_query(connection, sql)
             cursor = connection.execute(sql)
@@ -96,15 +96,19 @@ def run_confined(
             raise refusal from error
 
 
+def where(database: Path | Lake) -> str:
+    return f"{database.url} (published catalog)" if isinstance(database, Lake) else str(database)
+
+
 def query_published(
-    database: Path,
+    database: Path | Lake,
     sql: str,
     fmt: str = "table",
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    if not database.exists():
-        raise NothingPublished(f"nothing is published yet at {database}: run `fmw refresh`")
+    if not is_published(database):
+        raise NothingPublished(f"nothing is published yet at {where(database)}: run `fmw refresh`")
     columns, rows = run_confined(database, sql, memory_limit)
     return format_rows(columns, rows, fmt)

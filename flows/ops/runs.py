@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from flows.config import Settings
 from flows.form.xlsform import default_form
-from flows.warehouse.connection import connect
+from flows.warehouse.connection import transaction
+from flows.warehouse.lake import connect_internal, internal_exists
 from flows.warehouse.schema import ensure_schema
 
 RUN_COUNT_COLUMNS = (
@@ -24,7 +25,7 @@ def new_run_id() -> str:
 
 
 def start_run(settings: Settings, run_id: str) -> None:
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         ensure_schema(connection, default_form())
         connection.execute(
             "INSERT INTO ops.runs (run_id, started_at, status) "
@@ -35,7 +36,7 @@ def start_run(settings: Settings, run_id: str) -> None:
 
 def record_ingest_counts(settings: Settings, run_id: str, counts: dict[str, int]) -> None:
     """Store what ingest did before the candidate is built, so the published row has it."""
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         connection.execute(
             """
             UPDATE ops.runs SET files_seen = ?, files_loaded = ?, files_failed = ?,
@@ -47,7 +48,7 @@ def record_ingest_counts(settings: Settings, run_id: str, counts: dict[str, int]
 
 
 def finish_run(settings: Settings, run_id: str, status: str, message: str | None = None) -> None:
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         connection.execute(
             "UPDATE ops.runs SET finished_at = current_timestamp::TIMESTAMP, status = ?, "
             "message = ? WHERE run_id = ?",
@@ -58,13 +59,19 @@ def finish_run(settings: Settings, run_id: str, status: str, message: str | None
 def mark_interrupted_runs_failed(settings: Settings) -> list[str]:
     """Called with the refresh lock held: any run still 'running' was killed. Returns their
     run ids."""
-    if not settings.internal_db.exists():
+    if not internal_exists(settings):
         return []
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         ensure_schema(connection, default_form())
-        marked = connection.execute(
-            "UPDATE ops.runs SET status = 'failed', finished_at = current_timestamp::TIMESTAMP, "
-            "message = 'interrupted: the process ended before the run finished' "
-            "WHERE status = 'running' RETURNING run_id"
-        ).fetchall()
+        # Read, then update, in one transaction: DuckLake tables take no UPDATE ... RETURNING.
+        with transaction(connection):
+            marked = connection.execute(
+                "SELECT run_id FROM ops.runs WHERE status = 'running'"
+            ).fetchall()
+            connection.execute(
+                "UPDATE ops.runs SET status = 'failed', "
+                "finished_at = current_timestamp::TIMESTAMP, "
+                "message = 'interrupted: the process ended before the run finished' "
+                "WHERE status = 'running'"
+            )
     return sorted(run_id for (run_id,) in marked)

@@ -10,16 +10,15 @@ from flows.config import Settings
 from flows.ops.run_lock import refresh_running
 from flows.publish.release import published_run_id, snapshots
 from flows.warehouse.connection import connect
+from flows.warehouse.lake import connect_internal, internal_exists
 
 
 def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
     """The internal run log; None while a running refresh holds the internal database."""
-    if not settings.internal_db.exists():
+    if not internal_exists(settings):
         return []
     try:
-        with connect(
-            settings.internal_db, read_only=True, memory_limit=settings.duckdb_memory_limit
-        ) as connection:
+        with connect_internal(settings, read_only=True) as connection:
             return connection.execute(
                 "SELECT run_id, started_at, finished_at, status, rows_loaded, rows_quarantined, "
                 "files_failed, message FROM ops.runs ORDER BY started_at DESC LIMIT ?",
@@ -27,6 +26,10 @@ def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
             ).fetchall()
     except duckdb.IOException:
         return None
+    except duckdb.InvalidInputException as error:
+        if settings.lake is not None and "creating a new DuckLake" in str(error):
+            return []  # a lake no refresh has written yet
+        raise
 
 
 def _published_details(settings: Settings) -> list[str]:
@@ -39,16 +42,40 @@ def _published_details(settings: Settings) -> list[str]:
     with connect(
         settings.published_db, read_only=True, memory_limit=settings.duckdb_memory_limit
     ) as connection:
-        files = connection.execute(
-            "SELECT source, count(*), sum(rows_read), sum(rows_quarantined), "
-            "count(*) FILTER (WHERE status = 'failed') FROM ops.file_loads "
-            "GROUP BY source ORDER BY source"
-        ).fetchall()
-        verdicts = connection.execute(
-            "SELECT severity, success, count(*) FROM ops.quality_results "
-            "WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
-            [run_id],
-        ).fetchall()
+        lines += _published_contents(connection, run_id)
+    return lines
+
+
+def _published_details_in_lake(settings: Settings) -> list[str]:
+    from flows.publish.lake_release import connect_published, publications
+
+    with connect_published(settings) as connection:
+        kept = publications(connection) if connection is not None else []
+        if connection is None or not kept:
+            return [f"nothing is published yet in {settings.lake} (published catalog)"]
+        current = kept[-1]
+        lines = [
+            f"published: {settings.lake} (published catalog, data {settings.lake_data})",
+            f"  run {current.run_id}, snapshot {current.snapshot_id} ({current.kind}), "
+            f"in place since {current.at:%Y-%m-%d %H:%M:%S} UTC",
+        ]
+        lines += _published_contents(connection, current.run_id)
+    lines.append(f"publications in the catalog (for rollback): {len(kept)}")
+    return lines
+
+
+def _published_contents(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> list[str]:
+    lines: list[str] = []
+    files = connection.execute(
+        "SELECT source, count(*), sum(rows_read), sum(rows_quarantined), "
+        "count(*) FILTER (WHERE status = 'failed') FROM ops.file_loads "
+        "GROUP BY source ORDER BY source"
+    ).fetchall()
+    verdicts = connection.execute(
+        "SELECT severity, success, count(*) FROM ops.quality_results "
+        "WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
+        [run_id],
+    ).fetchall()
     for source, count, rows, quarantined, failed in files:
         lines.append(
             f"  from {count} {source} file(s): {rows} rows read, {quarantined} quarantined"
@@ -73,12 +100,17 @@ def status_report(settings: Settings, limit: int = 10) -> str:
         lines.append(
             f"a refresh is running now (pid {holder.get('pid')}, since {holder.get('started_at')})"
         )
-    if settings.published_db.exists():
+    if settings.lake is not None:
+        lines.extend(_published_details_in_lake(settings))
+    elif settings.published_db.exists():
         lines.extend(_published_details(settings))
     else:
         lines.append(f"nothing is published yet at {settings.published_db}")
-    kept = snapshots(settings)
-    lines.append(f"snapshots kept for rollback: {len(kept)} (of at most {settings.keep_snapshots})")
+    if settings.lake is None:
+        kept = snapshots(settings)
+        lines.append(
+            f"snapshots kept for rollback: {len(kept)} (of at most {settings.keep_snapshots})"
+        )
     lines.append("recent runs:")
     runs = _recent_runs(settings, limit)
     if runs is None:

@@ -13,6 +13,7 @@ import duckdb
 from flows.config import Settings
 from flows.sql import quote_identifier, quote_literal
 from flows.warehouse.connection import connect
+from flows.warehouse.lake import INTERNAL, lake_of
 
 PUBLISHED_SCHEMAS = ("marts",)
 FILE_LOAD_COLUMNS = (
@@ -90,9 +91,7 @@ def build_candidate(settings: Settings, run_id: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     with connect(path, memory_limit=settings.duckdb_memory_limit) as candidate:
-        candidate.execute(
-            f"ATTACH {quote_literal(str(settings.internal_db))} AS internal (READ_ONLY)"
-        )
+        _attach_internal(candidate, settings)
         for schema in (*PUBLISHED_SCHEMAS, "ops"):
             candidate.execute(f"CREATE SCHEMA {schema}")
         for schema, table in _published_tables(candidate):
@@ -112,6 +111,17 @@ def build_candidate(settings: Settings, run_id: str) -> Path:
         candidate.execute("DETACH internal")
         candidate.execute("CHECKPOINT")
     return path
+
+
+def _attach_internal(candidate: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """The internal warehouse, read-only, as `internal`: its file, or the lake's catalog."""
+    if settings.lake is None:
+        candidate.execute(
+            f"ATTACH {quote_literal(str(settings.internal_db))} AS internal (READ_ONLY)"
+        )
+        return
+    for statement in lake_of(settings, INTERNAL, read_only=True).statements("internal", use=False):
+        candidate.execute(statement)
 
 
 def _copy_comments(candidate: duckdb.DuckDBPyConnection) -> None:

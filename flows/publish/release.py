@@ -21,10 +21,16 @@ class NoEarlierSnapshot(RuntimeError):
     pass
 
 
-def publish_candidate(settings: Settings, candidate: Path, run_id: str) -> Path:
+def publish_candidate(settings: Settings, candidate: Path, run_id: str) -> Path | str:
     """Mark the run published in the audited candidate, keep a snapshot of it, then swap it
-    in atomically."""
+    in atomically. On a lake, copy it into the published catalog as one snapshot instead."""
     _mark_published(settings, candidate, run_id)
+    if settings.lake is not None:
+        from flows.publish.lake_release import publish_to_lake
+
+        snapshot = publish_to_lake(settings, candidate, run_id)
+        candidate.unlink(missing_ok=True)
+        return f"{settings.lake} (published catalog, snapshot {snapshot})"
     keep_snapshot(settings, candidate, run_id)
     _swap_in(settings, candidate)
     prune_snapshots(settings)
@@ -112,6 +118,10 @@ def run_id_of_snapshot(path: Path) -> str:
 
 def published_run_id(settings: Settings) -> str | None:
     """The run that produced the database analysts see now."""
+    if settings.lake is not None:
+        from flows.publish.lake_release import published_run_id_in_lake
+
+        return published_run_id_in_lake(settings)
     if not settings.published_db.exists():
         return None
     with connect(
@@ -126,6 +136,10 @@ def published_run_id(settings: Settings) -> str | None:
 
 def rollback(settings: Settings) -> str:
     """Re-publish the snapshot before the one published now; return its run id."""
+    if settings.lake is not None:
+        from flows.publish.lake_release import rollback_lake
+
+        return rollback_lake(settings)
     current = published_run_id(settings)
     earlier = [p for p in snapshots(settings) if current is None or run_id_of_snapshot(p) < current]
     if not earlier:

@@ -39,6 +39,7 @@ from flows.quality.results import (
     SuiteValidation,
 )
 from flows.warehouse.connection import connect
+from flows.warehouse.lake import connect_internal, internal_source
 
 RAW_SUITES = ("raw_fms_submissions", "raw_fmr_tallies", "raw_stories")
 # Raw suites whose row-level checks run only on the rows loaded since a run with the same
@@ -128,11 +129,9 @@ def run_quality_gates(
     from flows.quality.gx_duckdb import ValidationSession
 
     parameters = run_parameters(settings, today or date.today())
-    previous = row_counts(settings.published_db)
+    previous = published_row_counts(settings)
     candidate_tables = tables(candidate)  # read before the session holds the file read-only
-    with connect(
-        settings.internal_db, read_only=True, memory_limit=settings.duckdb_memory_limit
-    ) as connection:
+    with connect_internal(settings, read_only=True) as connection:
         marks = [validated_mark(connection, suite, parameters) for suite in NEW_ROWS_ONLY]
         new_rows = {
             mark.suite: None if settings.full_refresh else rows_to_validate(connection, mark)
@@ -144,7 +143,7 @@ def run_quality_gates(
         # database.
         validations = [
             session.validate(
-                settings.internal_db,
+                internal_source(settings),
                 suite,
                 EXPECTATIONS_DIR,
                 parameters,
@@ -253,13 +252,23 @@ def run_parameters(settings: Settings, today: date) -> dict[str, ParameterValue]
         "k": settings.suppression_k,
         # `today` is the interview's local date (UTC+7): up to a day ahead of this machine's.
         MAX_DATE_PARAMETER: today + timedelta(days=1),
-        **fact_counts(settings.internal_db),
+        **_internal_fact_counts(settings),
     }
 
 
 def fact_counts(internal_db: Path) -> dict[str, ParameterValue]:
     with connect(internal_db, read_only=True) as connection:
-        row = connection.execute(f"SELECT {', '.join(FACTS)} FROM {FACTS_RELATION}").fetchone()
+        return _fact_counts_of(connection)
+
+
+def _internal_fact_counts(settings: Settings) -> dict[str, ParameterValue]:
+    """fact_counts of the internal warehouse, in either backend."""
+    with connect_internal(settings, read_only=True) as connection:
+        return _fact_counts_of(connection)
+
+
+def _fact_counts_of(connection: duckdb.DuckDBPyConnection) -> dict[str, ParameterValue]:
+    row = connection.execute(f"SELECT {', '.join(FACTS)} FROM {FACTS_RELATION}").fetchone()
     return {name: int(value) for name, value in zip(FACTS, row, strict=True)}
 
 
@@ -274,10 +283,25 @@ def row_counts(database: Path) -> dict[str, int]:
     if not database.is_file():
         return {}
     with connect(database, read_only=True) as connection:
-        return {
-            table: _scalar(connection, f"SELECT count(*) FROM {table}")
-            for table in _tables_of(connection)
-        }
+        return _row_counts_of(connection)
+
+
+def published_row_counts(settings: Settings) -> dict[str, int]:
+    """Rows per table of what analysts see now: the published file, or the lake's published
+    catalog."""
+    if settings.lake is None:
+        return row_counts(settings.published_db)
+    from flows.publish.lake_release import connect_published
+
+    with connect_published(settings) as connection:
+        return {} if connection is None else _row_counts_of(connection)
+
+
+def _row_counts_of(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {
+        table: _scalar(connection, f"SELECT count(*) FROM {table}")
+        for table in _tables_of(connection)
+    }
 
 
 def min_row_count(previous_rows: int) -> int:

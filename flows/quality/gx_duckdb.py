@@ -53,6 +53,7 @@ from flows.quality.results import (  # noqa: E402
     ParameterValue,
     SuiteValidation,
 )
+from flows.warehouse.lake import NO_DOWNLOADS, Lake  # noqa: E402
 
 SEVERITIES = ("critical", "warning")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -148,7 +149,7 @@ class ValidationSession:
 
     def validate(
         self,
-        db_path: Path,
+        db_path: Path | Lake,
         suite_name: str,
         directory: Path,
         parameters: Mapping[str, ParameterValue] | None = None,
@@ -209,7 +210,7 @@ class ValidationSession:
 
     def _validate(
         self,
-        db_path: Path,
+        db_path: Path | Lake,
         suite: gx.ExpectationSuite,
         parameters: dict[str, ParameterValue],
         new_rows: NewRows | None,
@@ -229,22 +230,34 @@ class ValidationSession:
         return validation
 
     def _datasource(
-        self, db_path: Path, schema: str, variables: Mapping[str, ParameterValue]
+        self, db_path: Path | Lake, schema: str, variables: Mapping[str, ParameterValue]
     ) -> Any:
-        key = (str(db_path.resolve()), schema, repr(sorted(variables.items())))
+        where = db_path.key if isinstance(db_path, Lake) else str(db_path.resolve())
+        key = (where, schema, repr(sorted(variables.items())))
         if key not in self._datasources:
-            connect_args = {
+            connect_args: dict[str, Any] = {
                 "read_only": True,
                 "config": {"memory_limit": self.memory_limit},
                 "search_path": schema,
                 "variables": variables,
             }
+            database = db_path
+            if isinstance(db_path, Lake):
+                # An in-memory DuckDB that attaches the catalog read-only and works in it.
+                database = Path(":memory:")
+                connect_args["read_only"] = False
+                connect_args["config"] = {**connect_args["config"], **NO_DOWNLOADS}
+                connect_args["setup"] = db_path.statements()
             self._datasources[key] = self.context.data_sources.add_sql(
                 name=f"duckdb_{len(self._datasources)}",
-                connection_string=f"duckdb+{_DIALECT_DRIVER}:///{db_path.resolve()}",
+                connection_string=f"duckdb+{_DIALECT_DRIVER}:///{_location(database)}",
                 kwargs={"connect_args": connect_args},
             )
         return self._datasources[key]
+
+
+def _location(database: Path) -> str:
+    return ":memory:" if str(database) == ":memory:" else str(database.resolve())
 
 
 def _batch(datasource: Any, table: str, new_rows: NewRows | None) -> Any:
@@ -564,7 +577,11 @@ class _ReadOnlyDuckDBDialect(duckdb_engine.Dialect):
         search_path = cparams.pop("search_path", None)
         # Run parameters, for the SQL of query expectations (names checked by _check_parameters).
         variables: Mapping[str, ParameterValue] = cparams.pop("variables", None) or {}
+        # A lake's LOAD, ATTACH and USE (flows.warehouse.lake.Lake.statements).
+        setup: list[str] = cparams.pop("setup", None) or []
         connection = super().connect(*cargs, **cparams)
+        for statement in setup:
+            connection.execute(statement)
         if search_path is not None:
             connection.execute(f"SET search_path = '{search_path}'")
         for name, value in variables.items():

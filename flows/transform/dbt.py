@@ -12,6 +12,7 @@ from typing import Any
 
 from flows.config import DBT_PROJECT_DIR, Settings
 from flows.step import Step
+from flows.warehouse.lake import INTERNAL, lake_of
 
 
 class DbtBuildFailed(RuntimeError):
@@ -29,7 +30,19 @@ class DbtResult:
 def dbt_vars(settings: Settings) -> dict[str, object]:
     """The run's settings that the dbt project reads with var(): k, and in profiles.yml the
     DuckDB memory limit of the build (the same as the flow's own connections)."""
-    return {"k": settings.suppression_k, "duckdb_memory_limit": settings.duckdb_memory_limit}
+    variables: dict[str, object] = {
+        "k": settings.suppression_k,
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+    }
+    if settings.lake is not None:
+        lake = lake_of(settings, INTERNAL)
+        variables |= {
+            "lake_url": lake.url,
+            "lake_data_path": lake.data_path,
+            "lake_metadata_schema": lake.metadata_schema,
+            "lake_extensions": ",".join(lake.extensions()),
+        }
+    return variables
 
 
 def _dbt_args(settings: Settings, command: str, select: tuple[str, ...] = ()) -> list[str]:
@@ -47,6 +60,8 @@ def _dbt_args(settings: Settings, command: str, select: tuple[str, ...] = ()) ->
         json.dumps(dbt_vars(settings)),
         "--quiet",
     ]
+    if settings.lake is not None:
+        args += ["--target", "lake"]
     if command == "build":
         # dbt unit tests check the models' SQL on fixed inputs, not the night's data:
         # pytest runs them on every change (tests/test_dbt_project.py), so the nightly

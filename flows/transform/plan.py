@@ -18,7 +18,8 @@ import duckdb
 from flows.config import DBT_PROJECT_DIR, Settings
 from flows.form.xlsform import FORM_PATH
 from flows.sql import quote_identifier
-from flows.warehouse.connection import connect, transaction
+from flows.warehouse.connection import transaction
+from flows.warehouse.lake import connect_internal, internal_exists
 from flows.warehouse.schema import create_table
 
 REFERENCE_DIR = FORM_PATH.parent
@@ -54,9 +55,9 @@ def _data_versions(settings: Settings) -> dict[str, str]:
     source, whenever one of its files changed the raw layer (new or changed rows); for the
     reference schema, whenever its content did (a new form or pycountry, or new code that
     builds it)."""
-    if not settings.internal_db.exists():
+    if not internal_exists(settings):
         return {}
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         known = connection.execute(
             "SELECT count(*) FROM duckdb_tables() "
             "WHERE schema_name = 'ops' AND table_name = 'file_loads'"
@@ -169,13 +170,13 @@ def _builds_table(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _forget(settings: Settings, table: str) -> None:
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         _builds_table(connection)
         connection.execute(f"DELETE FROM ops.{table}")
 
 
 def _record(settings: Settings, table: str, fingerprint: str) -> None:
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         _builds_table(connection)
         with transaction(connection):
             connection.execute(f"DELETE FROM ops.{table}")
@@ -185,7 +186,7 @@ def _record(settings: Settings, table: str, fingerprint: str) -> None:
 
 
 def _recorded(settings: Settings, table: str) -> str | None:
-    with connect(settings.internal_db, memory_limit=settings.duckdb_memory_limit) as connection:
+    with connect_internal(settings) as connection:
         _builds_table(connection)
         row = connection.execute(f"SELECT fingerprint FROM ops.{table}").fetchone()
     return None if row is None else str(row[0])

@@ -46,3 +46,33 @@ def test_dbt_builds_on_both_cores_and_releases_the_database_file():
     profile = _profile()
     assert profile.threads == 2
     assert profile.credentials.keep_open is False
+
+
+def test_on_a_lake_dbt_builds_in_the_attached_internal_catalog_loading_extensions_by_path(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("FMW_DUCKDB_MEMORY_LIMIT", raising=False)
+    settings = resolve_settings(
+        lake="ducklake:postgres:dbname=fmw host=db", lake_data=str(tmp_path)
+    )
+    set_invocation_context(os.environ)
+    set_from_args(Namespace(), None)
+    raw = read_profile(str(DBT_PROJECT_DIR))
+    renderer = ProfileRenderer(dbt_vars(settings))
+    profile = Profile.from_raw_profiles(raw, "fmw", renderer, target_override="lake")
+    credentials = profile.credentials
+    assert credentials.database == "lake" and credentials.path == ":memory:"
+    (attached,) = credentials.attach
+    assert attached.to_sql() == (
+        "ATTACH IF NOT EXISTS 'ducklake:postgres:dbname=fmw host=db' AS lake "
+        f"(DATA_PATH '{tmp_path}/internal/', METADATA_SCHEMA 'fmw_internal')"
+    )
+    assert credentials.extensions is None  # dbt-duckdb's own list would INSTALL them
+    (plugin,) = credentials.plugins
+    assert plugin.module == "flows.transform.lake_extensions"
+    assert plugin.config == {"extensions": "ducklake,postgres_scanner"}
+    assert credentials.config_options == {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    assert credentials.settings["memory_limit"] == DEFAULT_MEMORY_LIMIT
