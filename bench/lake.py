@@ -20,6 +20,7 @@ import argparse
 import importlib.util
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +29,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
+
+import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,6 +63,14 @@ def _run_py() -> ModuleType:
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def _machine() -> dict[str, str]:
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, DuckDB {duckdb.__version__}",
+    }
 
 
 def _log(message: str) -> None:
@@ -150,19 +161,31 @@ def bench_mode(
     }
 
 
+def _stages(refresh: dict[str, object]) -> str:
+    return ", ".join(
+        f"{stage} {seconds:.1f}" for stage, seconds in refresh["stage_seconds"].items()
+    )
+
+
 def _row(name: str, file: dict[str, object], lake: dict[str, object]) -> str:
     f, k = file["wall_seconds"], lake["wall_seconds"]
-    stages = ", ".join(f"{s} {v:.1f}" for s, v in lake["stage_seconds"].items())
-    return f"| {name} | {f:.1f} | {k:.1f} | {k / f:.2f} | {stages} |"
+    return f"| {name} | {f:.1f} | {k:.1f} | {k / f:.2f} | {_stages(file)} | {_stages(lake)} |"
 
 
 def report(results: dict[str, object]) -> str:
     file, lake = results["file"], results["lake"]
     lines = [
-        f"{results['surveys']:,} submissions",
+        f"## DuckLake beside the file, {results['surveys']:,} submissions (`bench/lake.py`)",
         "",
-        "| refresh | file s | lake s | lake / file | lake stages (s) |",
-        "|---|---|---|---|---|",
+        f"{results.get('date', '?')} UTC, {results.get('machine', '?')}. The same landing zone "
+        "refreshed in each mode (the lake: a DuckLake catalog in a local Postgres, data files in "
+        "a local folder), every refresh in its own process against one Prefect server: a full "
+        "refresh, a cumulative nightly (the latest export again plus 1% new submissions), a "
+        "refresh with nothing new. During the nightly an analyst in another process runs one "
+        "query on a new connection after another, as `fmw query` does.",
+        "",
+        "| refresh | file s | lake s | lake / file | file stages (s) | lake stages (s) |",
+        "|---|---|---|---|---|---|",
         _row("full", file["full"], lake["full"]),
         _row("cumulative nightly", file["cumulative_nightly"], lake["cumulative_nightly"]),
         _row("no change", file["no_change"], lake["no_change"]),
@@ -190,6 +213,12 @@ def main() -> int:
         default="file,lake",
         help="which to run (file,lake); the others are read back from --out when it has them",
     )
+    parser.add_argument(
+        "--results-md",
+        type=Path,
+        default=ROOT / "bench" / "results.md",
+        help="the results file whose bench/lake.py section is replaced (bench/run.py keeps it)",
+    )
     parser.add_argument("--reader", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reader:
@@ -213,7 +242,7 @@ def main() -> int:
         _log(f"generating {args.surveys:,} submissions")
         manifest = generate_landing_zone(source, surveys=args.surveys, seed=SEED, csv_only=True)
         out = args.out or args.work / "results.json"
-        results: dict[str, object] = {"surveys": args.surveys}
+        results: dict[str, object] = {"surveys": args.surveys, **_machine()}
         if out.is_file() and json.loads(out.read_text()).get("surveys") == args.surveys:
             results = json.loads(out.read_text())
         for mode, backend in (("file", None), ("lake", lake)):
@@ -225,6 +254,10 @@ def main() -> int:
             out.write_text(json.dumps(results, indent=2, default=str))
     if "file" in results and "lake" in results:
         print(report(results))
+        run._sibling("results_file").write_section(
+            args.results_md, "bench/lake.py", report(results)
+        )
+        print(f"\nwrote its section of {args.results_md}")
     print(f"\nwrote {out}")
     return 0
 

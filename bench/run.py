@@ -226,11 +226,11 @@ def quality_suite_vs_sql(internal_db: Path) -> dict[str, object]:
 
 
 @functools.cache
-def _disclosure() -> ModuleType:
-    """bench/disclosure.py, which also runs alone on any refreshed data directory (loaded
-    once)."""
-    path = Path(__file__).resolve().with_name("disclosure.py")
-    spec = importlib.util.spec_from_file_location("bench_disclosure", path)
+def _sibling(name: str) -> ModuleType:
+    """bench/NAME.py (disclosure.py also runs alone on any refreshed data directory), loaded
+    once, whether this file runs as a script or is loaded by the tests."""
+    path = Path(__file__).resolve().with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -579,7 +579,7 @@ def bench_size(surveys: int, work: Path, seed: int, api_url: str | None) -> dict
     _log(f"{surveys:,}: full refresh")
     full = run_refresh(landing, data, api_url)
     _log(f"{surveys:,}: disclosure control (protection pass and audit) on the full refresh")
-    disclosure = _disclosure().measure(data, DEFAULT_SUPPRESSION_K)
+    disclosure = _sibling("disclosure").measure(data, DEFAULT_SUPPRESSION_K)
     new, cumulative_rows = add_cumulative_export(landing, manifest, root, surveys, seed + 1)
     _log(f"{surveys:,}: incremental refresh, cumulative export (+{new.submissions:,})")
     incremental = run_refresh(landing, data, api_url)
@@ -723,10 +723,10 @@ def write_results(results: list[dict[str, object]], out: Path) -> None:
             f"- peak RSS of the full refresh: {r['full']['peak_rss_mib']:,.0f} MiB "
             "(target ≤ 3 GB at 5 M submissions)",
             _quality_line(r),
-            _disclosure().markdown_line(r["disclosure"], r["full"]["wall_seconds"]),
+            _sibling("disclosure").markdown_line(r["disclosure"], r["full"]["wall_seconds"]),
             "",
         ]
-    (out / "results.md").write_text("\n".join(lines))
+    _sibling("results_file").write_body(out / "results.md", "\n".join(lines))
 
 
 def main() -> int:
