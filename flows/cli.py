@@ -273,11 +273,13 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     from flows.config import resolve_settings
     from flows.ops.deployment import DeploymentError, register_on_work_pool
 
-    settings = resolve_settings(
-        landing_dir=Path(args.landing) if args.landing else None,
-        data_dir=Path(args.data_dir) if args.data_dir else None,
-    )
     try:
+        settings = resolve_settings(
+            landing_dir=Path(args.landing) if args.landing else None,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            lake=args.lake,
+            lake_data=args.lake_data,
+        )
         deployed = register_on_work_pool(
             settings,
             args.pool,
@@ -287,11 +289,13 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             kobo_asset=args.kobo_asset,
             kobo_server=args.kobo_server,
         )
-    except DeploymentError as error:
+    except (DeploymentError, ValueError) as error:
         print(f"deploy failed: {error}", file=sys.stderr)
         return 1
     print(f"deployment {deployed.name} on work pool {deployed.work_pool}")
-    print(f"  warehouse {deployed.data_dir}, landing zone {deployed.landing_dir}")
+    print(f"  warehouse {deployed.warehouse}, landing zone {deployed.landing_dir}")
+    if deployed.warehouse != str(deployed.data_dir):
+        print(f"  run state (lock, dbt target, Data Docs, report) in {deployed.data_dir}")
     print(f"  work queue {deployed.work_queue}: one run of this warehouse at a time")
     print(f"run it now: prefect deployment run '{deployed.name}'")
     return 0
@@ -453,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     deploy.add_argument("--kobo-asset", help="pull this KoboToolbox asset before each refresh")
     deploy.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
+    _lake_flags(deploy)
     deploy.set_defaults(handler=_cmd_deploy)
 
     audit = commands.add_parser(

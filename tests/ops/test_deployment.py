@@ -192,3 +192,34 @@ def test_deploy_sets_the_limit_on_a_warehouse_queue_created_without_it(pool, tmp
     with pool_client(pool) as client:
         queue = client.read_work_queue_by_name(queue_name, work_pool_name=POOL)
     assert queue.concurrency_limit == 1
+
+
+@pytest.mark.slow
+def test_deployments_of_one_lake_from_two_machines_share_one_limited_queue(pool, tmp_path):
+    """Two data directories (two machines' run state) refreshing one lake, through different
+    roles: one queue, limit 1; another lake in the same Postgres: a queue of its own."""
+    lake_data = str(tmp_path / "lake-data")
+    lakes = [
+        "ducklake:postgres:dbname=fmw_laos host=127.0.0.1 user=fmw_engineer",
+        "ducklake:postgres:host=127.0.0.1 port=5432 dbname=fmw_laos user=worker2",
+        "ducklake:postgres:dbname=fmw_khm host=127.0.0.1 user=fmw_engineer",
+    ]
+    names = []
+    for machine, lake in zip(("m1", "m2", "m1"), lakes, strict=True):
+        deployed = deploy(pool, tmp_path / machine, "--lake", lake, "--lake-data", lake_data)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        database = lake.split("dbname=")[1].split()[0]
+        lake_named = f"postgres:host=127.0.0.1 port=5432 dbname={database} data={lake_data}"
+        assert f"warehouse the lake {lake_named}," in deployed.stdout  # no role named
+        names.append(deployed_name(deployed.stdout))
+
+    with pool_client(pool) as client:
+        deployments = [client.read_deployment_by_name(name) for name in names]
+        queues = [d.work_queue_name for d in deployments]
+        limit = client.read_work_queue_by_name(queues[0], work_pool_name=POOL).concurrency_limit
+
+    assert len(set(names)) == 3
+    assert queues[0] == queues[1] != queues[2]
+    assert limit == 1
+    assert [d.parameters["lake"] for d in deployments] == lakes
+    assert deployments[1].parameters["data_dir"] == str(tmp_path / "m2" / "data")
