@@ -323,20 +323,34 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
 def _cmd_audit_disclosure(args: argparse.Namespace) -> int:
     import duckdb
 
+    from flows.analyst.query import where
     from flows.config import resolve_settings
     from flows.disclosure.audit import AuditError, audit_database, render
+    from flows.warehouse.lake import Lake, is_published, published_source
 
-    settings = resolve_settings(
-        data_dir=Path(args.data_dir) if args.data_dir else None, suppression_k=args.k
-    )
-    database = Path(args.database) if args.database else settings.published_db
-    if not database.is_file():
+    try:
+        settings = resolve_settings(
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            suppression_k=args.k,
+            lake=args.lake,
+            lake_data=args.lake_data,
+        )
+        database = Path(args.database) if args.database else published_source(settings)
+        if isinstance(database, Lake) and not is_published(database):
+            print(
+                f"audit-disclosure: nothing is published yet in {where(database)}", file=sys.stderr
+            )
+            return 1
+    except (ValueError, duckdb.Error) as error:
+        print(f"audit-disclosure failed: {error}", file=sys.stderr)
+        return 1
+    if isinstance(database, Path) and not database.is_file():
         print(f"audit-disclosure: no database at {database}", file=sys.stderr)
         return 1
     try:
         report = audit_database(database, settings.suppression_k)
     except (AuditError, duckdb.Error) as error:
-        print(f"audit-disclosure failed on {database}: {error}", file=sys.stderr)
+        print(f"audit-disclosure failed on {where(database)}: {error}", file=sys.stderr)
         return 1
     sys.stdout.write(render(report, worst=args.worst))
     return 0 if report.passes else 2
@@ -467,6 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
     where = audit.add_mutually_exclusive_group()
     where.add_argument("--data-dir", help="audit <data-dir>/published (FMW_DATA_DIR, ./data)")
     where.add_argument("--database", help="audit this DuckDB file instead")
+    where.add_argument(
+        "--lake", help="audit the published catalog of this DuckLake (FMW_LAKE), read-only"
+    )
+    audit.add_argument("--lake-data", help="the lake's data files (FMW_LAKE_DATA)")
     audit.add_argument("--k", type=int, help="suppression threshold (FMW_SUPPRESSION_K, 5)")
     audit.add_argument("--worst", type=int, default=10, help="how many worst cells to list")
     audit.set_defaults(handler=_cmd_audit_disclosure)
