@@ -187,6 +187,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
     from flows.publish.release import NoEarlierSnapshot, rollback
     from flows.publish.report import build_report, report_path
+    from flows.warehouse.lake import published_source
     from flows.warehouse.permissions import PermissionSetupError, readable_dir
 
     settings = _settings(args)
@@ -198,11 +199,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
             lake_refresh_lock(settings, args.wait),
         ):
             run_id = rollback(settings)
-            if settings.lake is not None:
-                print(f"re-published the tables of run {run_id} in {settings.lake}")
-                return 0
             report = build_report(
-                settings.published_db,
+                published_source(settings),
                 report_path(settings.published_dir),
                 settings.suppression_k,
                 settings.internal_dir / "cache",
@@ -210,7 +208,10 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     except (NoEarlierSnapshot, RefreshAlreadyRunning, PermissionSetupError) as error:
         print(f"rollback failed: {error}", file=sys.stderr)
         return 1
-    print(f"re-published the database of run {run_id}: {settings.published_db}")
+    if settings.lake is not None:
+        print(f"re-published the tables of run {run_id} in {settings.lake}")
+    else:
+        print(f"re-published the database of run {run_id}: {settings.published_db}")
     print(f"report redrawn from it: {report}")
     return 0
 
