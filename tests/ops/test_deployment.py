@@ -223,3 +223,29 @@ def test_deployments_of_one_lake_from_two_machines_share_one_limited_queue(pool,
     assert limit == 1
     assert [d.parameters["lake"] for d in deployments] == lakes
     assert deployments[1].parameters["data_dir"] == str(tmp_path / "m2" / "data")
+
+
+@pytest.mark.slow
+def test_a_lake_deployments_run_is_picked_up_on_the_lakes_queue_and_publishes_in_the_lake(
+    pool, postgres, tmp_path
+):
+    from flows.publish.lake_release import connect_published
+    from tests.helpers.postgres import new_lake
+
+    lake = new_lake(postgres, tmp_path / "lake-data")
+    small_landing(tmp_path, surveys=12)
+    deployed = deploy(pool, tmp_path, *lake.args())
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+
+    run_id = queue_run(pool, deployed_name(deployed.stdout))
+    ((run, _),) = wait_for_final(pool, [run_id]).values()
+
+    assert run.state_type.value == "COMPLETED", f"{run.state.message}\n{pool.worker_tail()}"
+    assert run.work_queue_name == warehouse_queue_name(tmp_path / "data", lake.url, str(lake.data))
+    settings = resolve_settings(data_dir=tmp_path / "data", lake=lake.url, lake_data=str(lake.data))
+    with connect_published(settings) as published:
+        (loaded,) = published.execute(
+            "SELECT sum(rows_loaded) FROM ops.file_loads WHERE source = 'fms'"
+        ).fetchone()
+    assert loaded == 12 + 1
+    assert not (tmp_path / "data" / "published" / "warehouse.duckdb").exists()
