@@ -64,6 +64,16 @@ def _published_details_in_lake(settings: Settings) -> list[str]:
     return lines
 
 
+def _lake_refresh_running(settings: Settings) -> list[str]:
+    """A refresh of the lake from any machine: the holder of its Postgres lock."""
+    from flows.ops.lake_lock import lake_lock_holder
+    from flows.warehouse.lake import lake_of
+
+    dsn = lake_of(settings).postgres_dsn
+    holder = lake_lock_holder(dsn) if dsn is not None else None
+    return [] if holder is None else [f"a refresh is running on this lake now ({holder})"]
+
+
 def _published_contents(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> list[str]:
     lines: list[str] = []
     files = connection.execute(
@@ -101,6 +111,7 @@ def status_report(settings: Settings, limit: int = 10) -> str:
             f"a refresh is running now (pid {holder.get('pid')}, since {holder.get('started_at')})"
         )
     if settings.lake is not None:
+        lines.extend(_lake_refresh_running(settings))
         lines.extend(_published_details_in_lake(settings))
     elif settings.published_db.exists():
         lines.extend(_published_details(settings))
