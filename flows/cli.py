@@ -187,6 +187,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     from flows.ops.run_lock import RefreshAlreadyRunning, refresh_lock
     from flows.publish.release import NoEarlierSnapshot, rollback
     from flows.publish.report import build_report, report_path
+    from flows.warehouse.lake import published_source
     from flows.warehouse.permissions import PermissionSetupError, readable_dir
 
     settings = _settings(args)
@@ -198,11 +199,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
             lake_refresh_lock(settings, args.wait),
         ):
             run_id = rollback(settings)
-            if settings.lake is not None:
-                print(f"re-published the tables of run {run_id} in {settings.lake}")
-                return 0
             report = build_report(
-                settings.published_db,
+                published_source(settings),
                 report_path(settings.published_dir),
                 settings.suppression_k,
                 settings.internal_dir / "cache",
@@ -210,7 +208,10 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     except (NoEarlierSnapshot, RefreshAlreadyRunning, PermissionSetupError) as error:
         print(f"rollback failed: {error}", file=sys.stderr)
         return 1
-    print(f"re-published the database of run {run_id}: {settings.published_db}")
+    if settings.lake is not None:
+        print(f"re-published the tables of run {run_id} in {settings.lake}")
+    else:
+        print(f"re-published the database of run {run_id}: {settings.published_db}")
     print(f"report redrawn from it: {report}")
     return 0
 
@@ -273,11 +274,13 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     from flows.config import resolve_settings
     from flows.ops.deployment import DeploymentError, register_on_work_pool
 
-    settings = resolve_settings(
-        landing_dir=Path(args.landing) if args.landing else None,
-        data_dir=Path(args.data_dir) if args.data_dir else None,
-    )
     try:
+        settings = resolve_settings(
+            landing_dir=Path(args.landing) if args.landing else None,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            lake=args.lake,
+            lake_data=args.lake_data,
+        )
         deployed = register_on_work_pool(
             settings,
             args.pool,
@@ -287,11 +290,13 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             kobo_asset=args.kobo_asset,
             kobo_server=args.kobo_server,
         )
-    except DeploymentError as error:
+    except (DeploymentError, ValueError) as error:
         print(f"deploy failed: {error}", file=sys.stderr)
         return 1
     print(f"deployment {deployed.name} on work pool {deployed.work_pool}")
-    print(f"  warehouse {deployed.data_dir}, landing zone {deployed.landing_dir}")
+    print(f"  warehouse {deployed.warehouse}, landing zone {deployed.landing_dir}")
+    if deployed.warehouse != str(deployed.data_dir):
+        print(f"  run state (lock, dbt target, Data Docs, report) in {deployed.data_dir}")
     print(f"  work queue {deployed.work_queue}: one run of this warehouse at a time")
     print(f"run it now: prefect deployment run '{deployed.name}'")
     return 0
@@ -319,20 +324,34 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
 def _cmd_audit_disclosure(args: argparse.Namespace) -> int:
     import duckdb
 
+    from flows.analyst.query import where
     from flows.config import resolve_settings
     from flows.disclosure.audit import AuditError, audit_database, render
+    from flows.warehouse.lake import Lake, is_published, published_source
 
-    settings = resolve_settings(
-        data_dir=Path(args.data_dir) if args.data_dir else None, suppression_k=args.k
-    )
-    database = Path(args.database) if args.database else settings.published_db
-    if not database.is_file():
+    try:
+        settings = resolve_settings(
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            suppression_k=args.k,
+            lake=args.lake,
+            lake_data=args.lake_data,
+        )
+        database = Path(args.database) if args.database else published_source(settings)
+        if isinstance(database, Lake) and not is_published(database):
+            print(
+                f"audit-disclosure: nothing is published yet in {where(database)}", file=sys.stderr
+            )
+            return 1
+    except (ValueError, duckdb.Error) as error:
+        print(f"audit-disclosure failed: {error}", file=sys.stderr)
+        return 1
+    if isinstance(database, Path) and not database.is_file():
         print(f"audit-disclosure: no database at {database}", file=sys.stderr)
         return 1
     try:
         report = audit_database(database, settings.suppression_k)
     except (AuditError, duckdb.Error) as error:
-        print(f"audit-disclosure failed on {database}: {error}", file=sys.stderr)
+        print(f"audit-disclosure failed on {where(database)}: {error}", file=sys.stderr)
         return 1
     sys.stdout.write(render(report, worst=args.worst))
     return 0 if report.passes else 2
@@ -453,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--data-dir", help="data folder (FMW_DATA_DIR, ./data)")
     deploy.add_argument("--kobo-asset", help="pull this KoboToolbox asset before each refresh")
     deploy.add_argument("--kobo-server", help="its server URL (KOBO_SERVER_URL)")
+    _lake_flags(deploy)
     deploy.set_defaults(handler=_cmd_deploy)
 
     audit = commands.add_parser(
@@ -462,6 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     where = audit.add_mutually_exclusive_group()
     where.add_argument("--data-dir", help="audit <data-dir>/published (FMW_DATA_DIR, ./data)")
     where.add_argument("--database", help="audit this DuckDB file instead")
+    where.add_argument(
+        "--lake", help="audit the published catalog of this DuckLake (FMW_LAKE), read-only"
+    )
+    audit.add_argument("--lake-data", help="the lake's data files (FMW_LAKE_DATA)")
     audit.add_argument("--k", type=int, help="suppression threshold (FMW_SUPPRESSION_K, 5)")
     audit.add_argument("--worst", type=int, default=10, help="how many worst cells to list")
     audit.set_defaults(handler=_cmd_audit_disclosure)

@@ -285,7 +285,13 @@ def check_work_pool_run(settings: Settings) -> None:
     context = FlowRunContext.get()
     run = context.flow_run if context else None
     if run is not None:
-        check_run_queue(run.work_pool_name, run.work_queue_name, settings.data_dir)
+        check_run_queue(
+            run.work_pool_name,
+            run.work_queue_name,
+            settings.data_dir,
+            settings.lake,
+            settings.lake_data,
+        )
 
 
 @contextmanager

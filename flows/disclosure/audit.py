@@ -1,6 +1,6 @@
 """The disclosure audit: what a reader can derive about every suppressed count of a published
-database, from that file alone, by linear programming (tau-ARGUS's audit of a suppression
-pattern, integrality relaxed).
+database (a file, or a lake's published catalog), from it alone, by linear programming
+(tau-ARGUS's audit of a suppression pattern, integrality relaxed).
 
 For each suppressed cell the audit computes [min, max] over every assignment of the
 suppressed cells that agrees with everything published (flows.disclosure.published_cells).
@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 
 from flows.disclosure.published_cells import MeasureFinding, read_published_cells
 from flows.disclosure.system import Cell, LinearSystem
+from flows.warehouse.lake import Lake, connect_analyst
 
 # LP bounds are real numbers; a count is an integer, so a bound within this of an integer is
 # that integer (the slack HiGHS's primal feasibility tolerance leaves).
@@ -155,8 +156,12 @@ def _number(value: float | None) -> str:
     return "unbounded" if math.isinf(value) else str(int(value))
 
 
-def audit_database(path: Path, k: int) -> AuditReport:
-    """Audit a published database file, opened read-only."""
+def audit_database(path: Path | Lake, k: int) -> AuditReport:
+    """Audit a published database file, opened read-only; or a lake's published catalog as an
+    analyst reads it (read-only, confined: flows.warehouse.lake.connect_analyst)."""
+    if isinstance(path, Lake):
+        with connect_analyst(path) as connection:
+            return audit_connection(connection, k)
     connection = duckdb.connect(str(path), read_only=True)
     try:
         return audit_connection(connection, k)

@@ -5,8 +5,11 @@ and any `prefect worker start --pool NAME` on a machine with this package instal
 its flow runs. The flow's code is the installed package's (a module-path entrypoint,
 `flows.nightly.nightly_refresh`): no git pull, no Docker image, no storage block.
 
-One warehouse (data directory) has one work queue in the pool, named after the directory,
-with a concurrency limit of 1. Prefect's server hands a worker a run of a queue only while
+One warehouse has one work queue in the pool, with a concurrency limit of 1: a data
+directory's queue is named after the directory; a lake's (`--lake`) after the lake, its
+catalog's database and its data path (flows.warehouse.lake_identity, never a credential),
+whatever data directory each deployment keeps its run state in, since workers on several
+machines refresh one lake. Prefect's server hands a worker a run of a queue only while
 fewer than its limit of that queue's runs are pending or running, so two runs for one
 warehouse never run at once, whichever worker polls, while the queues of other warehouses
 dispatch in parallel; a run that waits is only a Scheduled row, not a started process.
@@ -31,6 +34,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.types.entrypoint import EntrypointType
 
 from flows.config import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, Settings
+from flows.warehouse.lake_identity import database_name, holds_password, lake_identity
 
 PROCESS_POOL_TYPE = "process"
 WAREHOUSE_CONCURRENCY = 1  # one DuckDB writer per warehouse
@@ -44,34 +48,70 @@ class WrongWarehouseQueue(RuntimeError):
     """A pool's run is on another queue than its warehouse's: it could run beside another."""
 
 
-def warehouse_key(data_dir: Path) -> str:
-    """`<last folders>-<hash>`: readable, and distinct for every absolute data directory."""
-    path = str(data_dir)
-    slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")[-40:].strip("-") or "root"
-    return f"{slug}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[-40:].strip("-") or "root"
 
 
-def warehouse_queue_name(data_dir: Path) -> str:
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def warehouse_key(data_dir: Path, lake: str | None = None, lake_data: str | None = None) -> str:
+    """`<last folders>-<hash>`: readable, and distinct for every absolute data directory; on a
+    lake `lake-<database and data path>-<hash>`, the same from every machine and data
+    directory, and distinct for every lake."""
+    if lake is None or lake_data is None:
+        return f"{_slug(str(data_dir))}-{_hash(str(data_dir))}"
+    identity = lake_identity(lake, lake_data)
+    return f"lake-{_slug(f'{database_name(lake)} {lake_data}')}-{_hash(identity)}"
+
+
+def warehouse_queue_name(
+    data_dir: Path, lake: str | None = None, lake_data: str | None = None
+) -> str:
     """The work queue of one warehouse, where every run that refreshes it waits its turn."""
-    return f"warehouse-{warehouse_key(data_dir)}"
+    return f"warehouse-{warehouse_key(data_dir, lake, lake_data)}"
 
 
-def default_deployment_name(data_dir: Path) -> str:
-    return f"nightly-{warehouse_key(data_dir)}"
+def default_deployment_name(
+    data_dir: Path, lake: str | None = None, lake_data: str | None = None
+) -> str:
+    """`nightly-<warehouse>`; on a lake one per data directory as well, so that two machines'
+    deployments of one lake (each with its run state) do not replace each other."""
+    name = f"nightly-{warehouse_key(data_dir, lake, lake_data)}"
+    return name if lake is None else f"{name}-{_hash(str(data_dir))}"
 
 
-def check_run_queue(work_pool: str | None, work_queue: str | None, data_dir: Path) -> None:
+def describe_warehouse(
+    data_dir: Path, lake: str | None = None, lake_data: str | None = None
+) -> str:
+    if lake is None or lake_data is None:
+        return str(data_dir)
+    return f"the lake {lake_identity(lake, lake_data)}"
+
+
+def check_run_queue(
+    work_pool: str | None,
+    work_queue: str | None,
+    data_dir: Path,
+    lake: str | None = None,
+    lake_data: str | None = None,
+) -> None:
     """Refuse a work-pool run that is not on its warehouse's queue: that queue's limit is
     what keeps it from running beside another refresh of the same warehouse."""
     if not work_pool:
         return  # `fmw refresh` or `fmw serve`: the refresh lock alone orders those
-    expected = warehouse_queue_name(data_dir)
+    expected = warehouse_queue_name(data_dir, lake, lake_data)
     if work_queue != expected:
+        deploy = f"fmw deploy --pool {work_pool} --data-dir {data_dir}"
+        if lake is not None:
+            deploy += f" --lake <its URL> --lake-data {lake_data}"
         raise WrongWarehouseQueue(
-            f"this run refreshes {data_dir}, whose runs go one at a time through work queue "
-            f"{expected!r} of pool {work_pool!r}, but it was queued on {work_queue!r}; run "
-            f"that warehouse's deployment (fmw deploy --pool {work_pool} --data-dir {data_dir}) "
-            "without overriding data_dir or the work queue"
+            f"this run refreshes {describe_warehouse(data_dir, lake, lake_data)}, whose runs go "
+            f"one at a time through work queue {expected!r} of pool {work_pool!r}, but it was "
+            f"queued on {work_queue!r}; run that warehouse's deployment ({deploy}) without "
+            "overriding data_dir, the lake or the work queue (FMW_LAKE in a worker's "
+            "environment moves its runs to the lake: deploy them with --lake)"
         )
 
 
@@ -83,6 +123,7 @@ class PoolDeployment:
     work_queue: str
     data_dir: Path
     landing_dir: Path
+    warehouse: str  # the data directory, or the lake (credential-free)
 
 
 def pool_deployment(
@@ -95,24 +136,36 @@ def pool_deployment(
     kobo_server: str | None = None,
 ) -> RunnerDeployment:
     """The deployment of one warehouse: its folders as absolute paths (a worker runs in a
-    folder of its own), its queue, the same schedule and parameters as `fmw serve`'s."""
+    folder of its own), its lake if any, its queue, the same schedule and parameters as
+    `fmw serve`'s."""
     from flows.nightly import nightly_refresh
 
-    queue = warehouse_queue_name(settings.data_dir)
+    where = (settings.data_dir, settings.lake, settings.lake_data)
+    parameters: dict[str, object] = {
+        "landing_dir": str(settings.landing_dir),
+        "data_dir": str(settings.data_dir),
+        "wait_for_lock": True,
+        "kobo_asset": kobo_asset,
+        "kobo_server": kobo_server,
+    }
+    if settings.lake is not None:
+        if holds_password(settings.lake):
+            raise DeploymentError(
+                "the --lake URL (FMW_LAKE) holds a password: a deployment's parameters are "
+                "stored in the Prefect server's database and shown in its UI; leave it out of "
+                "the URL and give it to each worker in PGPASSWORD or ~/.pgpass"
+            )
+        parameters |= {"lake": settings.lake, "lake_data": settings.lake_data}
+    queue = warehouse_queue_name(*where)
     return nightly_refresh.to_deployment(
-        name=name or default_deployment_name(settings.data_dir),
+        name=name or default_deployment_name(*where),
         work_pool_name=work_pool,
         work_queue_name=queue,
         entrypoint_type=EntrypointType.MODULE_PATH,
         schedules=[CronSchedule(cron=cron, timezone=timezone)],
-        parameters={
-            "landing_dir": str(settings.landing_dir),
-            "data_dir": str(settings.data_dir),
-            "wait_for_lock": True,
-            "kobo_asset": kobo_asset,
-            "kobo_server": kobo_server,
-        },
-        description=f"Nightly refresh of the Flow Monitoring Warehouse in {settings.data_dir}",
+        parameters=parameters,
+        description="Nightly refresh of the Flow Monitoring Warehouse in "
+        + describe_warehouse(*where),
         tags=["fmw", "nightly", queue],
     )
 
@@ -161,10 +214,10 @@ def register_on_work_pool(
 ) -> PoolDeployment:
     """Register (or update) the warehouse's deployment on a process pool, its queue limited
     first: a queue that a deployment creates has no limit."""
-    _check_pool(work_pool)
-    queue = warehouse_queue_name(settings.data_dir)
-    limit_warehouse_queue(work_pool, queue)
     deployment = pool_deployment(settings, work_pool, name, cron, timezone, kobo_asset, kobo_server)
+    _check_pool(work_pool)
+    queue = deployment.work_queue_name
+    limit_warehouse_queue(work_pool, queue)
     deployment_id = deployment.apply()
     return PoolDeployment(
         deployment_id=deployment_id,
@@ -173,4 +226,5 @@ def register_on_work_pool(
         work_queue=queue,
         data_dir=settings.data_dir,
         landing_dir=settings.landing_dir,
+        warehouse=describe_warehouse(settings.data_dir, settings.lake, settings.lake_data),
     )

@@ -24,14 +24,32 @@ LOCK_KEY = 0x666D775F6C616B65  # "fmw_lake"
 APPLICATION = "fmw refresh"
 
 
-def _holder(connection: object) -> str:
-    row = connection.execute(  # type: ignore[attr-defined]
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+def _holder_row(connection: object) -> tuple[str | None] | None:
+    """The lock's holder in this database (pg_locks lists every database of the cluster, and
+    each lake's lock has the same key)."""
+    return connection.execute(  # type: ignore[attr-defined]
+        "SELECT a.application_name FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND (l.classid::bigint << 32 | l.objid::bigint) = %s LIMIT 1",
         [LOCK_KEY],
     ).fetchone()
+
+
+def _holder(connection: object) -> str:
+    row = _holder_row(connection)
     return row[0] if row and row[0] else "another refresh"
+
+
+def lake_lock_holder(dsn: str) -> str | None:
+    """Who holds the lake's refresh lock now, from any machine; None when no one does."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        row = _holder_row(connection)
+    if row is None:
+        return None
+    return row[0] or "another refresh"
 
 
 @contextmanager

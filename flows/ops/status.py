@@ -12,9 +12,15 @@ from flows.publish.release import published_run_id, snapshots
 from flows.warehouse.connection import connect
 from flows.warehouse.lake import connect_internal, internal_exists
 
+WRITING = "unavailable while the running refresh writes the internal database"
+NOT_THIS_ROLE = (
+    "unavailable to this role: the run log is in the lake's internal catalog (fmw_internal), "
+    "which the analysts' role may not read"
+)
 
-def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
-    """The internal run log; None while a running refresh holds the internal database."""
+
+def _recent_runs(settings: Settings, limit: int) -> list[tuple] | str:
+    """The internal run log, or why it cannot be read now."""
     if not internal_exists(settings):
         return []
     try:
@@ -25,10 +31,14 @@ def _recent_runs(settings: Settings, limit: int) -> list[tuple] | None:
                 [limit],
             ).fetchall()
     except duckdb.IOException:
-        return None
+        return WRITING
     except duckdb.InvalidInputException as error:
         if settings.lake is not None and "creating a new DuckLake" in str(error):
             return []  # a lake no refresh has written yet
+        raise
+    except duckdb.Error as error:
+        if settings.lake is not None and "permission denied for schema" in str(error):
+            return NOT_THIS_ROLE
         raise
 
 
@@ -62,6 +72,16 @@ def _published_details_in_lake(settings: Settings) -> list[str]:
         lines += _published_contents(connection, current.run_id)
     lines.append(f"publications in the catalog (for rollback): {len(kept)}")
     return lines
+
+
+def _lake_refresh_running(settings: Settings) -> list[str]:
+    """A refresh of the lake from any machine: the holder of its Postgres lock."""
+    from flows.ops.lake_lock import lake_lock_holder
+    from flows.warehouse.lake import lake_of
+
+    dsn = lake_of(settings).postgres_dsn
+    holder = lake_lock_holder(dsn) if dsn is not None else None
+    return [] if holder is None else [f"a refresh is running on this lake now ({holder})"]
 
 
 def _published_contents(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> list[str]:
@@ -101,6 +121,7 @@ def status_report(settings: Settings, limit: int = 10) -> str:
             f"a refresh is running now (pid {holder.get('pid')}, since {holder.get('started_at')})"
         )
     if settings.lake is not None:
+        lines.extend(_lake_refresh_running(settings))
         lines.extend(_published_details_in_lake(settings))
     elif settings.published_db.exists():
         lines.extend(_published_details(settings))
@@ -113,8 +134,8 @@ def status_report(settings: Settings, limit: int = 10) -> str:
         )
     lines.append("recent runs:")
     runs = _recent_runs(settings, limit)
-    if runs is None:
-        lines.append("  unavailable while the running refresh writes the internal database")
+    if isinstance(runs, str):
+        lines.append(f"  {runs}")
         runs = []
     elif not runs:
         lines.append("  none yet")

@@ -21,8 +21,9 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ import pandas as pd
 from flows.config import Settings
 from flows.vega import vega_bundle
 from flows.warehouse.connection import connect
+from flows.warehouse.lake import Lake, connect_lake
 from flows.warehouse.permissions import readable_dir, readable_file
 
 # Province labels: the English name, and the code where two provinces share it ("Viangchan"
@@ -74,10 +76,10 @@ def publish_report(settings: Settings, staged: Path) -> Path:
     return target
 
 
-def build_report(database: Path, target: Path, k: int, cache_dir: Path) -> Path:
-    """Write the report of `database` (a published or about-to-be published file) to
-    `target`, replacing any earlier one whole; return `target`."""
-    with connect(database, read_only=True) as connection:
+def build_report(database: Path | Lake, target: Path, k: int, cache_dir: Path) -> Path:
+    """Write the report of `database` (a published or about-to-be published file, or a lake's
+    published catalog) to `target`, replacing any earlier one whole; return `target`."""
+    with _connect_read_only(database) as connection:
         header = _header(connection)
         charts = [make(connection, k) for make in CHARTS]
     page = render_page(header, charts, vega_bundle(cache_dir).read_text(encoding="utf-8"))
@@ -86,6 +88,16 @@ def build_report(database: Path, target: Path, k: int, cache_dir: Path) -> Path:
     partial.write_text(page, encoding="utf-8")
     os.replace(readable_file(partial), target)  # a page for readers, whatever the umask
     return target
+
+
+@contextmanager
+def _connect_read_only(database: Path | Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    if isinstance(database, Lake):
+        with connect_lake(replace(database, read_only=True)) as connection:
+            yield connection
+    else:
+        with connect(database, read_only=True) as connection:
+            yield connection
 
 
 # --- the charts ----------------------------------------------------------------------------

@@ -128,8 +128,11 @@ class Lake:
 
 def s3_statements(lake: Lake) -> list[str]:
     """An S3 data path's secret, from the environment (flows.config.s3_settings)."""
-    if not lake.on_s3:
-        return []
+    return s3_secret_statements() if lake.on_s3 else []
+
+
+def s3_secret_statements() -> list[str]:
+    """The S3 secret of this process's environment, if it gives any S3 setting."""
     from flows.config import s3_settings
 
     settings = s3_settings()

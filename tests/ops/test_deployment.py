@@ -192,3 +192,60 @@ def test_deploy_sets_the_limit_on_a_warehouse_queue_created_without_it(pool, tmp
     with pool_client(pool) as client:
         queue = client.read_work_queue_by_name(queue_name, work_pool_name=POOL)
     assert queue.concurrency_limit == 1
+
+
+@pytest.mark.slow
+def test_deployments_of_one_lake_from_two_machines_share_one_limited_queue(pool, tmp_path):
+    """Two data directories (two machines' run state) refreshing one lake, through different
+    roles: one queue, limit 1; another lake in the same Postgres: a queue of its own."""
+    lake_data = str(tmp_path / "lake-data")
+    lakes = [
+        "ducklake:postgres:dbname=fmw_laos host=127.0.0.1 user=fmw_engineer",
+        "ducklake:postgres:host=127.0.0.1 port=5432 dbname=fmw_laos user=worker2",
+        "ducklake:postgres:dbname=fmw_khm host=127.0.0.1 user=fmw_engineer",
+    ]
+    names = []
+    for machine, lake in zip(("m1", "m2", "m1"), lakes, strict=True):
+        deployed = deploy(pool, tmp_path / machine, "--lake", lake, "--lake-data", lake_data)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        database = lake.split("dbname=")[1].split()[0]
+        lake_named = f"postgres:host=127.0.0.1 port=5432 dbname={database} data={lake_data}"
+        assert f"warehouse the lake {lake_named}," in deployed.stdout  # no role named
+        names.append(deployed_name(deployed.stdout))
+
+    with pool_client(pool) as client:
+        deployments = [client.read_deployment_by_name(name) for name in names]
+        queues = [d.work_queue_name for d in deployments]
+        limit = client.read_work_queue_by_name(queues[0], work_pool_name=POOL).concurrency_limit
+
+    assert len(set(names)) == 3
+    assert queues[0] == queues[1] != queues[2]
+    assert limit == 1
+    assert [d.parameters["lake"] for d in deployments] == lakes
+    assert deployments[1].parameters["data_dir"] == str(tmp_path / "m2" / "data")
+
+
+@pytest.mark.slow
+def test_a_lake_deployments_run_is_picked_up_on_the_lakes_queue_and_publishes_in_the_lake(
+    pool, postgres, tmp_path
+):
+    from flows.publish.lake_release import connect_published
+    from tests.helpers.postgres import new_lake
+
+    lake = new_lake(postgres, tmp_path / "lake-data")
+    small_landing(tmp_path, surveys=12)
+    deployed = deploy(pool, tmp_path, *lake.args())
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+
+    run_id = queue_run(pool, deployed_name(deployed.stdout))
+    ((run, _),) = wait_for_final(pool, [run_id]).values()
+
+    assert run.state_type.value == "COMPLETED", f"{run.state.message}\n{pool.worker_tail()}"
+    assert run.work_queue_name == warehouse_queue_name(tmp_path / "data", lake.url, str(lake.data))
+    settings = resolve_settings(data_dir=tmp_path / "data", lake=lake.url, lake_data=str(lake.data))
+    with connect_published(settings) as published:
+        (loaded,) = published.execute(
+            "SELECT sum(rows_loaded) FROM ops.file_loads WHERE source = 'fms'"
+        ).fetchone()
+    assert loaded == 12 + 1
+    assert not (tmp_path / "data" / "published" / "warehouse.duckdb").exists()
