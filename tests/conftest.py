@@ -18,6 +18,7 @@ from tests.helpers.postgres import (  # noqa: E402
     new_lake,
     postgres_server,
 )
+from tests.helpers.prefect_server import PrefectApi, prefect_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +52,41 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def sample_refresh(
+    tmp_path_factory: pytest.TempPathFactory, prefect_harness: None
+) -> dict[str, object]:
+    """A generated landing zone (800 surveys, seed 7) after one refresh with the defaults
+    (k 5, the disclosure audit gating publication), shared by the tests that only read it
+    (tests/test_end_to_end.py, tests/disclosure/test_audit_of_the_publication.py,
+    tests/transform/test_protection_end_to_end.py): copy `root` before changing anything.
+    `outcome` is the refresh's outcome, published or blocked by a quality gate."""
+    from flows.nightly import QualityGateFailed, nightly_refresh
+    from flows.sample.generator import generate_landing_zone
+
+    root = tmp_path_factory.mktemp("sample_800")
+    manifest = generate_landing_zone(root / "landing", surveys=800, seed=7)
+    try:
+        outcome = nightly_refresh(landing_dir=str(root / "landing"), data_dir=str(root / "data"))
+    except QualityGateFailed as blocked:
+        outcome = blocked.outcome
+    return {"root": root, "manifest": manifest, "outcome": outcome}
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectApi]:
+    """One real Prefect server on loopback for the session, for the tests that run `fmw
+    refresh` in a subprocess: given its URL (PrefectApi.env), a refresh does not start
+    Prefect's ephemeral API, 10-15 s of each. The ephemeral API stays tested where it is the
+    subject: tests/ops/test_ephemeral_api.py, one kill of tests/ops/test_kill_campaign.py,
+    the permissions of its files (tests/warehouse/test_permissions.py) and the installed
+    wheel's refresh (tests/test_packaging.py)."""
+    root = tmp_path_factory.mktemp("prefect-api")
+    (root / "client").mkdir()
+    with prefect_server(root / "server") as url:
+        yield PrefectApi(url, root / "client")
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server (Debian's binaries) for the whole session: the lake's catalog."""
     with postgres_server() as server:
@@ -61,3 +97,21 @@ def postgres() -> Iterator[PostgresServer]:
 def lake(postgres: PostgresServer, tmp_path: Path) -> LakeUnderTest:
     """A new, empty lake: its own Postgres database and data folder."""
     return new_lake(postgres, tmp_path / "lake-data")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """--dist loadfile, with the files that share conftest.sample_refresh as one unit."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.helpers.xdist_schedule import UnitScheduling
+
+    return UnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On pytest-xdist's workers, the longest files first (tests/helpers/xdist_schedule.py);
+    a run without workers keeps pytest's order."""
+    if hasattr(config, "workerinput"):
+        from tests.helpers.xdist_schedule import longest_first
+
+        longest_first(items)

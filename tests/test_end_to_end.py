@@ -11,9 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.nightly import nightly_refresh
 from flows.publish.report import CHARTS
-from flows.sample.generator import generate_landing_zone
 from tests.helpers.browser import visit
 
 pytestmark = pytest.mark.slow
@@ -22,11 +20,9 @@ K = 5
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory: pytest.TempPathFactory, prefect_harness) -> dict[str, object]:
-    root = tmp_path_factory.mktemp("e2e")
-    manifest = generate_landing_zone(root / "landing", surveys=800, seed=7)
-    outcome = nightly_refresh(landing_dir=str(root / "landing"), data_dir=str(root / "data"))
-    return {"root": root, "manifest": manifest, "outcome": outcome}
+def refreshed(sample_refresh: dict[str, object]) -> dict[str, object]:
+    """The session's refresh of an 800-survey sample (tests/conftest.py): read, never changed."""
+    return sample_refresh
 
 
 def _published(refreshed: dict[str, object]) -> duckdb.DuckDBPyConnection:

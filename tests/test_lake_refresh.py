@@ -28,16 +28,27 @@ from flows.sample.generator import generate_landing_zone
 from flows.warehouse.lake import PUBLISHED, connect_internal, lake_of
 from tests.helpers.lake_reader import read_state
 from tests.helpers.postgres import LakeUnderTest, new_lake
+from tests.helpers.prefect_server import PrefectApi
 
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LATER = {"fmr": 1, "fms": 1}  # files that arrive after the first refresh
+PREFECT_SERVER: dict[str, str] = {}  # the session's Prefect server, for every `fmw` started
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_to_one_prefect_server(prefect_api: PrefectApi) -> None:
+    """Every refresh started here reports to the session's Prefect server instead of
+    starting Prefect's ephemeral API, 10-15 s of each (tests/ops/test_ephemeral_api.py and
+    tests/ops/test_kill_campaign.py test that API)."""
+    PREFECT_SERVER.update(prefect_api.env)
 
 
 def _environment() -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FMW_"))}
     environment["PYTHONPATH"] = str(REPO_ROOT)  # for tests.helpers
+    environment.update(PREFECT_SERVER)
     return environment
 
 

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,7 @@ import pytest
 
 from flows import nightly
 from flows.config import Settings
-from flows.nightly import nightly_refresh
+from flows.nightly import RefreshOutcome, nightly_refresh
 from flows.step import Step
 from flows.transform.dbt import DbtResult, generate_docs, run_dbt
 from tests.helpers.kobo_files import refusal, submission, write_csv, write_kobo_json
@@ -104,17 +105,42 @@ def _record_docs_sites(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return sites
 
 
+@dataclass(frozen=True)
+class FirstRefresh:
+    root: Path  # landing/ and data/ after the refresh
+    outcome: RefreshOutcome
+    builds: list[list[DbtResult]]  # the dbt builds it ran
+    docs_sites: list[Path]  # the docs sites it generated
+
+
+@pytest.fixture(scope="module")
+def first_refresh(tmp_path_factory: pytest.TempPathFactory, prefect_harness) -> FirstRefresh:
+    """One published refresh of _landing, where every test here starts: each works on a
+    copy (_copy), so the refresh runs once for the module."""
+    root = tmp_path_factory.mktemp("first")
+    landing = _landing(root)
+    with pytest.MonkeyPatch.context() as patch:
+        builds, docs_sites = _record_dbt_builds(patch), _record_docs_sites(patch)
+        outcome = nightly_refresh(landing_dir=str(landing), data_dir=str(root / "data"))
+    return FirstRefresh(root, outcome, builds, docs_sites)
+
+
+def _copy(first: FirstRefresh, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the first refresh's landing zone and data directory: (landing, data)."""
+    shutil.copytree(first.root, tmp_path / "copy")
+    return tmp_path / "copy" / "landing", tmp_path / "copy" / "data"
+
+
 def test_a_refresh_publishes_and_a_second_one_changes_nothing(
-    prefect_harness, tmp_path, monkeypatch
+    prefect_harness, first_refresh, tmp_path, monkeypatch
 ):
-    landing, data = _landing(tmp_path), tmp_path / "data"
+    landing, data = _copy(first_refresh, tmp_path)
+    built_after_first = _last_dbt_build(data)
     builds = _record_dbt_builds(monkeypatch)
 
-    first = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
-    built_after_first = _last_dbt_build(data)
     second = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
 
-    assert (first.status, second.status) == ("published", "published")
+    assert (first_refresh.outcome.status, second.status) == ("published", "published")
     assert _published_total(data) == 31
     assert second.files == []
     with duckdb.connect(str(data / "published" / "warehouse.duckdb"), read_only=True) as con:
@@ -124,8 +150,8 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(
         runs = con.execute("SELECT status FROM ops.runs ORDER BY started_at").fetchall()
     assert loads == [("export_1.csv", 31, 31)]
     assert _last_dbt_build(data) == built_after_first  # nothing new: dbt did not run again
-    assert len(builds) == 1
-    kinds = {result.resource_type for result in builds[0]}
+    assert (len(first_refresh.builds), len(builds)) == (1, 0)
+    kinds = {result.resource_type for result in first_refresh.builds[0]}
     assert {"model", "seed", "test"} <= kinds  # data tests run every night...
     assert "unit_test" not in kinds  # ...dbt unit tests run in pytest (test_dbt_project)
     docs = (data / "published" / "docs" / "index.html").read_text(encoding="utf-8")
@@ -134,11 +160,10 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(
 
 
 def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
-    prefect_harness, tmp_path, monkeypatch
+    prefect_harness, first_refresh, tmp_path, monkeypatch
 ):
-    landing, data = _landing(tmp_path), tmp_path / "data"
+    landing, data = _copy(first_refresh, tmp_path)
     builds, docs_sites = _record_dbt_builds(monkeypatch), _record_docs_sites(monkeypatch)
-    nightly_refresh(landing_dir=str(landing), data_dir=str(data))
     _add_export(landing, "export_2.json", extra=12)
     published = data / "published" / "warehouse.duckdb"
     reader = subprocess.Popen(
@@ -161,13 +186,14 @@ def test_readers_during_a_refresh_see_the_old_or_the_new_total_never_a_mix(
     assert len(answers) > 10
     assert set(answers) == {"31", "43"}
     # New rows, same code: the marts were built again, the docs site was kept.
-    assert (len(builds), len(docs_sites)) == (2, 1)
+    assert (len(first_refresh.builds), len(builds)) == (1, 1)
+    assert (len(first_refresh.docs_sites), len(docs_sites)) == (1, 0)
     # Survey rows only: what they feed was rebuilt, the registry's marts were left alone.
-    rebuilt = {result.name for result in builds[1]}
+    rebuilt = {result.name for result in builds[0]}
     assert {"fct_fms_interviews", "fms_corridor_monthly", "crossing_point_monthly"} <= rebuilt
     assert not {"fmr_daily_flows", "dim_provinces", "story_catalogue"} & rebuilt
     published_docs = data / "published" / "docs" / "index.html"
-    assert published_docs.read_bytes() == docs_sites[0].read_bytes()
+    assert published_docs.read_bytes() == first_refresh.docs_sites[0].read_bytes()
 
 
 READER = """
@@ -211,32 +237,22 @@ def _fmw(
         return subprocess.CompletedProcess(process.args, returncode, out.read(), err.read())
 
 
-@pytest.fixture(scope="module")
-def published_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with one published refresh, and a new export not yet loaded."""
-    root = tmp_path_factory.mktemp("baseline")
-    landing, data = _landing(root), root / "data"
-    first = _fmw("refresh", "--landing", str(landing), "--data-dir", str(data))
-    assert first.returncode == 0, first.stdout + first.stderr
-    _add_export(landing, "export_2.json", extra=12)
-    return root
-
-
 @pytest.mark.parametrize("stage", ["ingest", "dbt", "quality", "publish"])
 def test_a_refresh_killed_at_any_stage_leaves_the_published_database_unchanged(
-    stage, published_baseline, tmp_path
+    stage, first_refresh, tmp_path, prefect_api
 ):
-    shutil.copytree(published_baseline, tmp_path / "copy")
-    landing, data = tmp_path / "copy" / "landing", tmp_path / "copy" / "data"
+    landing, data = _copy(first_refresh, tmp_path)
+    _add_export(landing, "export_2.json", extra=12)
     refresh = ("refresh", "--landing", str(landing), "--data-dir", str(data))
     published = data / "published" / "warehouse.duckdb"
     before = _sha256(published)
 
-    killed = _fmw(*refresh, killed_at=stage)
+    # reporting to the session's Prefect server (test_kill_campaign kills the ephemeral API)
+    killed = _fmw(*refresh, env=prefect_api.env, killed_at=stage)
 
     assert killed.returncode == -9
     assert _sha256(published) == before
-    after = _fmw(*refresh)
+    after = _fmw(*refresh, env=prefect_api.env)
     assert after.returncode == 0, after.stdout + after.stderr
     assert "was killed; cleaning up" in after.stderr
     assert _published_total(data) == 43

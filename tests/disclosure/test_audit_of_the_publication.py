@@ -8,14 +8,15 @@ plant such a disclosure.)
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from flows.disclosure.audit import AuditReport, audit_database
-from flows.nightly import QualityGateFailed, nightly_refresh
-from flows.sample.generator import generate_landing_zone
+from flows.nightly import nightly_refresh
 
 pytestmark = pytest.mark.slow
 
@@ -52,21 +53,22 @@ BASES = [
 
 
 @pytest.fixture(scope="module")
-def publication(tmp_path_factory: pytest.TempPathFactory, prefect_harness) -> dict[str, object]:
-    root = tmp_path_factory.mktemp("audited")
-    manifest = generate_landing_zone(root / "landing", surveys=800, seed=7)
-    paths = {"landing_dir": str(root / "landing"), "data_dir": str(root / "data")}
-    try:
-        gated = nightly_refresh(**paths)
-    except QualityGateFailed as blocked:
-        gated = blocked.outcome
-    with pytest.MonkeyPatch.context() as patch:
-        # what the marts would publish without the gate, to audit it
-        patch.setenv("FMW_DISCLOSURE_AUDIT", "off")
-        nightly_refresh(**paths)
+def publication(
+    tmp_path_factory: pytest.TempPathFactory, sample_refresh: dict[str, object]
+) -> dict[str, object]:
+    """The session's gated refresh of an 800-survey sample (tests/conftest.py) and the audit
+    of what it published; when its gate blocked it, of what it would publish without."""
+    gated = sample_refresh["outcome"]
+    root = Path(str(sample_refresh["root"]))
+    if gated.status != "published":
+        root = tmp_path_factory.mktemp("ungated") / "sample"
+        shutil.copytree(Path(str(sample_refresh["root"])), root)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("FMW_DISCLOSURE_AUDIT", "off")
+            nightly_refresh(landing_dir=str(root / "landing"), data_dir=str(root / "data"))
     database = root / "data" / "published" / "warehouse.duckdb"
     return {
-        "manifest": manifest,
+        "manifest": sample_refresh["manifest"],
         "gated": gated,
         "database": database,
         "report": audit_database(database, K),

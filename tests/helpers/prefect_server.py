@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from flows.config import TELEMETRY_SWITCHES
@@ -114,6 +115,20 @@ def prefect_server(home: Path, **settings: str) -> Iterator[str]:
         yield api_url
     finally:
         stop_tree(server)
+
+
+@dataclass(frozen=True)
+class PrefectApi:
+    """A running Prefect server that `fmw refresh` processes report to."""
+
+    url: str
+    home: Path  # the clients' PREFECT_HOME
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a child's environment needs to use this server: with PREFECT_API_URL set,
+        `fmw refresh` starts no ephemeral API of its own (flows.cli._prepare_prefect)."""
+        return {"PREFECT_API_URL": self.url, "PREFECT_HOME": str(self.home)}
 
 
 @contextmanager

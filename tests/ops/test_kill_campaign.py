@@ -9,6 +9,11 @@ is free. The kills follow each other on one data directory, each killed refresh 
 cleaning up after the one before, and the refresh after the last publishes the marts an
 uninterrupted refresh of the same landing zone publishes. Three kills take only the refresh
 process (as the out-of-memory killer does), the others its whole process group.
+
+The refreshes report to the session's Prefect server (the `prefect_api` fixture), as under
+`fmw serve`, rather than each starting Prefect's ephemeral API (10-15 s apiece); one kill that
+takes the refresh process alone runs with the ephemeral API, the case where only
+flows.parent_death ends that server.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from flows.config import Settings, resolve_settings
 from flows.ops.run_lock import refresh_running
 from flows.publish.release import published_run_id, run_id_of_snapshot, snapshots
 from flows.sample.generator import generate_landing_zone
+from tests.helpers.prefect_server import PrefectApi
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +53,7 @@ class Kill:
     what: str
     scope: str = "group"  # or "process": the refresh process alone
     publishes: bool = False  # whether the killed run had already swapped its database in
+    ephemeral_api: bool = False  # whether the run starts Prefect's ephemeral API (no server)
 
 
 CAMPAIGN = [
@@ -69,6 +76,7 @@ CAMPAIGN = [
         "flows.quality.worker_parent:QualityWorker._ask:+3",
         "quality: worker running the gates",
         scope="process",
+        ephemeral_api=True,
     ),
     Kill("flows.quality.records:keep_results", "quality: verdicts recorded, not kept"),
     Kill("flows.publish.release:keep_snapshot:after", "publish: snapshot written"),
@@ -86,11 +94,12 @@ CAMPAIGN = [
 ARRIVING_LATER = {"fms": 2, "fmr": 1, "stories": 2}
 
 
-def _environment(marker: str, scope: str = "group") -> dict[str, str]:
+def _environment(marker: str, scope: str, server: PrefectApi | None) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     environment["PYTHONPATH"] = str(REPO_ROOT)  # for tests.helpers.killing_cli
     environment[MARKER] = marker
     environment["FMW_KILL_SCOPE"] = scope
+    environment.update(server.env if server else {})
     return environment
 
 
@@ -101,17 +110,20 @@ class Run:
     output: str
 
 
-def _refresh(settings: Settings, marker: str, kill: Kill | None = None) -> Run:
-    """`fmw refresh` in a session of its own; killed at `kill`'s moment when given."""
+def _refresh(settings: Settings, marker: str, server: PrefectApi, kill: Kill | None = None) -> Run:
+    """`fmw refresh` in a session of its own, reporting to `server` unless `kill` says it
+    starts the ephemeral API; killed at `kill`'s moment when given."""
     entry = ["tests.helpers.killing_cli", kill.moment] if kill else ["flows.cli"]
     args = ["refresh", "--landing", str(settings.landing_dir), "--data-dir", str(settings.data_dir)]
+    scope = kill.scope if kill else "group"
+    served = None if kill and kill.ephemeral_api else server
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", *entry, *args],
             stdout=out,
             stderr=err,
             text=True,
-            env=_environment(marker, kill.scope if kill else "group"),
+            env=_environment(marker, scope, served),
             start_new_session=True,
         )
         returncode = process.wait(timeout=900)
@@ -181,6 +193,10 @@ def _run_statuses(settings: Settings) -> dict[str, str]:
         return dict(connection.execute("SELECT run_id, status FROM ops.runs").fetchall())
 
 
+def _prefect_db(settings: Settings) -> Path:
+    return settings.prefect_home / "prefect.db"
+
+
 def _published_names(settings: Settings) -> set[str]:
     return {path.name for path in settings.published_dir.iterdir()}
 
@@ -200,7 +216,9 @@ def _arrive(later: Path, landing: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def baseline(
+    tmp_path_factory: pytest.TempPathFactory, prefect_api: PrefectApi
+) -> tuple[Path, Path]:
     """A data directory with one published refresh of a sample landing zone, and the
     sample's files that had not arrived yet."""
     root = tmp_path_factory.mktemp("campaign")
@@ -210,13 +228,13 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         (later / source).mkdir(parents=True)
         for path in sorted((landing / source).iterdir())[-count:]:
             shutil.move(path, later / source / path.name)
-    first = _refresh(_settings(root), f"{CAMPAIGN_ID}-baseline")
+    first = _refresh(_settings(root), f"{CAMPAIGN_ID}-baseline", prefect_api)
     assert first.returncode == 0, first.output
     return root, later
 
 
 def test_refreshes_killed_at_every_stage_converge_to_an_uninterrupted_refresh(
-    baseline: tuple[Path, Path], tmp_path: Path
+    baseline: tuple[Path, Path], tmp_path: Path, prefect_api: PrefectApi
 ) -> None:
     started = time.monotonic()
     root, later = baseline
@@ -224,7 +242,7 @@ def test_refreshes_killed_at_every_stage_converge_to_an_uninterrupted_refresh(
     for settings in (uninterrupted, killed):
         shutil.copytree(root, settings.data_dir.parent, dirs_exist_ok=True)
         _arrive(later, settings.landing_dir)
-    reference_run = _refresh(uninterrupted, f"{CAMPAIGN_ID}-reference")
+    reference_run = _refresh(uninterrupted, f"{CAMPAIGN_ID}-reference", prefect_api)
     assert reference_run.returncode == 0, reference_run.output
     reference = _marts(uninterrupted.published_db)
     published_names = _published_names(killed)
@@ -234,8 +252,11 @@ def test_refreshes_killed_at_every_stage_converge_to_an_uninterrupted_refresh(
         for number, kill in enumerate(CAMPAIGN, start=1):
             before = _sha256(killed.published_db)
             marker, kill_started = f"{CAMPAIGN_ID}-kill-{number}", time.monotonic()
-            run = _refresh(killed, marker, kill)
+            no_prefect_db = not _prefect_db(killed).exists()
+            run = _refresh(killed, marker, prefect_api, kill)
             assert run.returncode == -signal.SIGKILL, (kill, run.output)
+            if kill.ephemeral_api:  # it ran: its database is under the data directory now
+                assert no_prefect_db and _prefect_db(killed).exists(), kill
             survivors, lock_holder, gone_after = _remains(run, marker, killed.lock_path)
             _end(survivors)
             assert not survivors, (kill, survivors)
@@ -247,12 +268,13 @@ def test_refreshes_killed_at_every_stage_converge_to_an_uninterrupted_refresh(
                 outcome = "complete new state"
             assert (outcome != "unchanged") == kill.publishes, (kill, outcome)
             published_runs.add(published_run_id(killed))
+            api = "ephemeral API" if kill.ephemeral_api else "server"
             outcomes.append(
-                f"{kill.what:<50} {kill.scope:<7} {outcome:<18} "
+                f"{kill.what:<50} {kill.scope:<7} {api:<13} {outcome:<18} "
                 f"gone in {gone_after:4.2f} s, run {time.monotonic() - kill_started:5.1f} s"
             )
 
-        final = _refresh(killed, f"{CAMPAIGN_ID}-final")
+        final = _refresh(killed, f"{CAMPAIGN_ID}-final", prefect_api)
         assert final.returncode == 0, final.output
         assert _marts(killed.published_db) == reference
         published_runs.add(published_run_id(killed))

@@ -1,4 +1,5 @@
-"""The protection pass end to end: a generated landing zone, one gated refresh per k.
+"""The protection pass end to end: a generated landing zone, one gated refresh per k (k 5
+reads the session's refresh of the 800-survey sample, k 10 refreshes a 600-survey one).
 
 The refresh publishes only when the disclosure audit of the candidate (issue-19a's
 attacker LP over the published file alone) finds no suppressed count pinned down or
@@ -25,13 +26,18 @@ def refreshed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, prefect_harness
 ) -> tuple[int, Path, Path, str]:
     k = request.param
-    root = tmp_path_factory.mktemp(f"protected_k{k}")
-    generate_landing_zone(root / "landing", surveys=600, seed=19)
-    outcome = nightly_refresh(
-        landing_dir=str(root / "landing"), data_dir=str(root / "data"), suppression_k=k
-    )
+    if k == 5:  # the default k: the session's sample refresh (800 surveys), only read here
+        sample = request.getfixturevalue("sample_refresh")
+        root, status = Path(str(sample["root"])), sample["outcome"].status
+    else:
+        root = tmp_path_factory.mktemp(f"protected_k{k}")
+        generate_landing_zone(root / "landing", surveys=600, seed=19)
+        outcome = nightly_refresh(
+            landing_dir=str(root / "landing"), data_dir=str(root / "data"), suppression_k=k
+        )
+        status = outcome.status
     internal = root / "data" / "internal" / "warehouse.duckdb"
-    return k, root / "data" / "published" / "warehouse.duckdb", internal, outcome.status
+    return k, root / "data" / "published" / "warehouse.duckdb", internal, status
 
 
 def test_the_gated_refresh_publishes_a_database_the_audit_finds_nothing_in(refreshed):
