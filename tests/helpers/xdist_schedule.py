@@ -15,6 +15,7 @@ from xdist.scheduler import LoadFileScheduling
 LONGEST_FIRST = (
     "tests/ops/test_kill_campaign.py",
     "tests/test_lake_refresh.py",
+    "tests/test_lake_refresh_on_s3.py",
     "tests/test_end_to_end.py",
     "tests/test_nightly.py",
     "tests/ops/test_deployment.py",
