@@ -4,6 +4,7 @@ and passes a pattern that protects."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
@@ -48,18 +49,12 @@ def safe_total(dest: str, total: int | None, province: str = "LA-BK") -> list[di
     return [{**key, "category": c, "respondents": None} for c in ("yes", "no")]
 
 
-def intervals(report) -> dict[tuple, tuple]:
-    return {
-        (i.cell.table.split(".")[1], i.cell.column, i.cell.key): (i.lower, i.upper)
-        for i in report.intervals
-    }
-
-
-def test_a_2x2_with_one_small_cell_and_only_primary_suppression_is_disclosed_exactly(tmp_path):
-    # months x destinations, margins published elsewhere: the months' totals at the crossing
-    # point, the destinations' quarter totals in the safe-migration table
-    database = published_db(
-        tmp_path / "p.duckdb",
+def disclosing_2x2(path: Path) -> Path:
+    """Months x destinations with one small cell and only primary suppression; the margins
+    are published elsewhere: the months' totals at the crossing point, the destinations'
+    quarter totals in the safe-migration table. The small cell is exactly 2."""
+    return published_db(
+        path,
         {
             "marts.fms_corridor_monthly": [
                 corridor(JAN, "THA", None),
@@ -71,6 +66,37 @@ def test_a_2x2_with_one_small_cell_and_only_primary_suppression_is_disclosed_exa
             "marts.fms_safe_migration_quarterly": safe_total("THA", 12) + safe_total("CHN", 20),
         },
     )
+
+
+def protected_2x2(path: Path) -> Path:
+    """The same 2x2 with the small cell's whole rectangle hidden."""
+    return published_db(
+        path,
+        {
+            "marts.fms_corridor_monthly": [
+                corridor(JAN, "THA", None),
+                corridor(JAN, "CHN", None),
+                corridor(FEB, "THA", None),
+                corridor(FEB, "CHN", None),
+                corridor(FEB, "VNM", 10),
+            ],
+            "marts.crossing_point_monthly": [crossing(JAN, 7), crossing(FEB, 17)],
+            "marts.fms_safe_migration_quarterly": (
+                safe_total("THA", 7) + safe_total("CHN", 7) + safe_total("VNM", 10)
+            ),
+        },
+    )
+
+
+def intervals(report) -> dict[tuple, tuple]:
+    return {
+        (i.cell.table.split(".")[1], i.cell.column, i.cell.key): (i.lower, i.upper)
+        for i in report.intervals
+    }
+
+
+def test_a_2x2_with_one_small_cell_and_only_primary_suppression_is_disclosed_exactly(tmp_path):
+    database = disclosing_2x2(tmp_path / "p.duckdb")
 
     report = audit_database(database, K)
 
@@ -187,23 +213,7 @@ def test_a_median_over_fewer_than_k_people_is_a_finding(tmp_path):
 
 
 def test_a_protected_pattern_passes(tmp_path):
-    # the same 2x2 with the small cell's whole rectangle hidden: each cell ranges from 1 to 6
-    database = published_db(
-        tmp_path / "p.duckdb",
-        {
-            "marts.fms_corridor_monthly": [
-                corridor(JAN, "THA", None),
-                corridor(JAN, "CHN", None),
-                corridor(FEB, "THA", None),
-                corridor(FEB, "CHN", None),
-                corridor(FEB, "VNM", 10),
-            ],
-            "marts.crossing_point_monthly": [crossing(JAN, 7), crossing(FEB, 17)],
-            "marts.fms_safe_migration_quarterly": (
-                safe_total("THA", 7) + safe_total("CHN", 7) + safe_total("VNM", 10)
-            ),
-        },
-    )
+    database = protected_2x2(tmp_path / "p.duckdb")  # each cell ranges from 1 to 6
 
     report = audit_database(database, K)
 

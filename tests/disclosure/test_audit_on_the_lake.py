@@ -11,46 +11,8 @@ from flows.cli import main
 from flows.config import resolve_settings
 from flows.disclosure.audit import audit_database
 from flows.publish.lake_release import publish_to_lake
-from tests.disclosure.test_audit import FEB, JAN, K, corridor, crossing, safe_total
+from tests.disclosure.test_audit import K, disclosing_2x2, protected_2x2
 from tests.helpers.postgres import LakeUnderTest
-from tests.helpers.published_db import published_db
-
-
-def _disclosing(path: Path) -> Path:
-    """A 2x2 with one small cell and only primary suppression: the cell is exactly 2."""
-    return published_db(
-        path,
-        {
-            "marts.fms_corridor_monthly": [
-                corridor(JAN, "THA", None),
-                corridor(JAN, "CHN", 10),
-                corridor(FEB, "THA", 10),
-                corridor(FEB, "CHN", 10),
-            ],
-            "marts.crossing_point_monthly": [crossing(JAN, 12), crossing(FEB, 20)],
-            "marts.fms_safe_migration_quarterly": safe_total("THA", 12) + safe_total("CHN", 20),
-        },
-    )
-
-
-def _protected(path: Path) -> Path:
-    """The same 2x2 with the small cell's whole rectangle hidden."""
-    return published_db(
-        path,
-        {
-            "marts.fms_corridor_monthly": [
-                corridor(JAN, "THA", None),
-                corridor(JAN, "CHN", None),
-                corridor(FEB, "THA", None),
-                corridor(FEB, "CHN", None),
-                corridor(FEB, "VNM", 10),
-            ],
-            "marts.crossing_point_monthly": [crossing(JAN, 7), crossing(FEB, 17)],
-            "marts.fms_safe_migration_quarterly": (
-                safe_total("THA", 7) + safe_total("CHN", 7) + safe_total("VNM", 10)
-            ),
-        },
-    )
 
 
 def _publish(lake: LakeUnderTest, tmp_path: Path, candidate: Path, run_id: str) -> None:
@@ -67,7 +29,7 @@ def _audit(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, st
 def test_the_audit_reads_the_lakes_published_catalog_and_finds_what_the_file_audit_finds(
     lake, tmp_path, capsys
 ):
-    disclosing = _disclosing(tmp_path / "disclosing.duckdb")
+    disclosing = disclosing_2x2(tmp_path / "disclosing.duckdb")
     _publish(lake, tmp_path, disclosing, "20260301T020000Z-aaaaaa")
 
     status, out, err = _audit(*lake.args(), capsys=capsys)
@@ -82,8 +44,8 @@ def test_the_audit_reads_the_lakes_published_catalog_and_finds_what_the_file_aud
 def test_the_audit_follows_the_publication_analysts_see_and_reads_the_lake_from_the_environment(
     lake, tmp_path, capsys, monkeypatch
 ):
-    _publish(lake, tmp_path, _disclosing(tmp_path / "d.duckdb"), "20260301T020000Z-aaaaaa")
-    _publish(lake, tmp_path, _protected(tmp_path / "p.duckdb"), "20260302T020000Z-bbbbbb")
+    _publish(lake, tmp_path, disclosing_2x2(tmp_path / "d.duckdb"), "20260301T020000Z-aaaaaa")
+    _publish(lake, tmp_path, protected_2x2(tmp_path / "p.duckdb"), "20260302T020000Z-bbbbbb")
     for name, value in lake.environment().items():
         monkeypatch.setenv(name, value)
 
@@ -97,16 +59,8 @@ def test_the_audit_follows_the_publication_analysts_see_and_reads_the_lake_from_
 def test_the_audit_runs_with_an_analysts_role_that_reaches_the_published_catalog_only(
     lake, tmp_path, capsys
 ):
-    _publish(lake, tmp_path, _disclosing(tmp_path / "d.duckdb"), "20260301T020000Z-aaaaaa")
-    analyst = f"auditor_{lake.database}"  # roles belong to the whole (session's) cluster
-    lake.server.psql(
-        f"CREATE ROLE {analyst} LOGIN; "
-        f"GRANT CONNECT ON DATABASE {lake.database} TO {analyst}; "
-        f"GRANT USAGE ON SCHEMA fmw_published TO {analyst}; "
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA fmw_published TO {analyst}",
-        lake.database,
-    )
-    as_analyst = f"ducklake:postgres:{lake.server.dsn(lake.database, user=analyst)}"
+    _publish(lake, tmp_path, disclosing_2x2(tmp_path / "d.duckdb"), "20260301T020000Z-aaaaaa")
+    as_analyst = lake.url_as(lake.analyst_role("auditor"))
 
     status, out, err = _audit("--lake", as_analyst, "--lake-data", str(lake.data), capsys=capsys)
 

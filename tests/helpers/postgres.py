@@ -160,6 +160,24 @@ class LakeUnderTest:
     def environment(self) -> dict[str, str]:
         return {"FMW_LAKE": self.url, "FMW_LAKE_DATA": str(self.data)}
 
+    def analyst_role(self, prefix: str) -> str:
+        """A new login role granted what the README grants analysts: the published catalog's
+        schema only. Roles belong to the whole cluster, which a session shares, hence the
+        database in the name."""
+        analyst = f"{prefix}_{self.database}"
+        self.server.psql(
+            f"CREATE ROLE {analyst} LOGIN; "
+            f"GRANT CONNECT ON DATABASE {self.database} TO {analyst}; "
+            f"GRANT USAGE ON SCHEMA fmw_published TO {analyst}; "
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA fmw_published TO {analyst}",
+            self.database,
+        )
+        return analyst
+
+    def url_as(self, role: str) -> str:
+        """This lake's URL with another role."""
+        return f"ducklake:postgres:{self.server.dsn(self.database, user=role)}"
+
 
 def new_lake(server: PostgresServer, data: Path) -> LakeUnderTest:
     database = server.create_database(f"fmw_{uuid.uuid4().hex[:12]}")

@@ -34,15 +34,7 @@ def test_status_with_the_analysts_role_shows_the_publication_and_says_why_no_run
             [RUN],
         )
     publish_to_lake(settings, candidate, RUN)
-    analyst = f"watcher_{lake.database}"  # roles belong to the whole (session's) cluster
-    lake.server.psql(
-        f"CREATE ROLE {analyst} LOGIN; "
-        f"GRANT CONNECT ON DATABASE {lake.database} TO {analyst}; "
-        f"GRANT USAGE ON SCHEMA fmw_published TO {analyst}; "
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA fmw_published TO {analyst}",
-        lake.database,
-    )
-    as_analyst = f"ducklake:postgres:{lake.server.dsn(lake.database, user=analyst)}"
+    as_analyst = lake.url_as(lake.analyst_role("watcher"))
 
     status = main(
         ["status", "--data-dir", str(tmp_path / "analyst"), "--lake", as_analyst,

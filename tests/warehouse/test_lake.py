@@ -123,15 +123,8 @@ def test_an_analyst_role_reads_the_published_catalog_and_not_the_internal_one(la
     with connect_lake(lake_of(settings, PUBLISHED)) as connection:
         connection.execute("CREATE SCHEMA marts")
         connection.execute("CREATE TABLE marts.m AS SELECT 42 AS x")
-    analyst = f"analyst_{lake.database}"  # roles belong to the whole (session's) cluster
-    lake.server.psql(
-        f"CREATE ROLE {analyst} LOGIN; "
-        f"GRANT CONNECT ON DATABASE {lake.database} TO {analyst}; "
-        f"GRANT USAGE ON SCHEMA fmw_published TO {analyst}; "
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA fmw_published TO {analyst}",
-        lake.database,
-    )
-    as_analyst = f"ducklake:postgres:{lake.server.dsn(lake.database, user=analyst)}"
+    analyst = lake.analyst_role("analyst")
+    as_analyst = lake.url_as(analyst)
     published = Lake(as_analyst, str(lake.data), PUBLISHED, read_only=True)
     with connect_analyst(published) as connection:
         assert connection.execute("SELECT x FROM marts.m").fetchone() == (42,)
