@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                      # 100 k and 1 M submissions
     .venv/bin/python bench/run.py --with-5m            # and 5 M
     .venv/bin/python bench/run.py --sizes 100000 --out /tmp/bench-smoke   # CI smoke
+    .venv/bin/python bench/run.py --landing-cache ~/fmw-landing   # generate each size once
 
 For each size: generate a CSV-only landing zone with `fmw sample`, run a full refresh,
 then two incremental refreshes, each after 1% new submissions arrive: first in a
@@ -560,14 +561,41 @@ def _check_loaded(run: dict[str, object], new: NewSubmissions, scenario: str) ->
         )
 
 
-def bench_size(surveys: int, work: Path, seed: int, api_url: str | None) -> dict[str, object]:
-    root = work / f"n{surveys}"
-    shutil.rmtree(root, ignore_errors=True)
-    landing, data = root / "landing", root / "data"
+def _hard_link_copy(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, copy_function=os.link)
+
+
+def landing_zone(
+    landing: Path, surveys: int, seed: int, cache: Path | None
+) -> tuple[dict[str, object], float | None]:
+    """Generate the landing zone, or hard-link it from `cache` where an earlier run left the
+    same size and seed (the generator is deterministic; 5 M submissions take minutes to
+    generate). Returns the manifest and the seconds generating took (None: from the cache).
+    The bench only ever adds files to a landing zone, so linking the cached ones is safe."""
+    cached = cache / f"n{surveys}-seed{seed}" if cache else None
+    if cached is not None and (cached / "sample_manifest.json").is_file():
+        _log(f"{surveys:,}: landing zone from the cache {cached}")
+        _hard_link_copy(cached, landing)
+        return json.loads((landing / "sample_manifest.json").read_text()), None
     _log(f"{surveys:,}: generating the landing zone")
     started = time.perf_counter()
     manifest = generate_landing_zone(landing, surveys=surveys, seed=seed, csv_only=True)
     generated = time.perf_counter() - started
+    if cached is not None:
+        partial = cached.with_name(cached.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        _hard_link_copy(landing, partial)
+        partial.rename(cached)
+    return manifest, generated
+
+
+def bench_size(
+    surveys: int, work: Path, seed: int, api_url: str | None, cache: Path | None = None
+) -> dict[str, object]:
+    root = work / f"n{surveys}"
+    shutil.rmtree(root, ignore_errors=True)
+    landing, data = root / "landing", root / "data"
+    manifest, generated = landing_zone(landing, surveys, seed, cache)
     fms_rows = sum(f["rows"] for f in manifest["files"] if f["source"] == "fms")
     fms_bytes = sum(p.stat().st_size for p in (landing / "fms").iterdir())
 
@@ -737,6 +765,11 @@ def main() -> int:
     parser.add_argument("--work", default=str(ROOT / "bench" / "work"), help="scratch folder")
     parser.add_argument("--seed", type=int, default=20260301)
     parser.add_argument(
+        "--landing-cache",
+        type=Path,
+        help="keep each generated landing zone here (hard links) and reuse it in later runs",
+    )
+    parser.add_argument(
         "--ephemeral",
         action="store_true",
         help="run each refresh as `fmw refresh` does without a server: Prefect's ephemeral API",
@@ -754,7 +787,7 @@ def main() -> int:
             api_url = stack.enter_context(prefect_server(work / "prefect_server"))
             prefect_costs = ephemeral_api_seconds(work, api_url)
         for surveys in sizes:
-            results.append(bench_size(surveys, work, args.seed, api_url))
+            results.append(bench_size(surveys, work, args.seed, api_url, args.landing_cache))
             if api_url:
                 results[-1]["prefect"] = {"mode": "server", **prefect_costs}
             write_results(results, Path(args.out))

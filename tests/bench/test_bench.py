@@ -124,3 +124,29 @@ def test_the_all_columns_floor_counts_each_submissions_final_version_once(bench,
 
     # u3, u4 and u5: u1's latest version is rejected, u2 was edited into u4
     assert [tuple(c[1:]) for c in cells] == [("outflow", "LA-LM", "CHN", 3, 2)]
+
+
+def test_a_cached_landing_zone_is_generated_once_and_then_linked(bench, tmp_path):
+    cache = tmp_path / "cache"
+    manifest, generated = bench.landing_zone(tmp_path / "first", 200, SEED, cache)
+    again, from_cache = bench.landing_zone(tmp_path / "second", 200, SEED, cache)
+
+    assert generated is not None and from_cache is None
+    assert again == manifest
+    first_files = sorted(p.relative_to(tmp_path / "first") for p in (tmp_path / "first").rglob("*"))
+    second_files = sorted(
+        p.relative_to(tmp_path / "second") for p in (tmp_path / "second").rglob("*")
+    )
+    assert first_files == second_files
+    export = next((tmp_path / "second" / "fms").iterdir())
+    assert export.stat().st_nlink == 3  # the cache's, the first run's and this run's name
+
+
+def test_another_seed_is_not_taken_from_the_cache(bench, tmp_path):
+    cache = tmp_path / "cache"
+    bench.landing_zone(tmp_path / "first", 200, SEED, cache)
+
+    _, generated = bench.landing_zone(tmp_path / "second", 200, SEED + 7, cache)
+
+    assert generated is not None
+    assert sorted(p.name for p in cache.iterdir()) == [f"n200-seed{SEED}", f"n200-seed{SEED + 7}"]
