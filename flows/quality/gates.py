@@ -89,6 +89,10 @@ class QualityReport:
         checks = [check for v in validations for check in v.checks] + (extra or [])
         return cls(checks, validations, marks or [], disclosure)
 
+    def with_disclosure(self, checks: list[CheckResult], summary: str) -> QualityReport:
+        """This report with the disclosure audit's verdicts, run beside its suites."""
+        return QualityReport.of(self.validations, self.marks, checks, summary)
+
     @property
     def critical_failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.severity == "critical" and r.success is False]
@@ -170,7 +174,7 @@ def run_quality_gates(
     from flows.disclosure.gate import disclosure_gate
 
     verdict = disclosure_gate(candidate, settings.suppression_k)
-    return QualityReport.of(validations, marks, verdict.checks, verdict.summary)
+    return QualityReport.of(validations, marks).with_disclosure(verdict.checks, verdict.summary)
 
 
 def suite_fingerprint(suite: Any, parameters: Mapping[str, ParameterValue]) -> str:

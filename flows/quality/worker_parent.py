@@ -31,6 +31,8 @@ import pickle
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -92,10 +94,28 @@ class QualityWorker:
     def run_gates_with_docs(
         self, settings: Settings, candidate: Path, run_id: str, today: date | None = None
     ) -> tuple[QualityReport, DataDocs]:
-        """The gates' report, and the run's Data Docs built from it in the worker."""
-        report, docs = self._ask(settings, candidate, today, run_id)
+        """The gates' report, and the run's Data Docs built from it in the worker.
+
+        The disclosure audit is no GX suite and has no Data Docs: it runs in a thread of this
+        process while the worker runs the suites, so the two take both cores instead of one
+        after the other (the audit is seconds of single-threaded solving). This process only
+        waits for the worker meanwhile. Its verdicts join the worker's report as they would
+        in `run_quality_gates`.
+        """
+        if not settings.disclosure_audit:
+            report, docs = self._ask(settings, candidate, today, run_id)
+            assert docs is not None
+            return report, docs
+        from flows.disclosure.gate import disclosure_gate
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmw-disclosure") as pool:
+            audit = pool.submit(disclosure_gate, candidate, settings.suppression_k)
+            report, docs = self._ask(
+                replace(settings, disclosure_audit=False), candidate, today, run_id
+            )
+            verdict = audit.result()
         assert docs is not None
-        return report, docs
+        return report.with_disclosure(verdict.checks, verdict.summary), docs
 
     def _ask(
         self, settings: Settings, candidate: Path, today: date | None, run_id: str | None

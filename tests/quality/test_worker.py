@@ -4,14 +4,17 @@ own, which gives the verdicts the gates give in process and never outlives its r
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import flows.disclosure.gate
 from flows.config import Settings
 from flows.quality.gates import QualityReport, run_quality_gates
 from flows.quality.worker_parent import QualityWorker, QualityWorkerError
@@ -38,6 +41,42 @@ def test_the_worker_gives_the_verdicts_the_gates_give_in_process(
     assert _verdicts(from_worker) == _verdicts(in_process)
     assert [v.suite for v in from_worker.validations] == [v.suite for v in in_process.validations]
     assert from_worker.blocks_publication
+
+
+def _without_seconds(summary: str) -> str:
+    return re.sub(r" \([0-9.]+ s\)", "", summary)
+
+
+def test_the_disclosure_audit_runs_in_the_refresh_beside_the_worker_with_the_same_verdicts(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plant_raw_submission(settings)
+    stories = [("LA-LM", 2, 44), ("LA-VT", 0, 5), ("LA-PH", 1, None)]
+    loads = [("fms", "export_2026-03-05.csv", "0" * 64, 80, None)]
+    db = candidate(
+        tmp_path / "candidate.duckdb", marts__story_coverage=stories, ops__file_loads=loads
+    )
+    audited = replace(settings, disclosure_audit=True)
+    audit_processes: list[int] = []
+    audit = flows.disclosure.gate.disclosure_gate
+
+    def recorded_audit(candidate: Path, k: int) -> flows.disclosure.gate.DisclosureVerdict:
+        audit_processes.append(os.getpid())
+        return audit(candidate, k)
+
+    monkeypatch.setattr(flows.disclosure.gate, "disclosure_gate", recorded_audit)
+
+    with QualityWorker() as worker:
+        beside, docs = worker.run_gates_with_docs(audited, db, "run-beside", TODAY)
+
+    assert audit_processes == [os.getpid()]  # here, not in the worker, and only once
+    in_process = run_quality_gates(audited, db, TODAY)
+    assert _verdicts(beside) == _verdicts(in_process)
+    assert {r.suite for r in beside.results} >= {"disclosure_audit", "raw_fms_submissions"}
+    assert _without_seconds(beside.summary()) == _without_seconds(in_process.summary())
+    assert docs.index.is_file() and docs.error is None
 
 
 def test_an_error_in_the_gates_reaches_the_refresh_with_its_cause(
