@@ -370,6 +370,8 @@ class _System:
     lower: np.ndarray
     upper_cap: float
     components: list[np.ndarray]  # LP variable indices of each connected part
+    component_rows: list[np.ndarray]  # the matrix rows (relations) of each, ascending
+    local_column: np.ndarray  # each LP variable's position within its component
 
 
 def _system(problem: _Problem, hidden: np.ndarray) -> _System:
@@ -377,6 +379,7 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
     column = np.full(len(problem.ids), -1, dtype=np.int64)
     column[variables] = np.arange(len(variables))
     rows, cols, data, rhs = [], [], [], []
+    first_column: list[int] = []  # of each matrix row: its component is the row's
     parent_of = np.arange(len(variables))
 
     def root(i: int) -> int:
@@ -402,12 +405,16 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
             cols.append(col)
             data.append(sign)
         rhs.append(constant)
+        first_column.append(entries[0][0])
         first = root(entries[0][0])
         for col, _ in entries[1:]:
             parent_of[root(col)] = first
     matrix = csr_matrix((data, (rows, cols)), shape=(len(rhs), len(variables)))
     roots = np.array([root(i) for i in range(len(variables))], dtype=np.int64)
     components = [np.flatnonzero(roots == r) for r in np.unique(roots)]
+    local_column = np.zeros(len(variables), dtype=np.int64)
+    for component in components:
+        local_column[component] = np.arange(len(component))
     return _System(
         variables=variables,
         matrix=matrix,
@@ -415,17 +422,36 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
         lower=problem.min_value[variables].astype(float),
         upper_cap=_upper_cap(problem),
         components=components,
+        component_rows=_rows_by_component(roots, np.array(first_column, dtype=np.int64)),
+        local_column=local_column,
     )
+
+
+def _rows_by_component(roots: np.ndarray, first_column: np.ndarray) -> list[np.ndarray]:
+    """The rows of each component, in the order of `np.unique(roots)`, each ascending: all
+    of a row's variables are in one component, its first one's."""
+    row_roots = roots[first_column] if len(first_column) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(row_roots, kind="stable")
+    sorted_roots = row_roots[order]
+    unique = np.unique(roots)
+    starts = np.searchsorted(sorted_roots, unique, side="left")
+    ends = np.searchsorted(sorted_roots, unique, side="right")
+    return [order[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 class _ComponentLp:
     """One component's relations in HiGHS, kept between solves: each check only changes
     the objective and the bounds, and HiGHS starts from the previous basis."""
 
-    def __init__(self, system: _System, component: np.ndarray) -> None:
-        sub = system.matrix[:, component].tocsr()
-        rows = np.flatnonzero(sub.getnnz(axis=1))
-        columns = sub[rows].tocsc()
+    def __init__(self, system: _System, component: np.ndarray, rows: np.ndarray) -> None:
+        # The component's rows, its variables renumbered from 0: slicing the whole matrix
+        # by columns once per component cost more than the solves at a million submissions.
+        block = system.matrix[rows]
+        sub = csr_matrix(
+            (block.data, system.local_column[block.indices], block.indptr),
+            shape=(len(rows), len(component)),
+        )
+        columns = sub.tocsc()
         self.size = len(component)
         self.lower = system.lower[component]
         self.cap = system.upper_cap
@@ -445,7 +471,7 @@ class _ComponentLp:
         self.highs.setOptionValue("output_flag", False)
         self.highs.passModel(lp)
         self.every = np.arange(self.size, dtype=np.int32)
-        self.rows = sub[rows].tocsr()
+        self.rows = sub
         self.columns = columns
         self.rhs = system.rhs[rows]
 
@@ -508,16 +534,21 @@ def _failing_cells(problem: _Problem, hidden: np.ndarray, k: int, settled: np.nd
     """Suppressed cells the reader could pin down or bound below k."""
     system = _system(problem, hidden)
     failing: list[int] = []
-    for component in system.components:
+    for component, rows in zip(system.components, system.component_rows, strict=True):
         cells = system.variables[component]
         if not (problem.watched[cells] & ~settled[cells]).any():
             continue
-        failing += _check_component(problem, system, component, k, settled)
+        failing += _check_component(problem, system, component, rows, k, settled)
     return sorted(failing, key=lambda cell: problem.order[cell])
 
 
 def _check_component(
-    problem: _Problem, system: _System, component: np.ndarray, k: int, settled: np.ndarray
+    problem: _Problem,
+    system: _System,
+    component: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+    settled: np.ndarray,
 ) -> list[int]:
     """The watched cells of one component that fail, at most FAILING_PER_ROUND of them (the
     rest wait for the next round, after the repair).
@@ -526,7 +557,7 @@ def _check_component(
     its target, and every cell that reaches its target in that one feasible solution is
     protected (the reader cannot rule that solution out). Only when a solution settles
     none is the first open cell solved alone."""
-    lp = _ComponentLp(system, component)
+    lp = _ComponentLp(system, component, rows)
     cells = system.variables[component]
     values = problem.value[cells].astype(float)
     # x reaching max(k, v + 1) shows both: the interval reaches k, and it is not a point
@@ -724,8 +755,8 @@ def attack_intervals(
         hidden[index[cell_id]] = True
     system = _system(problem, hidden)
     intervals: dict[str, tuple[float, float]] = {}
-    for component in system.components:
-        lp = _ComponentLp(system, component)
+    for component, rows in zip(system.components, system.component_rows, strict=True):
+        lp = _ComponentLp(system, component, rows)
         unbounded = np.full(lp.size, highspy.kHighsInf)
         for position, cell in enumerate(system.variables[component]):
             if not watched[cell]:

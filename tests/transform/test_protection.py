@@ -325,3 +325,25 @@ def test_linked_grids_shaped_like_the_marts_are_always_protected(seed: int, k: i
     cells, relations = _mart_shaped_grid(seed)
 
     _assert_protected(cells, relations, k=k)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_each_component_lp_holds_exactly_the_relations_over_its_cells(seed: int):
+    # The attacker's LP of a component is the system's rows over its cells, its columns
+    # renumbered from 0 in the component's order: what slicing the whole system gives.
+    from flows.transform.protection import _ComponentLp, _problem, _system
+
+    cells, relations = _mart_shaped_grid(seed)
+    problem = _problem(cells, relations)
+    system = _system(problem, ~problem.publishable | (problem.value < 5))
+    assert len(system.components) > 1
+
+    for component, rows in zip(system.components, system.component_rows, strict=True):
+        whole = system.matrix[:, component].tocsr()
+        expected_rows = whole.getnnz(axis=1).nonzero()[0]
+        expected = whole[expected_rows]
+        lp = _ComponentLp(system, component, rows)
+        assert list(rows) == list(expected_rows)
+        assert (lp.rows != expected).nnz == 0 and lp.rows.shape == expected.shape
+        assert (lp.columns != expected.tocsc()).nnz == 0
+        assert list(lp.rhs) == list(system.rhs[expected_rows])
