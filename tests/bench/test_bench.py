@@ -150,3 +150,19 @@ def test_another_seed_is_not_taken_from_the_cache(bench, tmp_path):
 
     assert generated is not None
     assert sorted(p.name for p in cache.iterdir()) == [f"n200-seed{SEED}", f"n200-seed{SEED + 7}"]
+
+
+@pytest.mark.slow
+def test_a_measured_refresh_reports_what_it_and_its_worker_held_at_once(
+    bench, tmp_path, prefect_api
+):
+    landing = tmp_path / "landing"
+    generate_landing_zone(landing, surveys=200, seed=SEED, csv_only=True)
+
+    run = bench.run_refresh(landing, tmp_path / "data", prefect_api.url)
+
+    assert run["status"] == "published"
+    assert run["worker_peak_rss_mib"] > 100  # it imported Great Expectations
+    # sampled at once, never more than the two peaks added
+    assert run["refresh_peak_rss_mib"] / 2 < run["together_peak_rss_mib"] <= run["peak_rss_mib"]
+    assert run["peak_rss_mib"] == run["refresh_peak_rss_mib"] + run["worker_peak_rss_mib"]
