@@ -9,7 +9,8 @@ while ingest and dbt run.
 
 A worker serves one refresh: it imports GX, waits for the one request, runs
 `flows.quality.gates.run_quality_gates`, builds the run's Data Docs when asked
-(`flows.quality.data_docs`, GX's site builder) and sends both back, then exits. A refresh that ends
+(`flows.quality.data_docs`, GX's site builder) and sends both back, then exits. With Data Docs
+(a refresh's quality stage), the disclosure audit runs in the refresh's own process meanwhile. A refresh that ends
 without asking kills it (it has opened no database yet). When the refresh's process dies,
 even SIGKILLed alone, the kernel kills the worker (flows.parent_death): the thread that starts a
 worker must outlive it, as a `with QualityWorker()` block does. The worker holds the refresh lock
