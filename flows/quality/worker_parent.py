@@ -10,11 +10,12 @@ while ingest and dbt run.
 A worker serves one refresh: it imports GX, waits for the one request, runs
 `flows.quality.gates.run_quality_gates`, builds the run's Data Docs when asked
 (`flows.quality.data_docs`, GX's site builder) and sends both back, then exits. With Data Docs
-(a refresh's quality stage), the disclosure audit runs in the refresh's own process meanwhile. A refresh that ends
-without asking kills it (it has opened no database yet). When the refresh's process dies,
-even SIGKILLed alone, the kernel kills the worker (flows.parent_death): the thread that starts a
-worker must outlive it, as a `with QualityWorker()` block does. The worker holds the refresh lock
-with its parent (`shared_fds`), so no other refresh starts while it may still read a database.
+(a refresh's quality stage), the disclosure audit runs in the refresh's own process meanwhile.
+A refresh that ends without asking kills it (it has opened no database yet). When the
+refresh's process dies, even SIGKILLed alone, the kernel kills the worker (flows.parent_death):
+the thread that starts a worker must outlive it, as a `with QualityWorker()` block does. The
+worker holds the refresh lock with its parent (`shared_fds`), so no other refresh starts while
+it may still read a database.
 
 The request, (settings, candidate, today, run_id or None), is pickled to the worker's stdin;
 the reply, ("report", (QualityReport, DataDocs or None)) or ("error", what went wrong), is
