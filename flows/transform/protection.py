@@ -108,6 +108,9 @@ class _Problem:
 
 
 def _problem(cells: Sequence[Cell], relations: Sequence[Relation]) -> _Problem:
+    # The cells in id order, whatever order they came in: the LPs' columns follow it, and a
+    # degenerate LP's optimum (so the pattern) may depend on the order of its columns.
+    cells = sorted(cells, key=lambda cell: cell.cell_id)
     index: dict[str, int] = {}
     for i, cell in enumerate(cells):
         if cell.cell_id in index:
