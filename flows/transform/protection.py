@@ -414,7 +414,8 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
             parent_of[root(col)] = first
     matrix = csr_matrix((data, (rows, cols)), shape=(len(rhs), len(variables)))
     roots = np.array([root(i) for i in range(len(variables))], dtype=np.int64)
-    components = [np.flatnonzero(roots == r) for r in np.unique(roots)]
+    unique_roots = np.unique(roots)
+    components = _grouped(roots, unique_roots)
     local_column = np.zeros(len(variables), dtype=np.int64)
     for component in components:
         local_column[component] = np.arange(len(component))
@@ -425,20 +426,18 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
         lower=problem.min_value[variables].astype(float),
         upper_cap=_upper_cap(problem),
         components=components,
-        component_rows=_rows_by_component(roots, np.array(first_column, dtype=np.int64)),
+        # all of a row's variables are in one component: its first one's
+        component_rows=_grouped(roots[np.array(first_column, dtype=np.int64)], unique_roots),
         local_column=local_column,
     )
 
 
-def _rows_by_component(roots: np.ndarray, first_column: np.ndarray) -> list[np.ndarray]:
-    """The rows of each component, in the order of `np.unique(roots)`, each ascending: all
-    of a row's variables are in one component, its first one's."""
-    row_roots = roots[first_column] if len(first_column) else np.zeros(0, dtype=np.int64)
-    order = np.argsort(row_roots, kind="stable")
-    sorted_roots = row_roots[order]
-    unique = np.unique(roots)
-    starts = np.searchsorted(sorted_roots, unique, side="left")
-    ends = np.searchsorted(sorted_roots, unique, side="right")
+def _grouped(labels: np.ndarray, groups: np.ndarray) -> list[np.ndarray]:
+    """For each of `groups` (sorted labels), the ascending positions that carry its label."""
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.searchsorted(ordered, groups, side="left")
+    ends = np.searchsorted(ordered, groups, side="right")
     return [order[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
