@@ -57,12 +57,17 @@ from flows.sample.generator import generate_landing_zone  # noqa: E402
 # The process's own peak resident set. Not ru_maxrss: on Linux it carries the parent's
 # peak across fork and exec, so every child would report the benchmark's own size.
 PEAK_RSS = """
+def status_mib(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith(field)) / 1024
+    except (OSError, StopIteration):
+        return None
 def peak_rss_mib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    peak = status_mib("self", "VmHWM:")
+    if peak is None:
+        raise RuntimeError("no VmHWM in /proc/self/status")
+    return peak
 """
 
 REFRESH_CHILD = (
@@ -81,12 +86,6 @@ def recording_start(self, *args, **kwargs):
     start_worker(self, *args, **kwargs)
     worker_pids.append(self.pid)
 flows.quality.worker_parent.QualityWorker.__init__ = recording_start
-def status_mib(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith(field)) / 1024
-    except (OSError, StopIteration):
-        return None
 # What the refresh and its worker hold at the same moment, sampled: the sum of their two
 # peaks (VmHWM) is an upper bound that adds peaks reached at different times.
 together = {"peak": 0.0}
