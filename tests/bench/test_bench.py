@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from flows.sample.generator import generate_landing_zone
+from tests.helpers.bench_scripts import load_bench_script
 from tests.helpers.kobo_files import submission, write_csv
 
 SURVEYS = 5000  # 1% of it: 50 new submissions
 SEED = 20260301
-
-
-def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "run.py"
-    spec = importlib.util.spec_from_file_location("bench_run", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -43,7 +32,7 @@ def _uuids(rows: list[list[str]], header: list[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _bench()
+    return load_bench_script("run")
 
 
 @pytest.fixture

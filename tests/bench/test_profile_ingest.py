@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -10,15 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.sample.generator import generate_landing_zone
-
-
-def _profile_ingest():
-    path = Path(__file__).resolve().parents[2] / "bench" / "profile_ingest.py"
-    spec = importlib.util.spec_from_file_location("profile_ingest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers.bench_scripts import load_bench_script
 
 
 def test_the_profile_names_each_statement_the_closing_checkpoint_and_the_next_one(
@@ -28,7 +19,7 @@ def test_the_profile_names_each_statement_the_closing_checkpoint_and_the_next_on
     generate_landing_zone(landing, surveys=200, seed=20260301, csv_only=True)
     monkeypatch.setattr(sys, "argv", ["profile_ingest.py", str(landing), str(tmp_path / "data")])
 
-    assert _profile_ingest().main() == 0
+    assert load_bench_script("profile_ingest").main() == 0
 
     printed = capsys.readouterr().out
     loaded = int(re.search(r"ingest [0-9.]+ s, ([0-9,]+) rows loaded", printed)[1].replace(",", ""))

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.helpers.bench_scripts import load_bench_script
+
 
 @pytest.fixture(scope="module")
 def results_file() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "results_file.py"
-    spec = importlib.util.spec_from_file_location("bench_results_file", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("results_file")
 
 
 def test_rerunning_bench_run_keeps_the_lake_benchmarks_section(results_file, tmp_path):
