@@ -32,20 +32,32 @@ from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
 from flows.ingest import fmr, reference
 from flows.ingest.exceptions import UnreadableFile
+from flows.ingest.fms.digest import FileDigest, digest_file
 from flows.ingest.fms.load import load_staged_fms
 from flows.ingest.fms.read import StagedFile, stage_file
+from flows.ingest.fms.repeats import (
+    RememberedExport,
+    header_line_of,
+    remember_export,
+    remembered_export,
+    stage_repeating_export,
+)
 from flows.ingest.landing import (
     SOURCES,
     LandingFile,
     LoadCounts,
     landing_files,
     printable,
-    sha256_of,
 )
 from flows.ingest.stories import load as stories
 from flows.step import Step
 from flows.warehouse.connection import transaction
-from flows.warehouse.schema import FMS_DELIVERIES_TABLE, ensure_schema
+from flows.warehouse.schema import (
+    FMS_DELIVERIES_TABLE,
+    FMS_EXPORT_ROWS_TABLE,
+    FMS_EXPORTS_TABLE,
+    ensure_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +95,8 @@ class IngestSummary:
 RAW_TABLES = (
     "raw.fms_submissions",
     FMS_DELIVERIES_TABLE,
+    FMS_EXPORTS_TABLE,
+    FMS_EXPORT_ROWS_TABLE,
     "raw.fmr_tallies",
     "raw.stories",
     "raw.fx_rates",
@@ -257,14 +271,32 @@ class _Staging:
         return self.staged
 
 
+def _is_fms_csv(landing: LandingFile) -> bool:
+    return landing.source == "fms" and landing.path.suffix.lower() == ".csv"
+
+
+def _remembered_export_of(
+    connection: duckdb.DuckDBPyConnection, landing: LandingFile
+) -> RememberedExport | None:
+    """The export last read in this file's layout, which this one may repeat."""
+    if not _is_fms_csv(landing):
+        return None
+    return remembered_export(connection, header_line_of(landing.path))
+
+
 def _stages_while_hashing(
-    connection: duckdb.DuckDBPyConnection, landing: LandingFile, identity: FileIdentity
+    connection: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    identity: FileIdentity,
+    remembered: RememberedExport | None,
 ) -> bool:
     """Whether the file is an FMS export DuckDB reads that no recorded file can match: no
     file of its name, and none of its size (same bytes, same size), was ever recorded.
     Such a file is loaded whatever its hash, so DuckDB reads it while Python hashes it, on
-    the other core. Any other file is hashed first: a copy is never read."""
-    if landing.source != "fms" or landing.path.suffix.lower() != ".csv":
+    the other core. Any other file is hashed first: a copy is never read, and an export
+    in a remembered layout is compared with the remembered export while it is hashed, so
+    that only what it adds is read (flows.ingest.fms.repeats)."""
+    if not _is_fms_csv(landing) or remembered is not None:
         return False
     # A link is recorded with its own size (lstat), its bytes are its target's.
     sizes = [identity.size_bytes, landing.path.stat().st_size]
@@ -278,12 +310,12 @@ def _stages_while_hashing(
 
 def _hash_while_staging(
     connection: duckdb.DuckDBPyConnection, form: Form, landing: LandingFile, limits: IngestLimits
-) -> tuple[str, _Staging]:
-    """The file's sha256, computed in a thread while DuckDB stages it (both release the
+) -> tuple[FileDigest, _Staging]:
+    """The file's digest, computed in a thread while DuckDB stages it (both release the
     GIL). A file that cannot be hashed fails as it would have before staging."""
     staging = _Staging()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmw-sha256") as pool:
-        hashing = pool.submit(sha256_of, landing.path)
+        hashing = pool.submit(digest_file, landing.path)
         try:
             staging.staged = stage_file(connection, form, landing.path, limits)
         except Exception as error:  # noqa: BLE001 - judged with the file's load, as before
@@ -295,18 +327,20 @@ def _load_in_transaction(
     connection: duckdb.DuckDBPyConnection,
     form: Form,
     landing: LandingFile,
-    sha256: str,
     identity: FileIdentity,
     run_id: str,
     limits: IngestLimits,
+    digest: FileDigest,
     staging: _Staging | None = None,
+    remembered: RememberedExport | None = None,
 ) -> FileResult:
     """Load the file and record it in one transaction: all of it, or nothing."""
+    sha256 = digest.sha256
     staged = None
     if staging is not None:
         staged = staging.result()
     elif landing.source == "fms":
-        staged = stage_file(connection, form, landing.path, limits)
+        staged = _stage_fms(connection, form, landing, digest, remembered, limits)
     try:
         with transaction(connection):
             # Staging needs file order (it numbers the rows); nothing after it does: every
@@ -314,6 +348,7 @@ def _load_in_transaction(
             # raw rows on both cores.
             connection.execute("SET preserve_insertion_order = false")
             if staged is not None:
+                remember_export(connection, landing.name, digest, staged)
                 counts = load_staged_fms(connection, form, staged, landing.name, run_id)
             else:
                 counts = LOADERS[landing.source](connection, form, landing, run_id, limits)
@@ -322,6 +357,21 @@ def _load_in_transaction(
     finally:
         connection.execute("RESET preserve_insertion_order")
     return result
+
+
+def _stage_fms(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    digest: FileDigest,
+    remembered: RememberedExport | None,
+    limits: IngestLimits,
+) -> StagedFile:
+    if remembered is not None and digest.bytes_as_known:
+        staged = stage_repeating_export(connection, form, landing.path, digest, remembered, limits)
+        if staged is not None:
+            return staged
+    return stage_file(connection, form, landing.path, limits)
 
 
 _MAX_REASON = 500
@@ -372,10 +422,12 @@ def _judge(
         _record(connection, landing, sha256, identity, result, run_id)
         return result
     staging = None
-    if _stages_while_hashing(connection, landing, identity):
-        sha256, staging = _hash_while_staging(connection, form, landing, limits)
+    remembered = _remembered_export_of(connection, landing)
+    if _stages_while_hashing(connection, landing, identity, remembered):
+        digest, staging = _hash_while_staging(connection, form, landing, limits)
     else:
-        sha256 = sha256_of(landing.path)
+        digest = digest_file(landing.path, remembered.known if remembered else None)
+    sha256 = digest.sha256
     if _already_seen(connection, landing.source, retry_failed).get(landing.name) == sha256:
         _remember_identity(connection, landing, sha256, identity)
         return None
@@ -402,7 +454,7 @@ def _judge(
         return result
     try:
         return _load_in_transaction(
-            connection, form, landing, sha256, identity, run_id, limits, staging
+            connection, form, landing, identity, run_id, limits, digest, staging, remembered
         )
     except Exception as error:  # noqa: BLE001 - whatever a file holds, it gets a verdict
         result = _failed(landing, _reason(landing, error))

@@ -193,8 +193,10 @@ def test_a_link_out_of_the_landing_zone_is_never_opened(
     secret = write_csv(tmp_path / "secret" / "other.csv", [submission("secret")])
     (landing / "fms" / "link.csv").symlink_to(secret)
     opened: list[Path] = []
-    real_sha = landing_zone.sha256_of
-    monkeypatch.setattr(landing_zone, "sha256_of", lambda p: opened.append(p) or real_sha(p))
+    real_digest = landing_zone.digest_file
+    monkeypatch.setattr(
+        landing_zone, "digest_file", lambda p, *a: opened.append(p) or real_digest(p, *a)
+    )
 
     [result] = _ingest(warehouse, form, landing, "r1").files
 

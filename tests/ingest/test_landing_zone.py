@@ -11,6 +11,7 @@ import duckdb
 
 from flows.form.xlsform import Form
 from flows.ingest import landing_zone
+from flows.ingest.landing import sha256_of
 from flows.ingest.landing_zone import ingest_landing_zone
 from tests.helpers.kobo_files import submission, write_csv
 
@@ -38,14 +39,14 @@ def test_a_new_export_is_read_by_duckdb_while_its_bytes_are_hashed(
 ):
     write_csv(landing / "fms" / "export.csv", [submission("u1"), submission("u2")])
     staging, _ = _record_staging(monkeypatch)
-    real_sha256 = landing_zone.sha256_of
+    real_digest = landing_zone.digest_file
     hashed_during_staging: list[bool] = []
 
-    def sha256_once_staging_began(path: Path) -> str:
+    def digest_once_staging_began(path: Path, *args):
         hashed_during_staging.append(staging.wait(timeout=5))
-        return real_sha256(path)
+        return real_digest(path, *args)
 
-    monkeypatch.setattr(landing_zone, "sha256_of", sha256_once_staging_began)
+    monkeypatch.setattr(landing_zone, "digest_file", digest_once_staging_began)
 
     [result] = _ingest(warehouse, form, landing, "r1").files
 
@@ -53,7 +54,7 @@ def test_a_new_export_is_read_by_duckdb_while_its_bytes_are_hashed(
     assert result.status == "loaded"
     assert result.counts.rows_loaded == 2
     sha256 = warehouse.execute("SELECT sha256 FROM ops.file_loads").fetchone()[0]
-    assert sha256 == real_sha256(landing / "fms" / "export.csv")
+    assert sha256 == sha256_of(landing / "fms" / "export.csv")
 
 
 def test_a_copy_of_a_loaded_export_is_hashed_first_and_never_read(

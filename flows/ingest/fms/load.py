@@ -56,9 +56,21 @@ def _row_hash_sql(columns: tuple[str, ...]) -> str:
 
 def _held_delivered_hash_sql(staged: StagedFile, validation_sql: str, table: str) -> str:
     """The delivered hash bound to this staging and validation SQL: a row delivered in the
-    same bytes but staged or validated differently (another layout, a new form) differs."""
-    recipe = hashlib.sha256(f"{staged.view.sql}\n{validation_sql}".encode()).hexdigest()
+    same bytes but staged or validated differently (another layout, a new form) differs.
+    How rows are numbered is not part of it: a row's number never changes its content."""
+    recipe = hashlib.sha256(f"{staged.view.columns}\n{validation_sql}".encode()).hexdigest()
     return f"hash({quote_literal(recipe)}, {table}.delivered_hash)"
+
+
+def remembered_delivery_sql(form: Form, staged: StagedFile, table: str) -> str:
+    """SQL true for a row of `table` (`_uuid` as staged, `delivered_hash`) that this load
+    would set aside as held exactly as delivered (`_set_aside_rows_held_as_delivered`)."""
+    validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
+    delivered_hash = _held_delivered_hash_sql(staged, validation_sql, table)
+    return (
+        f"EXISTS (SELECT 1 FROM {FMS_DELIVERIES_TABLE} AS remembered "
+        f"WHERE remembered._uuid = {table}._uuid AND remembered.delivered_hash = {delivered_hash})"
+    )
 
 
 def load_staged_fms(

@@ -11,6 +11,7 @@ is handed to DuckDB as a frame.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import zipfile
@@ -48,8 +49,12 @@ class MalformedRow:
 
 @dataclass(frozen=True)
 class StagedView:
-    projection: str  # its select list over `fms_file_rows`
+    columns: str  # its select list over `fms_file_rows`, source_row aside
     source_row: str  # its `source_row` over `fms_file_rows`
+
+    @property
+    def projection(self) -> str:
+        return f"CAST({self.source_row} AS INTEGER) AS source_row, {self.columns}"
 
     @property
     def sql(self) -> str:
@@ -89,6 +94,10 @@ class StagedFile:
     plan: ColumnPlan
     view: StagedView
     malformed: list[MalformedRow] = field(default_factory=list)
+    # Set when DuckDB's reader staged the file, one row per line it read.
+    csv_reading: CsvReading | None = None
+    # Its first rows, those of the export last read in its layout (flows.ingest.fms.repeats).
+    repeated_rows: int = 0
 
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
         layouts = {}
@@ -131,7 +140,7 @@ def _check_size(path: Path, limits: IngestLimits, what: str) -> None:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path) -> tuple[list[str], str]:
+def csv_header(path: Path) -> tuple[list[str], str]:
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     text = decode_text(head, cut_at_end=True)
@@ -168,30 +177,14 @@ def _is_utf8(text: str) -> bool:
 def _stage_csv(
     connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
 ) -> StagedFile:
-    header, delimiter = _csv_header(path)
-    plan = _plan(form, header)
+    header, delimiter = csv_header(path)
+    plan = plan_for(form, header)
     if not _duckdb_can_open(path):
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
-    positional = {f"c{i}": "VARCHAR" for i in range(len(header))}
-    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in positional)
-    wanted = _kept_headers(plan)
-    projection = ", ".join(
-        f"c{header.index(h)} AS {quote_identifier(_staged_name(plan, h))}" for h in wanted
-    )
-    extras = _extras_json({h: f"c{header.index(h)}" for h in plan.extras})
-    delivered = _delivered_hash(
-        plan, lambda h: f"c{header.index(h)}", lambda h: f"c{header.index(h)}"
-    )
+    reading = CsvReading(header, delimiter, plan, limits.max_cell_bytes)
     try:
         connection.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE fms_file_rows AS
-            SELECT {projection}, {extras} AS extra_columns, {delivered} AS delivered_hash
-            FROM read_csv({quote_literal(str(path))}, delim={quote_literal(delimiter)},
-                header=true, auto_detect=false, columns={{{columns}}},
-                quote='"', escape='"', strict_mode=true, null_padding=false,
-                max_line_size={limits.max_cell_bytes})
-            """
+            f"CREATE OR REPLACE TEMP TABLE fms_file_rows AS {reading.select_from(path)}"
         )
     except duckdb.Error:
         # Ragged rows, bad bytes, an open quote, a long line: read it again exactly, row by
@@ -206,7 +199,42 @@ def _stage_csv(
         # breaks are far more common there than a quote that closes in the same column.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
-    return StagedFile(rows_read=rows_read, plan=plan, view=view)
+    return StagedFile(rows_read=rows_read, plan=plan, view=view, csv_reading=reading)
+
+
+@dataclass(frozen=True)
+class CsvReading:
+    """How DuckDB's reader turns one CSV layout (header, delimiter) into `fms_file_rows`:
+    each line it reads becomes a row that depends on that line's bytes alone."""
+
+    header: list[str]
+    delimiter: str
+    plan: ColumnPlan
+    max_cell_bytes: int
+
+    def select_from(self, path: Path) -> str:
+        header = self.header
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+        projection = ", ".join(
+            f"c{header.index(h)} AS {quote_identifier(_staged_name(self.plan, h))}"
+            for h in _kept_headers(self.plan)
+        )
+        extras = _extras_json({h: f"c{header.index(h)}" for h in self.plan.extras})
+        delivered = _delivered_hash(
+            self.plan, lambda h: f"c{header.index(h)}", lambda h: f"c{header.index(h)}"
+        )
+        return f"""
+            SELECT {projection}, {extras} AS extra_columns, {delivered} AS delivered_hash
+            FROM read_csv({quote_literal(str(path))}, delim={quote_literal(self.delimiter)},
+                header=true, auto_detect=false, columns={{{columns}}},
+                quote='"', escape='"', strict_mode=true, null_padding=false,
+                max_line_size={self.max_cell_bytes})
+            """
+
+    @property
+    def recipe(self) -> str:
+        """What a row read this way depends on besides its bytes: the SQL, for any file."""
+        return hashlib.sha256(self.select_from(Path("<file>")).encode()).hexdigest()
 
 
 def _physical_lines(path: Path) -> int:
@@ -437,7 +465,7 @@ def _stage_json(
 # --- shared ----------------------------------------------------------------------------
 
 
-def _plan(form: Form, header: list[str]) -> ColumnPlan:
+def plan_for(form: Form, header: list[str]) -> ColumnPlan:
     try:
         return plan_columns(form, header)
     except ValueError as error:
@@ -491,7 +519,7 @@ def _stage_rows(
     rows_read: int,
     malformed: list[MalformedRow] | None = None,
 ) -> StagedFile:
-    plan = _plan(form, header)
+    plan = plan_for(form, header)
     wanted = _kept_headers(plan)
     positions = {h: header.index(h) for h in (*wanted, *plan.extras)}
     malformed = list(malformed or [])
@@ -579,9 +607,15 @@ def trimmed_or_null(value: str) -> str:
 def _create_staged_view(
     connection: duckdb.DuckDBPyConnection, form: Form, plan: ColumnPlan, source_row: str
 ) -> StagedView:
+    view = staged_view(form, plan, source_row)
+    connection.execute(view.sql)
+    return view
+
+
+def staged_view(form: Form, plan: ColumnPlan, source_row: str) -> StagedView:
     """Give every raw column a place, NULL when this file did not have it."""
     present = {_staged_name(plan, h) for h in _kept_headers(plan)}
-    columns = [f"CAST({source_row} AS INTEGER) AS source_row"]
+    columns = []
     for name in (*raw_system_columns(), *raw_form_columns(form)):
         if name in present:
             columns.append(f"{trimmed_or_null(quote_identifier(name))} AS {quote_identifier(name)}")
@@ -590,6 +624,4 @@ def _create_staged_view(
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
         columns.append(quote_identifier(name))
     columns += ["extra_columns", "delivered_hash"]
-    view = StagedView(", ".join(columns), source_row)
-    connection.execute(view.sql)
-    return view
+    return StagedView(", ".join(columns), source_row)

@@ -235,13 +235,13 @@ def test_a_second_run_reads_nothing_again(warehouse, form, landing):
 
 def _count_hashing(monkeypatch) -> list[str]:
     hashed: list[str] = []
-    real = ingest.sha256_of
+    real = ingest.digest_file
 
-    def spy(path: Path) -> str:
+    def spy(path: Path, *args):
         hashed.append(path.name)
-        return real(path)
+        return real(path, *args)
 
-    monkeypatch.setattr(ingest, "sha256_of", spy)
+    monkeypatch.setattr(ingest, "digest_file", spy)
     return hashed
 
 

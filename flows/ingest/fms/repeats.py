@@ -1,0 +1,371 @@
+"""Stage a cumulative export without parsing the rows it repeats from an earlier export.
+
+KoboToolbox exports every submission each time, in submission order: tonight's export in
+yesterday's layout starts with yesterday's export, byte for byte, and adds the new
+submissions at its end. For the last export read in each layout (its header line, bytes
+and all) the warehouse remembers the hashes of its 4 MiB blocks and, per data row, the
+row's `_uuid` and delivered hash as DuckDB staged them (`raw.fms_export_rows`).
+
+A new export whose leading blocks are those of the remembered export repeats its rows up
+to the last line break inside them. Only the rest (the tail) is parsed, and of the repeated
+rows only those the load could not set aside as held exactly as delivered: rows it
+quarantined, rows whose held version changed since, rows that now conflict. Every other
+repeated row stands in the staged table by its `_uuid` and delivered hash alone, which is
+all the load reads of a row it sets aside (flows.ingest.fms.load). So the load sees the
+rows it would see if it parsed the whole file, numbered as in the file.
+
+This holds only where each line is one row: the remembered export and this one have no
+line break inside a cell, no blank line, no lone carriage return
+(FileDigest.one_row_per_line); then a line of the same bytes under the same header is read
+to the same row (CsvReading.recipe). Anything else, or a tail DuckDB cannot read, stages
+the whole file as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
+from flows.form.xlsform import Form
+from flows.ingest.fms.digest import FileDigest, KnownExport
+from flows.ingest.fms.load import remembered_delivery_sql
+from flows.ingest.fms.read import (
+    CsvReading,
+    StagedFile,
+    csv_header,
+    plan_for,
+    staged_view,
+    trimmed_or_null,
+)
+from flows.warehouse.schema import FMS_EXPORT_ROWS_TABLE, FMS_EXPORTS_TABLE
+
+# Layouts remembered at once: an office that alternates two export settings keeps both.
+KEPT_LAYOUTS = 2
+# Past this share of repeated rows to parse again, reading the whole file is as cheap.
+_MOST_REPEATS_TO_PARSE = 0.5
+_HEADER_LOOKAHEAD = 1 << 20
+
+
+@dataclass(frozen=True)
+class RememberedExport:
+    known: KnownExport
+    layout: str
+    csv_recipe: str
+    rows: int
+
+
+def layout_of(header_line: bytes) -> str:
+    return hashlib.sha256(header_line).hexdigest()
+
+
+def header_line_of(path: Path) -> bytes | None:
+    with path.open("rb") as handle:
+        head = handle.read(_HEADER_LOOKAHEAD)
+    end = head.find(b"\n")
+    return head[: end + 1] if end >= 0 else None
+
+
+def remembered_export(
+    connection: duckdb.DuckDBPyConnection, header_line: bytes | None
+) -> RememberedExport | None:
+    if header_line is None:
+        return None
+    found = connection.execute(
+        f"SELECT size_bytes, block_bytes, block_hashes, csv_recipe, rows FROM {FMS_EXPORTS_TABLE} "
+        "WHERE layout = ?",
+        [layout_of(header_line)],
+    ).fetchone()
+    if found is None:
+        return None
+    size, block_bytes, hashes, recipe, rows = found
+    known = KnownExport(size, block_bytes, tuple(hashes.split(",")) if hashes else ())
+    return RememberedExport(known, layout_of(header_line), recipe, rows)
+
+
+def remember_export(
+    connection: duckdb.DuckDBPyConnection, file_name: str, digest: FileDigest, staged: StagedFile
+) -> None:
+    """Remember this export for the next one in its layout, in the load's transaction. Run
+    it before the load drops the staged rows. Rows it repeats are remembered already."""
+    reading = staged.csv_reading
+    if (
+        reading is None
+        or staged.malformed
+        or digest.header_line is None
+        or not digest.one_row_per_line(staged.rows_read)
+    ):
+        return
+    layout = layout_of(digest.header_line)
+    connection.execute(
+        f"DELETE FROM {FMS_EXPORT_ROWS_TABLE} WHERE layout = ? AND file_row > ?",
+        [layout, staged.repeated_rows],
+    )
+    connection.execute(f"DELETE FROM {FMS_EXPORTS_TABLE} WHERE layout = ?", [layout])
+    connection.execute(
+        f"INSERT INTO {FMS_EXPORT_ROWS_TABLE} "
+        f"SELECT ?, CAST({staged.view.source_row} AS INTEGER), _uuid, delivered_hash "
+        f"FROM fms_file_rows WHERE {staged.view.source_row} > ?",
+        [layout, staged.repeated_rows],
+    )
+    connection.execute(
+        f"INSERT INTO {FMS_EXPORTS_TABLE} (layout, file_name, csv_recipe, size_bytes, "
+        "block_bytes, block_hashes, rows, remembered_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)",
+        [
+            layout,
+            file_name,
+            reading.recipe,
+            digest.size,
+            digest.block_bytes,
+            ",".join(digest.block_hashes),
+            staged.rows_read,
+        ],
+    )
+    _forget_all_but_the_latest_layouts(connection)
+
+
+def forget_layout(connection: duckdb.DuckDBPyConnection, layout: str) -> None:
+    connection.execute(f"DELETE FROM {FMS_EXPORT_ROWS_TABLE} WHERE layout = ?", [layout])
+    connection.execute(f"DELETE FROM {FMS_EXPORTS_TABLE} WHERE layout = ?", [layout])
+
+
+def _forget_all_but_the_latest_layouts(connection: duckdb.DuckDBPyConnection) -> None:
+    stale = connection.execute(
+        f"SELECT layout FROM {FMS_EXPORTS_TABLE} ORDER BY remembered_at DESC, layout "
+        f"OFFSET {KEPT_LAYOUTS}"
+    ).fetchall()
+    for (layout,) in stale:
+        forget_layout(connection, layout)
+
+
+# --- staging ---------------------------------------------------------------------------
+
+
+def stage_repeating_export(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    digest: FileDigest,
+    remembered: RememberedExport,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+) -> StagedFile | None:
+    """Stage `path` as `stage_file` would, parsing only what the remembered export does not
+    vouch for; None when that cannot be done (the caller stages the whole file)."""
+    if digest.header_line is None or digest.lone_carriage_returns:
+        return None
+    header, delimiter = csv_header(path)
+    reading = CsvReading(header, delimiter, plan_for(form, header), limits.max_cell_bytes)
+    if reading.recipe != remembered.csv_recipe:
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="fmw-export-") as folder:
+            staged = _stage_in(connection, form, path, digest, remembered, reading, Path(folder))
+    finally:
+        for table in _HELPER_TABLES:
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+    if staged is not None:
+        connection.execute(staged.view.sql)
+    return staged
+
+
+_HELPER_TABLES = ("fms_tail_rows", "fms_repeated_rows", "fms_again_numbers", "fms_again_rows")
+
+
+def _stage_in(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    digest: FileDigest,
+    remembered: RememberedExport,
+    reading: CsvReading,
+    folder: Path,
+) -> StagedFile | None:
+    assert digest.header_line is not None
+    repeated_end = _last_line_end(path, digest.bytes_as_known)
+    repeated_rows = _line_breaks_before(path, digest, repeated_end) - 1
+    if repeated_rows < 1 or repeated_rows > remembered.rows:
+        return None
+    tail = folder / "tail.csv"
+    _write_lines(tail, digest.header_line, path, [(repeated_end, digest.size)])
+    if not _read_into(connection, "fms_tail_rows", reading, tail):
+        return None
+    tail_rows = _count(connection, "fms_tail_rows")
+    if repeated_rows + tail_rows + 1 != digest.lines():
+        return None  # a cell of the tail holds a line break: read the file whole
+    staged = StagedFile(
+        rows_read=repeated_rows + tail_rows,
+        plan=reading.plan,
+        view=staged_view(form, reading.plan, source_row="file_row"),
+        csv_reading=reading,
+        repeated_rows=repeated_rows,
+    )
+    to_parse = _repeated_rows_to_parse(connection, form, staged, remembered, repeated_rows)
+    if len(to_parse) > _MOST_REPEATS_TO_PARSE * repeated_rows:
+        return None
+    again = folder / "again.csv"
+    _write_lines(again, digest.header_line, path, _line_spans(path, digest, to_parse))
+    if not _read_into(connection, "fms_again_rows", reading, again):
+        return None
+    if _count(connection, "fms_again_rows") != len(to_parse):
+        return None
+    _assemble_file_rows(connection, repeated_rows)
+    return staged
+
+
+def _read_into(
+    connection: duckdb.DuckDBPyConnection, table: str, reading: CsvReading, path: Path
+) -> bool:
+    try:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {reading.select_from(path)}")
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _count(connection: duckdb.DuckDBPyConnection, table: str) -> int:
+    return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _repeated_rows_to_parse(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    staged: StagedFile,
+    remembered: RememberedExport,
+    repeated_rows: int,
+) -> list[int]:
+    """The repeated rows the load could not set aside unparsed: no `_uuid`, a `_uuid`
+    delivered in more than one version in this file, or not held as delivered."""
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_repeated_rows AS
+        SELECT file_row, _uuid, delivered_hash FROM {FMS_EXPORT_ROWS_TABLE}
+        WHERE layout = ? AND file_row <= ?
+        """,
+        [remembered.layout, repeated_rows],
+    )
+    uuid = trimmed_or_null("_uuid")
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_repeated_keys AS
+        SELECT file_row, {uuid} AS _uuid, delivered_hash FROM fms_repeated_rows
+        """
+    )
+    remembered_delivery = remembered_delivery_sql(form, staged, "fms_repeated_keys")
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_again_numbers AS
+        WITH every_row AS (
+            SELECT _uuid, delivered_hash FROM fms_repeated_keys
+            UNION ALL
+            SELECT {uuid}, delivered_hash FROM fms_tail_rows
+        ),
+        conflicting AS (
+            SELECT _uuid FROM every_row WHERE _uuid IS NOT NULL
+            GROUP BY _uuid HAVING count(DISTINCT delivered_hash) > 1
+        )
+        SELECT file_row FROM fms_repeated_keys
+        WHERE _uuid IS NULL OR _uuid IN (SELECT _uuid FROM conflicting)
+           OR NOT {remembered_delivery}
+        ORDER BY file_row
+        """
+    )
+    connection.execute("DROP TABLE fms_repeated_keys")
+    rows = connection.execute("SELECT file_row FROM fms_again_numbers ORDER BY file_row")
+    return [row for (row,) in rows.fetchall()]
+
+
+def _assemble_file_rows(connection: duckdb.DuckDBPyConnection, repeated_rows: int) -> None:
+    """`fms_file_rows`, each row with its number in the file (`file_row`): the repeated rows
+    parsed again, the tail, and the other repeated rows as stand-ins that hold only what
+    the load reads of a row it sets aside."""
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fms_file_rows AS
+        SELECT again.* EXCLUDE (position), numbers.file_row
+        FROM (SELECT *, rowid AS position FROM fms_again_rows) AS again
+        JOIN (SELECT rowid AS position, file_row FROM fms_again_numbers) AS numbers
+          USING (position)
+        UNION ALL BY NAME
+        SELECT *, CAST({repeated_rows} + rowid + 1 AS INTEGER) AS file_row FROM fms_tail_rows
+        UNION ALL BY NAME
+        SELECT _uuid, delivered_hash, file_row FROM fms_repeated_rows
+        WHERE file_row NOT IN (SELECT file_row FROM fms_again_numbers)
+        """
+    )
+
+
+# --- bytes -----------------------------------------------------------------------------
+
+
+def _last_line_end(path: Path, end: int) -> int:
+    """The offset just after the last line break before `end` (0 if there is none)."""
+    step = 1 << 20
+    with path.open("rb") as handle:
+        stop = end
+        while stop > 0:
+            start = max(0, stop - step)
+            handle.seek(start)
+            found = handle.read(stop - start).rfind(b"\n")
+            if found >= 0:
+                return start + found + 1
+            stop = start
+    return 0
+
+
+def _line_breaks_before(path: Path, digest: FileDigest, end: int) -> int:
+    """Line breaks in the file's first `end` bytes: the digest counted them block by block."""
+    block = end // digest.block_bytes
+    counted = digest.line_breaks_through_block[block - 1] if block else 0
+    with path.open("rb") as handle:
+        handle.seek(block * digest.block_bytes)
+        return counted + handle.read(end - block * digest.block_bytes).count(b"\n")
+
+
+def _line_spans(path: Path, digest: FileDigest, rows: list[int]) -> list[tuple[int, int]]:
+    """The byte span of each data row in `rows` (ascending; row n is the line after line
+    break n - 1, counting the header's as 0). Only the blocks that hold them are read."""
+    with path.open("rb") as handle:
+        breaks = _LineBreaks(handle, digest)
+        return [(breaks.after(row - 1), breaks.after(row)) for row in rows]
+
+
+class _LineBreaks:
+    """Finds the file's line breaks by their index, reading the block that holds one (the
+    digest counted them per block), the last block read kept."""
+
+    def __init__(self, handle: Any, digest: FileDigest) -> None:
+        self.handle = handle
+        self.block_bytes = digest.block_bytes
+        self.through = np.asarray(digest.line_breaks_through_block, dtype=np.int64)
+        self.block = -1
+        self.offsets = np.empty(0, dtype=np.int64)
+
+    def after(self, index: int) -> int:
+        """The offset just after line break `index` (0-based)."""
+        block = int(np.searchsorted(self.through, index, side="right"))
+        if block != self.block:
+            self.handle.seek(block * self.block_bytes)
+            data = np.frombuffer(self.handle.read(self.block_bytes), dtype=np.uint8)
+            self.block, self.offsets = block, np.flatnonzero(data == 10)
+        before = int(self.through[block - 1]) if block else 0
+        return block * self.block_bytes + int(self.offsets[index - before]) + 1
+
+
+def _write_lines(
+    target: Path, header_line: bytes, source: Path, spans: list[tuple[int, int]]
+) -> None:
+    with source.open("rb") as reading, target.open("wb") as writing:
+        writing.write(header_line)
+        for start, end in spans:
+            reading.seek(start)
+            left = end - start
+            while left > 0 and (block := reading.read(min(left, 1 << 24))):
+                writing.write(block)
+                left -= len(block)

@@ -1,0 +1,209 @@
+"""A cumulative export is staged from what it adds: the warehouse ends up exactly as if every
+row had been parsed again (flows.ingest.fms.repeats)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.form.xlsform import Form
+from flows.ingest import landing_zone
+from flows.ingest.fms import digest as digest_module
+from flows.ingest.landing_zone import ingest_landing_zone
+from flows.warehouse.schema import ensure_schema
+from tests.helpers.kobo_files import submission, write_csv
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of a few rows, so that small exports repeat one another block by block."""
+    monkeypatch.setattr(digest_module, "BLOCK_BYTES", 1024)
+
+
+def _rows(first: int, last: int, **answers: str) -> list[dict[str, str]]:
+    return [submission(f"u{n:03d}", _id=str(n), **answers) for n in range(first, last + 1)]
+
+
+def _arrive(landing: Path, name: str, rows: list[dict[str, str]], rank: int, **kw) -> Path:
+    path = write_csv(landing / "fms" / name, rows, **kw)
+    os.utime(path, (1_700_000_000 + rank, 1_700_000_000 + rank))
+    return path
+
+
+def _state(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Everything ingest decides, without the times it decided it at."""
+    queries = {
+        "held": "SELECT * EXCLUDE (loaded_at) FROM raw.fms_submissions",
+        "deliveries": "SELECT _uuid, delivered_hash FROM raw.fms_deliveries",
+        "quarantine": "SELECT * FROM quarantine.rows",
+        "loads": "SELECT file_name, status, rows_read, rows_loaded, rows_duplicate, "
+        "rows_quarantined FROM ops.file_loads",
+    }
+    return {
+        name: sorted(connection.execute(sql).fetchall(), key=repr) for name, sql in queries.items()
+    }
+
+
+class _Staging:
+    """Which exports were staged from what they repeat, and how many rows were parsed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.repeating: list[str] = []
+        real = landing_zone.stage_repeating_export
+
+        def spy(connection, form, path, *args):
+            staged = real(connection, form, path, *args)
+            if staged is not None:
+                self.repeating.append(path.name)
+            return staged
+
+        monkeypatch.setattr(landing_zone, "stage_repeating_export", spy)
+
+
+def _ingest_nights(
+    tmp_path: Path,
+    form: Form,
+    nights: list[list[tuple[str, list[dict[str, str]], dict]]],
+    name: str,
+) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
+    ensure_schema(connection, form)
+    landing = tmp_path / f"landing-{name}"
+    rank = 0
+    for night, files in enumerate(nights):
+        for file_name, rows, options in files:
+            rank += 1
+            _arrive(landing, file_name, rows, rank, **options)
+        ingest_landing_zone(connection, form, landing, f"night{night}")
+    return connection
+
+
+def _same_as_parsing_everything(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch, nights
+) -> list[str]:
+    """Ingest the nights twice, from what each export adds and from every row; the two
+    warehouses must be the same. Returns the exports staged from what they add."""
+    with monkeypatch.context() as whole:
+        whole.setattr(landing_zone, "_remembered_export_of", lambda connection, landing: None)
+        parsed = _ingest_nights(tmp_path, form, nights, "every-row")
+    staging = _Staging(monkeypatch)
+    repeating = _ingest_nights(tmp_path, form, nights, "repeats")
+    assert _state(repeating) == _state(parsed)
+    return staging.repeating
+
+
+def test_a_cumulative_export_parses_only_its_new_rows_and_loads_what_parsing_all_would(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    tuesday = monday + _rows(61, 70)
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == ["export-tue.csv"]
+
+
+def test_repeated_rows_that_were_quarantined_are_quarantined_again(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    monday[5]["profile/sex"] = "robot"  # not a choice of the form
+    monday[20]["_uuid"] = ""  # no submission id
+    monday[40] = dict(monday[39], **{"_validation_status": "validation_status_on_hold"})
+    tuesday = monday + _rows(61, 70)
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == ["export-tue.csv"]
+
+
+def test_a_new_row_that_conflicts_with_a_repeated_one_quarantines_both(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    changed_copy = dict(monday[10], **{"_validation_status": "validation_status_not_approved"})
+    tuesday = [*monday, *_rows(61, 70), changed_copy]
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == ["export-tue.csv"]
+
+
+def test_a_repeated_row_whose_held_version_changed_since_replaces_it_again(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The latest delivered version is held: an export in another layout changed row 10,
+    and the cumulative export in the first layout delivers the old version again."""
+    monday = _rows(1, 60)
+    reviewed = [dict(monday[9], **{"_validation_status": "validation_status_not_approved"})]
+    tuesday = monday + _rows(61, 70)
+    nights = [
+        [("export-mon.csv", monday, {})],
+        [("review.csv", reviewed, {"delimiter": ",", "bom": False})],
+        [("export-tue.csv", tuesday, {})],
+    ]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == ["export-tue.csv"]
+
+
+def test_a_row_changed_in_the_middle_ends_the_repeat_and_the_rest_is_parsed(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    tuesday = [*monday[:30], dict(monday[30], **{"profile/age": "31"}), *monday[31:]]
+    tuesday += _rows(61, 70)
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == ["export-tue.csv"]
+
+
+def test_an_export_whose_new_rows_hold_line_breaks_in_cells_is_read_whole(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    tuesday = monday + _rows(61, 70, **{"journey/reason_other": "first line\nsecond line"})
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == []
+
+
+def test_exports_in_two_layouts_are_each_repeated_from_their_own_last_export(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    comma = {"delimiter": ",", "bom": False}
+    nights = [
+        [("a-mon.csv", _rows(1, 40), {}), ("b-mon.csv", _rows(101, 140), comma)],
+        [("a-tue.csv", _rows(1, 45), {}), ("b-tue.csv", _rows(101, 145), comma)],
+        [("a-wed.csv", _rows(1, 50), {}), ("b-wed.csv", _rows(101, 150), comma)],
+    ]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert repeating == ["a-tue.csv", "b-tue.csv", "a-wed.csv", "b-wed.csv"]
+
+
+def test_a_full_refresh_forgets_the_remembered_exports(
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path
+) -> None:
+    _arrive(landing, "export-mon.csv", _rows(1, 20), 1)
+    ingest_landing_zone(warehouse, form, landing, "r1")
+    assert warehouse.execute("SELECT count(*) FROM raw.fms_export_rows").fetchone() == (20,)
+
+    ingest_landing_zone(warehouse, form, landing, "r2", full_refresh=True)
+
+    assert warehouse.execute("SELECT file_name FROM raw.fms_exports").fetchall() == [
+        ("export-mon.csv",)
+    ]
+    assert warehouse.execute("SELECT count(*) FROM raw.fms_export_rows").fetchone() == (20,)
