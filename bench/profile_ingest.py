@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT  # noqa: E402
 from flows.form.xlsform import default_form  # noqa: E402
+from flows.ingest.fms.repeats import ExportMemory  # noqa: E402
 from flows.ingest.landing_zone import ingest_landing_zone  # noqa: E402
 from flows.warehouse.connection import connect  # noqa: E402
 
@@ -113,7 +114,13 @@ def main() -> int:
     with connect(database, memory_limit=DEFAULT_DUCKDB_MEMORY_LIMIT) as raw:
         timed = TimedConnection(raw)
         summary = ingest_landing_zone(
-            timed, default_form(), args.landing, "profile", args.full_refresh, progress
+            timed,
+            default_form(),
+            args.landing,
+            "profile",
+            args.full_refresh,
+            progress,
+            memory=ExportMemory(database.parent / "fms_exports"),
         )
         closing = time.perf_counter()
     total = time.perf_counter() - started

@@ -130,6 +130,11 @@ class Settings:
         return self.internal_dir / "prefect"
 
     @property
+    def fms_export_memory_dir(self) -> Path:
+        """What the last FMS export of each layout staged to (flows.ingest.fms.repeats)."""
+        return self.internal_dir / "fms_exports"
+
+    @property
     def dbt_target_dir(self) -> Path:
         return self.internal_dir / "dbt_target"
 

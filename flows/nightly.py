@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.config import Settings, resolve_settings
 from flows.form.xlsform import default_form
+from flows.ingest.fms.repeats import ExportMemory
 from flows.ingest.landing_zone import IngestSummary, ingest_landing_zone
 from flows.ops.progress import say, step
 from flows.ops.run_lock import refresh_lock
@@ -113,6 +114,7 @@ def ingest_stage(settings: Settings, run_id: str) -> IngestSummary:
             progress=step,
             limits=settings.ingest_limits,
             retry_failed=settings.retry_failed,
+            memory=ExportMemory(settings.fms_export_memory_dir),
         )
     for failed in summary.failed:
         logger.warning("file %s/%s failed: %s", failed.source, failed.file_name, failed.reason)

@@ -36,10 +36,9 @@ from flows.ingest.fms.digest import FileDigest, digest_file
 from flows.ingest.fms.load import load_staged_fms
 from flows.ingest.fms.read import StagedFile, stage_file
 from flows.ingest.fms.repeats import (
+    ExportMemory,
     RememberedExport,
     header_line_of,
-    remember_export,
-    remembered_export,
     stage_repeating_export,
 )
 from flows.ingest.landing import (
@@ -52,12 +51,7 @@ from flows.ingest.landing import (
 from flows.ingest.stories import load as stories
 from flows.step import Step
 from flows.warehouse.connection import transaction
-from flows.warehouse.schema import (
-    FMS_DELIVERIES_TABLE,
-    FMS_EXPORT_ROWS_TABLE,
-    FMS_EXPORTS_TABLE,
-    ensure_schema,
-)
+from flows.warehouse.schema import FMS_DELIVERIES_TABLE, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +89,6 @@ class IngestSummary:
 RAW_TABLES = (
     "raw.fms_submissions",
     FMS_DELIVERIES_TABLE,
-    FMS_EXPORTS_TABLE,
-    FMS_EXPORT_ROWS_TABLE,
     "raw.fmr_tallies",
     "raw.stories",
     "raw.fx_rates",
@@ -276,12 +268,12 @@ def _is_fms_csv(landing: LandingFile) -> bool:
 
 
 def _remembered_export_of(
-    connection: duckdb.DuckDBPyConnection, landing: LandingFile
+    memory: ExportMemory | None, landing: LandingFile
 ) -> RememberedExport | None:
     """The export last read in this file's layout, which this one may repeat."""
-    if not _is_fms_csv(landing):
+    if memory is None or not _is_fms_csv(landing):
         return None
-    return remembered_export(connection, header_line_of(landing.path))
+    return memory.recall(header_line_of(landing.path))
 
 
 def _stages_while_hashing(
@@ -332,6 +324,7 @@ def _load_in_transaction(
     limits: IngestLimits,
     digest: FileDigest,
     staging: _Staging | None = None,
+    memory: ExportMemory | None = None,
     remembered: RememberedExport | None = None,
 ) -> FileResult:
     """Load the file and record it in one transaction: all of it, or nothing."""
@@ -340,7 +333,7 @@ def _load_in_transaction(
     if staging is not None:
         staged = staging.result()
     elif landing.source == "fms":
-        staged = _stage_fms(connection, form, landing, digest, remembered, limits)
+        staged = _stage_fms(connection, form, landing, digest, memory, remembered, limits)
     try:
         with transaction(connection):
             # Staging needs file order (it numbers the rows); nothing after it does: every
@@ -348,7 +341,8 @@ def _load_in_transaction(
             # raw rows on both cores.
             connection.execute("SET preserve_insertion_order = false")
             if staged is not None:
-                remember_export(connection, landing.name, digest, staged)
+                if memory is not None:
+                    memory.remember(connection, landing.name, digest, staged)
                 counts = load_staged_fms(connection, form, staged, landing.name, run_id)
             else:
                 counts = LOADERS[landing.source](connection, form, landing, run_id, limits)
@@ -364,11 +358,14 @@ def _stage_fms(
     form: Form,
     landing: LandingFile,
     digest: FileDigest,
+    memory: ExportMemory | None,
     remembered: RememberedExport | None,
     limits: IngestLimits,
 ) -> StagedFile:
-    if remembered is not None and digest.bytes_as_known:
-        staged = stage_repeating_export(connection, form, landing.path, digest, remembered, limits)
+    if memory is not None and remembered is not None and digest.bytes_as_known:
+        staged = stage_repeating_export(
+            connection, form, landing.path, digest, memory, remembered, limits
+        )
         if staged is not None:
             return staged
     return stage_file(connection, form, landing.path, limits)
@@ -409,6 +406,7 @@ def _judge(
     run_id: str,
     limits: IngestLimits,
     retry_failed: bool,
+    memory: ExportMemory | None,
 ) -> FileResult | None:
     identity = FileIdentity.of(landing.path)
     if _seen_unchanged(connection, landing, identity, retry_failed):
@@ -422,7 +420,7 @@ def _judge(
         _record(connection, landing, sha256, identity, result, run_id)
         return result
     staging = None
-    remembered = _remembered_export_of(connection, landing)
+    remembered = _remembered_export_of(memory, landing)
     if _stages_while_hashing(connection, landing, identity, remembered):
         digest, staging = _hash_while_staging(connection, form, landing, limits)
     else:
@@ -454,8 +452,9 @@ def _judge(
         return result
     try:
         return _load_in_transaction(
-            connection, form, landing, identity, run_id, limits, digest, staging, remembered
-        )
+            connection, form, landing, identity, run_id, limits, digest, staging, memory,
+            remembered,
+        )  # fmt: skip
     except Exception as error:  # noqa: BLE001 - whatever a file holds, it gets a verdict
         result = _failed(landing, _reason(landing, error))
         log.warning("%s/%s failed: %s", landing.source, landing.shown_name, result.reason)
@@ -470,13 +469,16 @@ def ingest_file(
     run_id: str,
     limits: IngestLimits = DEFAULT_INGEST_LIMITS,
     retry_failed: bool = False,
+    memory: ExportMemory | None = None,
 ) -> FileResult | None:
-    """Load one file in its own transaction; None when it was already dealt with.
+    """Load one file in its own transaction; None when it was already dealt with. With
+    `memory`, an FMS export is remembered for the next one in its layout, and staged from
+    what it adds to the one remembered (flows.ingest.fms.repeats).
 
     A file that vanishes or cannot even be listed, hashed or opened still gets a verdict,
     read again next run."""
     try:
-        return _judge(connection, form, landing, run_id, limits, retry_failed)
+        return _judge(connection, form, landing, run_id, limits, retry_failed, memory)
     except Exception as error:  # noqa: BLE001 - the file could not even be looked at
         result = _failed(landing, _reason(landing, error))
         log.warning("%s/%s failed: %s", landing.source, landing.shown_name, result.reason)
@@ -509,17 +511,20 @@ def ingest_landing_zone(
     progress: Callable[[Step], None] = lambda step: None,
     limits: IngestLimits = DEFAULT_INGEST_LIMITS,
     retry_failed: bool = False,
+    memory: ExportMemory | None = None,
 ) -> IngestSummary:
     ensure_schema(connection, form)
     if full_refresh:
         with transaction(connection):
             reset_raw_layer(connection)
+        if memory is not None:
+            memory.forget()
     summary = IngestSummary()
     reference.load_reference_tables(connection, form)
     for source in SOURCES:
         files = landing_files(landing_dir, source)
         for position, landing in enumerate(files, start=1):
-            result = ingest_file(connection, form, landing, run_id, limits, retry_failed)
+            result = ingest_file(connection, form, landing, run_id, limits, retry_failed, memory)
             outcome = "already dealt with" if result is None else result.status
             progress(Step(f"ingest {source}", position, len(files), landing.shown_name, outcome))
             if result is not None:

@@ -24,11 +24,6 @@ LINEAGE_COLUMNS = (
 # a row delivered again unchanged skips validation.
 FMS_DELIVERIES_TABLE = "raw.fms_deliveries"
 
-# See flows/ingest/fms/repeats.py: the last export read in each layout, by its blocks' hashes,
-# and its rows as staged, so that the next cumulative export parses only what is new.
-FMS_EXPORTS_TABLE = "raw.fms_exports"
-FMS_EXPORT_ROWS_TABLE = "raw.fms_export_rows"
-
 # See flows/ingest/landing_zone.py: a file seen before with the same size and modification
 # time is not hashed again (files only ever arrive; a provider never edits one in place).
 FILE_IDENTITY_COLUMNS = (("size_bytes", "BIGINT"), ("modified_ns", "BIGINT"))
@@ -102,22 +97,6 @@ FIXED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("_uuid", "VARCHAR"),
         ("delivered_hash", "UBIGINT"),
         ("remembered_at", "TIMESTAMP"),
-    ),
-    FMS_EXPORTS_TABLE: (
-        ("layout", "VARCHAR"),
-        ("file_name", "VARCHAR"),
-        ("csv_recipe", "VARCHAR"),
-        ("size_bytes", "BIGINT"),
-        ("block_bytes", "BIGINT"),
-        ("block_hashes", "VARCHAR"),
-        ("rows", "BIGINT"),
-        ("remembered_at", "TIMESTAMP"),
-    ),
-    FMS_EXPORT_ROWS_TABLE: (
-        ("layout", "VARCHAR"),
-        ("file_row", "INTEGER"),
-        ("_uuid", "VARCHAR"),
-        ("delivered_hash", "UBIGINT"),
     ),
     "raw.fmr_tallies": (
         *((c, "VARCHAR") for c in FMR_COLUMNS),

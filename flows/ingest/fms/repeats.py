@@ -3,8 +3,9 @@
 KoboToolbox exports every submission each time, in submission order: tonight's export in
 yesterday's layout starts with yesterday's export, byte for byte, and adds the new
 submissions at its end. For the last export read in each layout (its header line, bytes
-and all) the warehouse remembers the hashes of its 4 MiB blocks and, per data row, the
-row's `_uuid` and delivered hash as DuckDB staged them (`raw.fms_export_rows`).
+and all) the refresh remembers the sha256 of its first bytes at every 4 MiB block's end
+and, per data row, the row's `_uuid` and delivered hash as DuckDB staged them
+(ExportMemory, a cache in the internal data directory).
 
 A new export whose leading blocks are those of the remembered export repeats its rows up
 to the last line break inside them. Only the rest (the tail) is parsed, and of the repeated
@@ -24,6 +25,8 @@ the whole file as before.
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +47,7 @@ from flows.ingest.fms.read import (
     staged_view,
     trimmed_or_null,
 )
-from flows.warehouse.schema import FMS_EXPORT_ROWS_TABLE, FMS_EXPORTS_TABLE
+from flows.sql import quote_literal
 
 # Layouts remembered at once: an office that alternates two export settings keeps both.
 KEPT_LAYOUTS = 2
@@ -56,13 +59,9 @@ _HEADER_LOOKAHEAD = 1 << 20
 @dataclass(frozen=True)
 class RememberedExport:
     known: KnownExport
-    layout: str
     csv_recipe: str
     rows: int
-
-
-def layout_of(header_line: bytes) -> str:
-    return hashlib.sha256(header_line).hexdigest()
+    rows_file: Path  # Parquet: file_row, _uuid (as delivered), delivered_hash
 
 
 def header_line_of(path: Path) -> bytes | None:
@@ -72,77 +71,115 @@ def header_line_of(path: Path) -> bytes | None:
     return head[: end + 1] if end >= 0 else None
 
 
-def remembered_export(
-    connection: duckdb.DuckDBPyConnection, header_line: bytes | None
-) -> RememberedExport | None:
-    if header_line is None:
-        return None
-    found = connection.execute(
-        f"SELECT size_bytes, block_bytes, block_hashes, csv_recipe, rows FROM {FMS_EXPORTS_TABLE} "
-        "WHERE layout = ?",
-        [layout_of(header_line)],
-    ).fetchone()
-    if found is None:
-        return None
-    size, block_bytes, hashes, recipe, rows = found
-    known = KnownExport(size, block_bytes, tuple(hashes.split(",")) if hashes else ())
-    return RememberedExport(known, layout_of(header_line), recipe, rows)
+@dataclass(frozen=True)
+class ExportMemory:
+    """The exports last read in each layout, remembered in a private folder of the internal
+    data directory: per layout, a JSON record and a Parquet file of its rows.
+
+    It is a cache of what an export's bytes stage to, not part of the warehouse: it holds
+    for those bytes whatever became of their load, so it is written outside the load's
+    transaction, each file under a new name and then renamed into place."""
+
+    folder: Path
+
+    def recall(self, header_line: bytes | None) -> RememberedExport | None:
+        if header_line is None:
+            return None
+        try:
+            found = json.loads(self._record(_layout_of(header_line)).read_text("utf-8"))
+            known = KnownExport(found["size"], found["block_bytes"], tuple(found["block_hashes"]))
+            remembered = RememberedExport(
+                known, found["csv_recipe"], found["rows"], self.folder / found["rows_file"]
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return remembered if remembered.rows_file.is_file() else None
+
+    def remember(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        file_name: str,
+        digest: FileDigest,
+        staged: StagedFile,
+    ) -> None:
+        """Remember this export for the next one in its layout; run it before the load drops
+        the staged rows."""
+        reading = staged.csv_reading
+        if (
+            reading is None
+            or staged.malformed
+            or digest.header_line is None
+            or not digest.one_row_per_line(staged.rows_read)
+        ):
+            return
+        layout = _layout_of(digest.header_line)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        rows_file = self.folder / f"{layout[:16]}-{digest.sha256[:16]}.parquet"
+        writing = rows_file.with_name(f".{rows_file.name}.writing")
+        connection.execute(
+            f"COPY (SELECT CAST({staged.view.source_row} AS INTEGER) AS file_row, _uuid, "
+            "delivered_hash FROM fms_file_rows) "
+            f"TO {quote_literal(str(writing))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        writing.replace(rows_file)
+        record = {
+            "file_name": file_name,
+            "csv_recipe": reading.recipe,
+            "size": digest.size,
+            "block_bytes": digest.block_bytes,
+            "block_hashes": list(digest.block_hashes),
+            "rows": staged.rows_read,
+            "rows_file": rows_file.name,
+        }
+        _write_then_rename(self._record(layout), json.dumps(record))
+        self._forget_all_but_the_latest_layouts()
+
+    def forget(self) -> None:
+        """Forget every export (a full refresh reads every file again)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def copies(self) -> tempfile.TemporaryDirectory[str]:
+        """A folder for the lines to parse, copied as delivered (direct identifiers
+        included): it lives while the export is staged, and one that a killed run left
+        behind is removed by the next."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for stale in self.folder.glob(f"{COPIES_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return tempfile.TemporaryDirectory(prefix=COPIES_PREFIX, dir=self.folder)
+
+    def _record(self, layout: str) -> Path:
+        return self.folder / f"{layout}.json"
+
+    def _forget_all_but_the_latest_layouts(self) -> None:
+        records = sorted(
+            self.folder.glob("*.json"), key=lambda r: r.stat().st_mtime_ns, reverse=True
+        )
+        for stale in records[KEPT_LAYOUTS:]:
+            stale.unlink(missing_ok=True)
+        kept = {self.recall_rows_file(record) for record in records[:KEPT_LAYOUTS]}
+        for rows_file in self.folder.glob("*.parquet"):
+            if rows_file.name not in kept:
+                rows_file.unlink(missing_ok=True)
+
+    @staticmethod
+    def recall_rows_file(record: Path) -> str | None:
+        try:
+            return str(json.loads(record.read_text("utf-8"))["rows_file"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
 
-def remember_export(
-    connection: duckdb.DuckDBPyConnection, file_name: str, digest: FileDigest, staged: StagedFile
-) -> None:
-    """Remember this export for the next one in its layout, in the load's transaction. Run
-    it before the load drops the staged rows. Rows it repeats are remembered already."""
-    reading = staged.csv_reading
-    if (
-        reading is None
-        or staged.malformed
-        or digest.header_line is None
-        or not digest.one_row_per_line(staged.rows_read)
-    ):
-        return
-    layout = layout_of(digest.header_line)
-    connection.execute(
-        f"DELETE FROM {FMS_EXPORT_ROWS_TABLE} WHERE layout = ? AND file_row > ?",
-        [layout, staged.repeated_rows],
-    )
-    connection.execute(f"DELETE FROM {FMS_EXPORTS_TABLE} WHERE layout = ?", [layout])
-    connection.execute(
-        f"INSERT INTO {FMS_EXPORT_ROWS_TABLE} "
-        f"SELECT ?, CAST({staged.view.source_row} AS INTEGER), _uuid, delivered_hash "
-        f"FROM fms_file_rows WHERE {staged.view.source_row} > ?",
-        [layout, staged.repeated_rows],
-    )
-    connection.execute(
-        f"INSERT INTO {FMS_EXPORTS_TABLE} (layout, file_name, csv_recipe, size_bytes, "
-        "block_bytes, block_hashes, rows, remembered_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)",
-        [
-            layout,
-            file_name,
-            reading.recipe,
-            digest.size,
-            digest.block_bytes,
-            ",".join(digest.block_hashes),
-            staged.rows_read,
-        ],
-    )
-    _forget_all_but_the_latest_layouts(connection)
+COPIES_PREFIX = "copies-"
 
 
-def forget_layout(connection: duckdb.DuckDBPyConnection, layout: str) -> None:
-    connection.execute(f"DELETE FROM {FMS_EXPORT_ROWS_TABLE} WHERE layout = ?", [layout])
-    connection.execute(f"DELETE FROM {FMS_EXPORTS_TABLE} WHERE layout = ?", [layout])
+def _layout_of(header_line: bytes) -> str:
+    return hashlib.sha256(header_line).hexdigest()
 
 
-def _forget_all_but_the_latest_layouts(connection: duckdb.DuckDBPyConnection) -> None:
-    stale = connection.execute(
-        f"SELECT layout FROM {FMS_EXPORTS_TABLE} ORDER BY remembered_at DESC, layout "
-        f"OFFSET {KEPT_LAYOUTS}"
-    ).fetchall()
-    for (layout,) in stale:
-        forget_layout(connection, layout)
+def _write_then_rename(target: Path, text: str) -> None:
+    writing = target.with_name(f".{target.name}.writing")
+    writing.write_text(text, encoding="utf-8")
+    writing.replace(target)
 
 
 # --- staging ---------------------------------------------------------------------------
@@ -153,6 +190,7 @@ def stage_repeating_export(
     form: Form,
     path: Path,
     digest: FileDigest,
+    memory: ExportMemory,
     remembered: RememberedExport,
     limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ) -> StagedFile | None:
@@ -165,7 +203,7 @@ def stage_repeating_export(
     if reading.recipe != remembered.csv_recipe:
         return None
     try:
-        with tempfile.TemporaryDirectory(prefix="fmw-export-") as folder:
+        with memory.copies() as folder:
             staged = _stage_in(connection, form, path, digest, remembered, reading, Path(folder))
     finally:
         for table in _HELPER_TABLES:
@@ -243,12 +281,12 @@ def _repeated_rows_to_parse(
     """The repeated rows the load could not set aside unparsed: no `_uuid`, a `_uuid`
     delivered in more than one version in this file, or not held as delivered."""
     connection.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE fms_repeated_rows AS
-        SELECT file_row, _uuid, delivered_hash FROM {FMS_EXPORT_ROWS_TABLE}
-        WHERE layout = ? AND file_row <= ?
+        SELECT file_row, _uuid, delivered_hash FROM read_parquet(?)
+        WHERE file_row <= ?
         """,
-        [remembered.layout, repeated_rows],
+        [str(remembered.rows_file), repeated_rows],
     )
     uuid = trimmed_or_null("_uuid")
     connection.execute(

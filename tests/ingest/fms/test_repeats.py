@@ -3,6 +3,7 @@ row had been parsed again (flows.ingest.fms.repeats)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 from flows.form.xlsform import Form
 from flows.ingest import landing_zone
 from flows.ingest.fms import digest as digest_module
+from flows.ingest.fms import repeats
+from flows.ingest.fms.repeats import ExportMemory
 from flows.ingest.landing_zone import ingest_landing_zone
 from flows.warehouse.schema import ensure_schema
 from tests.helpers.kobo_files import submission, write_csv
@@ -68,6 +71,7 @@ def _ingest_nights(
     form: Form,
     nights: list[list[tuple[str, list[dict[str, str]], dict]]],
     name: str,
+    memory: ExportMemory | None,
 ) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
     ensure_schema(connection, form)
@@ -77,20 +81,19 @@ def _ingest_nights(
         for file_name, rows, options in files:
             rank += 1
             _arrive(landing, file_name, rows, rank, **options)
-        ingest_landing_zone(connection, form, landing, f"night{night}")
+        ingest_landing_zone(connection, form, landing, f"night{night}", memory=memory)
     return connection
 
 
 def _same_as_parsing_everything(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch, nights
 ) -> list[str]:
-    """Ingest the nights twice, from what each export adds and from every row; the two
-    warehouses must be the same. Returns the exports staged from what they add."""
-    with monkeypatch.context() as whole:
-        whole.setattr(landing_zone, "_remembered_export_of", lambda connection, landing: None)
-        parsed = _ingest_nights(tmp_path, form, nights, "every-row")
+    """Ingest the nights twice, remembering exports and not; the two warehouses must be the
+    same. Returns the exports staged from what they add."""
+    parsed = _ingest_nights(tmp_path, form, nights, "every-row", memory=None)
     staging = _Staging(monkeypatch)
-    repeating = _ingest_nights(tmp_path, form, nights, "repeats")
+    memory = ExportMemory(tmp_path / "fms_exports")
+    repeating = _ingest_nights(tmp_path, form, nights, "repeats", memory)
     assert _state(repeating) == _state(parsed)
     return staging.repeating
 
@@ -195,15 +198,58 @@ def test_exports_in_two_layouts_are_each_repeated_from_their_own_last_export(
 
 
 def test_a_full_refresh_forgets_the_remembered_exports(
-    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, tmp_path: Path
 ) -> None:
+    memory = ExportMemory(tmp_path / "fms_exports")
     _arrive(landing, "export-mon.csv", _rows(1, 20), 1)
-    ingest_landing_zone(warehouse, form, landing, "r1")
-    assert warehouse.execute("SELECT count(*) FROM raw.fms_export_rows").fetchone() == (20,)
+    ingest_landing_zone(warehouse, form, landing, "r1", memory=memory)
+    remembered = sorted(p.name for p in memory.folder.iterdir())
+    stale = memory.folder / "f00d.json"
+    stale.write_text("{}")
 
-    ingest_landing_zone(warehouse, form, landing, "r2", full_refresh=True)
+    ingest_landing_zone(warehouse, form, landing, "r2", full_refresh=True, memory=memory)
 
-    assert warehouse.execute("SELECT file_name FROM raw.fms_exports").fetchall() == [
-        ("export-mon.csv",)
-    ]
-    assert warehouse.execute("SELECT count(*) FROM raw.fms_export_rows").fetchone() == (20,)
+    assert sorted(p.name for p in memory.folder.iterdir()) == remembered
+
+
+def test_only_the_latest_layouts_are_remembered(
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, tmp_path: Path
+) -> None:
+    memory = ExportMemory(tmp_path / "fms_exports")
+    layouts = [{}, {"delimiter": ",", "bom": False}, {"delimiter": ",", "bom": True}]
+    for rank, options in enumerate(layouts, start=1):
+        _arrive(landing, f"export-{rank}.csv", _rows(rank * 100, rank * 100 + 9), rank, **options)
+        ingest_landing_zone(warehouse, form, landing, f"r{rank}", memory=memory)
+
+    records = [json.loads(p.read_text()) for p in memory.folder.glob("*.json")]
+    assert sorted(r["file_name"] for r in records) == ["export-2.csv", "export-3.csv"]
+    assert sorted(p.name for p in memory.folder.glob("*.parquet")) == sorted(
+        r["rows_file"] for r in records
+    )
+
+
+def test_the_lines_copied_for_parsing_stay_in_the_private_folder_only_while_staging(
+    warehouse: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """They are the lines as delivered, direct identifiers included."""
+    memory = ExportMemory(tmp_path / "fms_exports")
+    left_by_a_killed_run = memory.folder / f"{repeats.COPIES_PREFIX}killed"
+    left_by_a_killed_run.mkdir(parents=True)
+    copies: list[Path] = []
+    real_write = repeats._write_lines
+    monkeypatch.setattr(
+        repeats, "_write_lines", lambda target, *a: copies.append(target) or real_write(target, *a)
+    )
+    _arrive(landing, "export-mon.csv", _rows(1, 60), 1)
+    ingest_landing_zone(warehouse, form, landing, "r1", memory=memory)
+    _arrive(landing, "export-tue.csv", _rows(1, 70), 2)
+
+    ingest_landing_zone(warehouse, form, landing, "r2", memory=memory)
+
+    assert copies and all(copy.parent.parent == memory.folder for copy in copies)
+    assert not any(copy.exists() for copy in copies)
+    assert not left_by_a_killed_run.exists()
