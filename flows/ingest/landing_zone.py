@@ -334,6 +334,9 @@ def _load_in_transaction(
         staged = staging.result()
     elif landing.source == "fms":
         staged = _stage_fms(connection, form, landing, digest, memory, remembered, limits)
+    if staged is not None and memory is not None:
+        # A cache of what the bytes staged to, valid whatever becomes of the load.
+        memory.remember(connection, landing.name, digest, staged)
     try:
         with transaction(connection):
             # Staging needs file order (it numbers the rows); nothing after it does: every
@@ -341,8 +344,6 @@ def _load_in_transaction(
             # raw rows on both cores.
             connection.execute("SET preserve_insertion_order = false")
             if staged is not None:
-                if memory is not None:
-                    memory.remember(connection, landing.name, digest, staged)
                 counts = load_staged_fms(connection, form, staged, landing.name, run_id)
             else:
                 counts = LOADERS[landing.source](connection, form, landing, run_id, limits)
@@ -519,6 +520,8 @@ def ingest_landing_zone(
             reset_raw_layer(connection)
         if memory is not None:
             memory.forget()
+    if memory is not None:
+        memory.remove_copies()
     summary = IngestSummary()
     reference.load_reference_tables(connection, form)
     for source in SOURCES:

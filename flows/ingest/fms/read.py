@@ -96,8 +96,6 @@ class StagedFile:
     malformed: list[MalformedRow] = field(default_factory=list)
     # Set when DuckDB's reader staged the file, one row per line it read.
     csv_reading: CsvReading | None = None
-    # Its first rows, those of the export last read in its layout (flows.ingest.fms.repeats).
-    repeated_rows: int = 0
 
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
         layouts = {}
@@ -159,7 +157,7 @@ _NOT_CONTENT = {"_tags"}
 _GLOB_CHARACTERS = frozenset("*?[]{}")
 
 
-def _duckdb_can_open(path: Path) -> bool:
+def duckdb_can_open(path: Path) -> bool:
     """DuckDB's reader takes a glob pattern in UTF-8: a name with a glob character or with
     bytes that are not UTF-8 is read in Python instead."""
     text = str(path)
@@ -179,7 +177,7 @@ def _stage_csv(
 ) -> StagedFile:
     header, delimiter = csv_header(path)
     plan = plan_for(form, header)
-    if not _duckdb_can_open(path):
+    if not duckdb_can_open(path):
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     reading = CsvReading(header, delimiter, plan, limits.max_cell_bytes)
     try:
@@ -233,8 +231,10 @@ class CsvReading:
 
     @property
     def recipe(self) -> str:
-        """What a row read this way depends on besides its bytes: the SQL, for any file."""
-        return hashlib.sha256(self.select_from(Path("<file>")).encode()).hexdigest()
+        """What a row read this way depends on besides its bytes: the SQL, for any file,
+        and the DuckDB that runs it (its hash() makes the delivered hash)."""
+        sql = self.select_from(Path("<file>"))
+        return hashlib.sha256(f"{duckdb.__version__}\n{sql}".encode()).hexdigest()
 
 
 def _physical_lines(path: Path) -> int:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -37,17 +39,20 @@ import numpy as np
 
 from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
-from flows.ingest.fms.digest import FileDigest, KnownExport
+from flows.ingest.fms.digest import BLOCK_BYTES, FileDigest, KnownExport
 from flows.ingest.fms.load import remembered_delivery_sql
 from flows.ingest.fms.read import (
     CsvReading,
     StagedFile,
     csv_header,
+    duckdb_can_open,
     plan_for,
     staged_view,
     trimmed_or_null,
 )
 from flows.sql import quote_literal
+
+_LOG = logging.getLogger(__name__)
 
 # Layouts remembered at once: an office that alternates two export settings keeps both.
 KEPT_LAYOUTS = 2
@@ -93,6 +98,9 @@ class ExportMemory:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        blocks = -(-known.size // BLOCK_BYTES)
+        if known.block_bytes != BLOCK_BYTES or len(known.block_hashes) != blocks:
+            return None
         return remembered if remembered.rows_file.is_file() else None
 
     def remember(
@@ -112,8 +120,23 @@ class ExportMemory:
             or not digest.one_row_per_line(staged.rows_read)
         ):
             return
+        try:
+            self._remember(connection, file_name, digest, reading, staged)
+        except (OSError, duckdb.Error) as error:
+            _LOG.warning("%s: not remembered for the next export: %s", file_name, error)
+            self.forget(digest.header_line)
+
+    def _remember(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        file_name: str,
+        digest: FileDigest,
+        reading: CsvReading,
+        staged: StagedFile,
+    ) -> None:
+        assert digest.header_line is not None
         layout = _layout_of(digest.header_line)
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._private_folder()
         rows_file = self.folder / f"{layout[:16]}-{digest.sha256[:16]}.parquet"
         writing = rows_file.with_name(f".{rows_file.name}.writing")
         connection.execute(
@@ -121,6 +144,7 @@ class ExportMemory:
             "delivered_hash FROM fms_file_rows) "
             f"TO {quote_literal(str(writing))} (FORMAT parquet, COMPRESSION zstd)"
         )
+        _durable(writing)
         writing.replace(rows_file)
         record = {
             "file_name": file_name,
@@ -134,18 +158,29 @@ class ExportMemory:
         _write_then_rename(self._record(layout), json.dumps(record))
         self._forget_all_but_the_latest_layouts()
 
-    def forget(self) -> None:
-        """Forget every export (a full refresh reads every file again)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+    def forget(self, header_line: bytes | None = None) -> None:
+        """Forget the export of one layout, or every export (a full refresh reads every
+        file again)."""
+        if header_line is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        else:
+            self._record(_layout_of(header_line)).unlink(missing_ok=True)
+
+    def remove_copies(self) -> None:
+        """Remove the copies of delivered lines that a killed run left behind (ingest does
+        this before any file)."""
+        for stale in self.folder.glob(f"{COPIES_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
     def copies(self) -> tempfile.TemporaryDirectory[str]:
         """A folder for the lines to parse, copied as delivered (direct identifiers
-        included): it lives while the export is staged, and one that a killed run left
-        behind is removed by the next."""
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for stale in self.folder.glob(f"{COPIES_PREFIX}*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        included), in the private folder: it lives only while the export is staged."""
+        self._private_folder()
         return tempfile.TemporaryDirectory(prefix=COPIES_PREFIX, dir=self.folder)
+
+    def _private_folder(self) -> None:
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
 
     def _record(self, layout: str) -> Path:
         return self.folder / f"{layout}.json"
@@ -179,7 +214,14 @@ def _layout_of(header_line: bytes) -> str:
 def _write_then_rename(target: Path, text: str) -> None:
     writing = target.with_name(f".{target.name}.writing")
     writing.write_text(text, encoding="utf-8")
+    _durable(writing)
     writing.replace(target)
+
+
+def _durable(path: Path) -> None:
+    """On disk before it is renamed into place: a crash leaves the old file or the new."""
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
 
 
 # --- staging ---------------------------------------------------------------------------
@@ -198,13 +240,22 @@ def stage_repeating_export(
     vouch for; None when that cannot be done (the caller stages the whole file)."""
     if digest.header_line is None or digest.lone_carriage_returns:
         return None
+    if not duckdb_can_open(path):
+        return None  # stage_file reads it in Python: so must this
     header, delimiter = csv_header(path)
     reading = CsvReading(header, delimiter, plan_for(form, header), limits.max_cell_bytes)
     if reading.recipe != remembered.csv_recipe:
         return None
+    staged = None
     try:
         with memory.copies() as folder:
             staged = _stage_in(connection, form, path, digest, remembered, reading, Path(folder))
+    except (OSError, duckdb.Error) as error:
+        # A damaged cache file, a full disk: the memory is only a shortcut.
+        _LOG.warning(
+            "%s: staged whole, the remembered export could not be used: %s", path.name, error
+        )
+        memory.forget(digest.header_line)
     finally:
         for table in _HELPER_TABLES:
             connection.execute(f"DROP TABLE IF EXISTS {table}")
@@ -213,7 +264,13 @@ def stage_repeating_export(
     return staged
 
 
-_HELPER_TABLES = ("fms_tail_rows", "fms_repeated_rows", "fms_again_numbers", "fms_again_rows")
+_HELPER_TABLES = (
+    "fms_tail_rows",
+    "fms_repeated_rows",
+    "fms_repeated_keys",
+    "fms_again_numbers",
+    "fms_again_rows",
+)
 
 
 def _stage_in(
@@ -242,7 +299,6 @@ def _stage_in(
         plan=reading.plan,
         view=staged_view(form, reading.plan, source_row="file_row"),
         csv_reading=reading,
-        repeated_rows=repeated_rows,
     )
     to_parse = _repeated_rows_to_parse(connection, form, staged, remembered, repeated_rows)
     if len(to_parse) > _MOST_REPEATS_TO_PARSE * repeated_rows:
@@ -288,6 +344,11 @@ def _repeated_rows_to_parse(
         """,
         [str(remembered.rows_file), repeated_rows],
     )
+    rows, distinct = connection.execute(
+        "SELECT count(*), count(DISTINCT file_row) FROM fms_repeated_rows"
+    ).fetchone()
+    if rows != repeated_rows or distinct != repeated_rows:
+        raise OSError(f"{remembered.rows_file.name} does not hold rows 1 to {repeated_rows}")
     uuid = trimmed_or_null("_uuid")
     connection.execute(
         f"""

@@ -30,8 +30,12 @@ def _rows(first: int, last: int, **answers: str) -> list[dict[str, str]]:
     return [submission(f"u{n:03d}", _id=str(n), **answers) for n in range(first, last + 1)]
 
 
-def _arrive(landing: Path, name: str, rows: list[dict[str, str]], rank: int, **kw) -> Path:
+def _arrive(
+    landing: Path, name: str, rows: list[dict[str, str]], rank: int, line_feeds: bool = False, **kw
+) -> Path:
     path = write_csv(landing / "fms" / name, rows, **kw)
+    if line_feeds:  # lines end with "\n" alone, not Python's csv "\r\n"
+        path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
     os.utime(path, (1_700_000_000 + rank, 1_700_000_000 + rank))
     return path
 
@@ -51,16 +55,16 @@ def _state(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 
 class _Staging:
-    """Which exports were staged from what they repeat, and how many rows were parsed."""
+    """Which exports were staged from what they repeat, and which were tried and read whole."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.repeating: list[str] = []
+        self.read_whole: list[str] = []
         real = landing_zone.stage_repeating_export
 
         def spy(connection, form, path, *args):
             staged = real(connection, form, path, *args)
-            if staged is not None:
-                self.repeating.append(path.name)
+            (self.repeating if staged is not None else self.read_whole).append(path.name)
             return staged
 
         monkeypatch.setattr(landing_zone, "stage_repeating_export", spy)
@@ -87,15 +91,15 @@ def _ingest_nights(
 
 def _same_as_parsing_everything(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch, nights
-) -> list[str]:
+) -> _Staging:
     """Ingest the nights twice, remembering exports and not; the two warehouses must be the
-    same. Returns the exports staged from what they add."""
+    same. Returns which exports were staged from what they add."""
     parsed = _ingest_nights(tmp_path, form, nights, "every-row", memory=None)
     staging = _Staging(monkeypatch)
     memory = ExportMemory(tmp_path / "fms_exports")
     repeating = _ingest_nights(tmp_path, form, nights, "repeats", memory)
     assert _state(repeating) == _state(parsed)
-    return staging.repeating
+    return staging
 
 
 def test_a_cumulative_export_parses_only_its_new_rows_and_loads_what_parsing_all_would(
@@ -105,7 +109,7 @@ def test_a_cumulative_export_parses_only_its_new_rows_and_loads_what_parsing_all
     tuesday = monday + _rows(61, 70)
     nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
     assert repeating == ["export-tue.csv"]
 
@@ -120,7 +124,7 @@ def test_repeated_rows_that_were_quarantined_are_quarantined_again(
     tuesday = monday + _rows(61, 70)
     nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
     assert repeating == ["export-tue.csv"]
 
@@ -133,7 +137,7 @@ def test_a_new_row_that_conflicts_with_a_repeated_one_quarantines_both(
     tuesday = [*monday, *_rows(61, 70), changed_copy]
     nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
     assert repeating == ["export-tue.csv"]
 
@@ -152,7 +156,7 @@ def test_a_repeated_row_whose_held_version_changed_since_replaces_it_again(
         [("export-tue.csv", tuesday, {})],
     ]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
     assert repeating == ["export-tue.csv"]
 
@@ -165,7 +169,7 @@ def test_a_row_changed_in_the_middle_ends_the_repeat_and_the_rest_is_parsed(
     tuesday += _rows(61, 70)
     nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
     assert repeating == ["export-tue.csv"]
 
@@ -173,13 +177,96 @@ def test_a_row_changed_in_the_middle_ends_the_repeat_and_the_rest_is_parsed(
 def test_an_export_whose_new_rows_hold_line_breaks_in_cells_is_read_whole(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monday = _rows(1, 60)
+    monday = _rows(1, 60, **{"journey/reason_other": ""})
     tuesday = monday + _rows(61, 70, **{"journey/reason_other": "first line\nsecond line"})
     nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
-    assert repeating == []
+    assert (staging.repeating, staging.read_whole) == ([], ["export-tue.csv"])
+
+
+def test_an_export_with_line_breaks_in_cells_is_not_remembered(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60, **{"journey/reason_other": ""})
+    monday[3]["journey/reason_other"] = "first line\nsecond line"
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", monday + _rows(61, 70), {})]]
+
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert (staging.repeating, staging.read_whole) == ([], [])
+
+
+def test_exports_whose_lines_end_in_line_feeds_alone_are_repeated_too(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    lf = {"line_feeds": True}
+    nights = [[("export-mon.csv", monday, lf)], [("export-tue.csv", monday + _rows(61, 70), lf)]]
+
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
+
+    assert repeating == ["export-tue.csv"]
+
+
+def test_an_export_most_of_whose_repeated_rows_must_be_parsed_again_is_read_whole(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60, **{"profile/sex": "robot"})  # every row quarantined
+    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", monday + _rows(61, 70), {})]]
+
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert (staging.repeating, staging.read_whole) == ([], ["export-tue.csv"])
+
+
+def test_a_name_duckdb_would_take_for_a_pattern_is_read_as_stage_file_reads_it(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = _rows(1, 60)
+    nights = [[("export-mon.csv", monday, {})], [("export[2].csv", monday + _rows(61, 70), {})]]
+
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert (staging.repeating, staging.read_whole) == ([], ["export[2].csv"])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing", "other rows"])
+def test_a_damaged_memory_only_means_the_export_is_read_whole(
+    warehouse: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: str,
+) -> None:
+    memory = ExportMemory(tmp_path / "fms_exports")
+    _arrive(landing, "export-mon.csv", _rows(1, 60), 1)
+    ingest_landing_zone(warehouse, form, landing, "r1", memory=memory)
+    [rows_file] = memory.folder.glob("*.parquet")
+    if damage == "truncated":
+        rows_file.write_bytes(rows_file.read_bytes()[:100])
+    elif damage == "missing":
+        rows_file.unlink()
+    else:
+        warehouse.execute(
+            f"COPY (SELECT * FROM read_parquet('{rows_file}') WHERE file_row > 1) "
+            f"TO '{rows_file}.x' (FORMAT parquet)"
+        )
+        Path(f"{rows_file}.x").replace(rows_file)
+    staging = _Staging(monkeypatch)
+    _arrive(landing, "export-tue.csv", _rows(1, 70), 2)
+
+    [result] = ingest_landing_zone(warehouse, form, landing, "r2", memory=memory).files
+
+    assert (result.status, result.counts.rows_loaded, result.counts.rows_duplicate) == (
+        "loaded",
+        10,
+        60,
+    )
+    assert staging.repeating == []
+    assert len(list(memory.folder.glob("*.json"))) == 1  # tuesday's export, remembered
 
 
 def test_exports_in_two_layouts_are_each_repeated_from_their_own_last_export(
@@ -192,7 +279,7 @@ def test_exports_in_two_layouts_are_each_repeated_from_their_own_last_export(
         [("a-wed.csv", _rows(1, 50), {}), ("b-wed.csv", _rows(101, 150), comma)],
     ]
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
     assert repeating == ["a-tue.csv", "b-tue.csv", "a-wed.csv", "b-wed.csv"]
 
