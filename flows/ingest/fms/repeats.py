@@ -39,7 +39,7 @@ import numpy as np
 
 from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
-from flows.ingest.fms.digest import BLOCK_BYTES, FileDigest, KnownExport
+from flows.ingest.fms.digest import FileDigest, KnownExport
 from flows.ingest.fms.load import remembered_delivery_sql
 from flows.ingest.fms.read import (
     CsvReading,
@@ -59,6 +59,8 @@ KEPT_LAYOUTS = 2
 # Past this share of repeated rows to parse again, reading the whole file is as cheap.
 _MOST_REPEATS_TO_PARSE = 0.5
 _HEADER_LOOKAHEAD = 1 << 20
+# A record asking for larger blocks is not one this code wrote (digest_file reads a block at once).
+_MOST_BLOCK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ class ExportMemory:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        blocks = -(-known.size // BLOCK_BYTES)
-        if known.block_bytes != BLOCK_BYTES or len(known.block_hashes) != blocks:
+        if not 0 < known.block_bytes <= _MOST_BLOCK_BYTES:
+            return None
+        if len(known.block_hashes) != -(-known.size // known.block_bytes):
             return None
         return remembered if remembered.rows_file.is_file() else None
 
