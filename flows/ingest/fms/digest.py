@@ -38,12 +38,15 @@ class FileDigest:
     block_bytes: int
     block_hashes: tuple[str, ...]
     header_line: bytes | None  # the first line, its line break included; None if none ends
-    line_breaks: int  # b"\n"
     line_breaks_through_block: tuple[int, ...]  # b"\n" up to each block's end
     lone_carriage_returns: int  # b"\r" not followed by b"\n"
     ends_with_line_break: bool
     # How many leading bytes are those of the known export it was compared with.
     bytes_as_known: int = 0
+
+    @property
+    def line_breaks(self) -> int:
+        return self.line_breaks_through_block[-1] if self.line_breaks_through_block else 0
 
     def lines(self) -> int:
         return self.line_breaks + (self.size > 0 and not self.ends_with_line_break)
@@ -83,7 +86,6 @@ def digest_file(path: Path, known: KnownExport | None = None) -> FileDigest:
         block_bytes=block_bytes,
         block_hashes=tuple(prefixes),
         header_line=header_line,
-        line_breaks=lines.line_breaks,
         line_breaks_through_block=tuple(through_block),
         lone_carriage_returns=lines.lone_carriage_returns,
         ends_with_line_break=lines.last_byte == 10,

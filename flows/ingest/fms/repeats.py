@@ -92,13 +92,13 @@ class ExportMemory:
     def recall(self, header_line: bytes | None) -> RememberedExport | None:
         if header_line is None:
             return None
+        found = _read_record(self._record(_layout_of(header_line)))
         try:
-            found = json.loads(self._record(_layout_of(header_line)).read_text("utf-8"))
             known = KnownExport(found["size"], found["block_bytes"], tuple(found["block_hashes"]))
             remembered = RememberedExport(
                 known, found["csv_recipe"], found["rows"], self.folder / found["rows_file"]
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return None
         if not 0 < known.block_bytes <= _MOST_BLOCK_BYTES:
             return None
@@ -147,8 +147,7 @@ class ExportMemory:
             "delivered_hash FROM fms_file_rows) "
             f"TO {quote_literal(str(writing))} (FORMAT parquet, COMPRESSION zstd)"
         )
-        _durable(writing)
-        writing.replace(rows_file)
+        _into_place(writing, rows_file)
         record = {
             "file_name": file_name,
             "csv_recipe": reading.recipe,
@@ -194,17 +193,10 @@ class ExportMemory:
         )
         for stale in records[KEPT_LAYOUTS:]:
             stale.unlink(missing_ok=True)
-        kept = {self.recall_rows_file(record) for record in records[:KEPT_LAYOUTS]}
+        kept = {_read_record(record).get("rows_file") for record in records[:KEPT_LAYOUTS]}
         for rows_file in self.folder.glob("*.parquet"):
             if rows_file.name not in kept:
                 rows_file.unlink(missing_ok=True)
-
-    @staticmethod
-    def recall_rows_file(record: Path) -> str | None:
-        try:
-            return str(json.loads(record.read_text("utf-8"))["rows_file"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
 
 
 COPIES_PREFIX = "copies-"
@@ -214,17 +206,26 @@ def _layout_of(header_line: bytes) -> str:
     return hashlib.sha256(header_line).hexdigest()
 
 
+def _read_record(record: Path) -> dict[str, Any]:
+    """A layout's JSON record; empty when it is missing or unreadable."""
+    try:
+        found = json.loads(record.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def _write_then_rename(target: Path, text: str) -> None:
     writing = target.with_name(f".{target.name}.writing")
     writing.write_text(text, encoding="utf-8")
-    _durable(writing)
-    writing.replace(target)
+    _into_place(writing, target)
 
 
-def _durable(path: Path) -> None:
+def _into_place(writing: Path, target: Path) -> None:
     """On disk before it is renamed into place: a crash leaves the old file or the new."""
-    with path.open("rb+") as handle:
+    with writing.open("rb+") as handle:
         os.fsync(handle.fileno())
+    writing.replace(target)
 
 
 # --- staging ---------------------------------------------------------------------------
@@ -378,7 +379,6 @@ def _repeated_rows_to_parse(
         ORDER BY file_row
         """
     )
-    connection.execute("DROP TABLE fms_repeated_keys")
     rows = connection.execute("SELECT file_row FROM fms_again_numbers ORDER BY file_row")
     return [row for (row,) in rows.fetchall()]
 

@@ -30,6 +30,16 @@ def _rows(first: int, last: int, **answers: str) -> list[dict[str, str]]:
     return [submission(f"u{n:03d}", _id=str(n), **answers) for n in range(first, last + 1)]
 
 
+def _monday_then_tuesday(
+    monday: list[dict[str, str]],
+    tuesday: list[dict[str, str]],
+    tuesday_name: str = "export-tue.csv",
+    **options,
+) -> list[list[tuple[str, list[dict[str, str]], dict]]]:
+    """Two nights, one export each, in the same layout."""
+    return [[("export-mon.csv", monday, options)], [(tuesday_name, tuesday, options)]]
+
+
 def _arrive(
     landing: Path, name: str, rows: list[dict[str, str]], rank: int, line_feeds: bool = False, **kw
 ) -> Path:
@@ -107,7 +117,7 @@ def test_a_cumulative_export_parses_only_its_new_rows_and_loads_what_parsing_all
 ) -> None:
     monday = _rows(1, 60)
     tuesday = monday + _rows(61, 70)
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+    nights = _monday_then_tuesday(monday, tuesday)
 
     repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
@@ -122,7 +132,7 @@ def test_repeated_rows_that_were_quarantined_are_quarantined_again(
     monday[20]["_uuid"] = ""  # no submission id
     monday[40] = dict(monday[39], **{"_validation_status": "validation_status_on_hold"})
     tuesday = monday + _rows(61, 70)
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+    nights = _monday_then_tuesday(monday, tuesday)
 
     repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
@@ -135,7 +145,7 @@ def test_a_new_row_that_conflicts_with_a_repeated_one_quarantines_both(
     monday = _rows(1, 60)
     changed_copy = dict(monday[10], **{"_validation_status": "validation_status_not_approved"})
     tuesday = [*monday, *_rows(61, 70), changed_copy]
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+    nights = _monday_then_tuesday(monday, tuesday)
 
     repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
@@ -167,7 +177,7 @@ def test_a_row_changed_in_the_middle_ends_the_repeat_and_the_rest_is_parsed(
     monday = _rows(1, 60)
     tuesday = [*monday[:30], dict(monday[30], **{"profile/age": "31"}), *monday[31:]]
     tuesday += _rows(61, 70)
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+    nights = _monday_then_tuesday(monday, tuesday)
 
     repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
@@ -179,7 +189,7 @@ def test_an_export_whose_new_rows_hold_line_breaks_in_cells_is_read_whole(
 ) -> None:
     monday = _rows(1, 60, **{"journey/reason_other": ""})
     tuesday = monday + _rows(61, 70, **{"journey/reason_other": "first line\nsecond line"})
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", tuesday, {})]]
+    nights = _monday_then_tuesday(monday, tuesday)
 
     staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
@@ -191,7 +201,7 @@ def test_an_export_with_line_breaks_in_cells_is_not_remembered(
 ) -> None:
     monday = _rows(1, 60, **{"journey/reason_other": ""})
     monday[3]["journey/reason_other"] = "first line\nsecond line"
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", monday + _rows(61, 70), {})]]
+    nights = _monday_then_tuesday(monday, monday + _rows(61, 70))
 
     staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
@@ -202,8 +212,7 @@ def test_exports_whose_lines_end_in_line_feeds_alone_are_repeated_too(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monday = _rows(1, 60)
-    lf = {"line_feeds": True}
-    nights = [[("export-mon.csv", monday, lf)], [("export-tue.csv", monday + _rows(61, 70), lf)]]
+    nights = _monday_then_tuesday(monday, monday + _rows(61, 70), line_feeds=True)
 
     repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
 
@@ -214,7 +223,7 @@ def test_an_export_most_of_whose_repeated_rows_must_be_parsed_again_is_read_whol
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monday = _rows(1, 60, **{"profile/sex": "robot"})  # every row quarantined
-    nights = [[("export-mon.csv", monday, {})], [("export-tue.csv", monday + _rows(61, 70), {})]]
+    nights = _monday_then_tuesday(monday, monday + _rows(61, 70))
 
     staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
@@ -225,7 +234,7 @@ def test_a_name_duckdb_would_take_for_a_pattern_is_read_as_stage_file_reads_it(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monday = _rows(1, 60)
-    nights = [[("export-mon.csv", monday, {})], [("export[2].csv", monday + _rows(61, 70), {})]]
+    nights = _monday_then_tuesday(monday, monday + _rows(61, 70), tuesday_name="export[2].csv")
 
     staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
