@@ -39,7 +39,7 @@ import highspy
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import csc_matrix, csr_matrix, hstack
 
 PUBLISHED = "published"
 PRIMARY = "primary"
@@ -374,7 +374,12 @@ class _System:
     upper_cap: float
     components: list[np.ndarray]  # LP variable indices of each connected part
     component_rows: list[np.ndarray]  # the matrix rows (relations) of each, ascending
-    local_column: np.ndarray  # each LP variable's position within its component
+    # The matrix with its rows and columns grouped by component (each in ascending order),
+    # row-wise and column-wise: one component's block is a contiguous slice of each.
+    grouped_rows: csr_matrix
+    grouped_columns: csc_matrix
+    row_start: np.ndarray  # of each component's rows in the grouped matrix, and the end
+    column_start: np.ndarray  # of each component's columns, and the end
 
 
 def _system(problem: _Problem, hidden: np.ndarray) -> _System:
@@ -416,9 +421,9 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
     roots = np.array([root(i) for i in range(len(variables))], dtype=np.int64)
     unique_roots = np.unique(roots)
     components = _grouped(roots, unique_roots)
-    local_column = np.zeros(len(variables), dtype=np.int64)
-    for component in components:
-        local_column[component] = np.arange(len(component))
+    # all of a row's variables are in one component: its first one's
+    component_rows = _grouped(roots[np.array(first_column, dtype=np.int64)], unique_roots)
+    grouped = _grouped_by_component(matrix, components, component_rows)
     return _System(
         variables=variables,
         matrix=matrix,
@@ -426,10 +431,29 @@ def _system(problem: _Problem, hidden: np.ndarray) -> _System:
         lower=problem.min_value[variables].astype(float),
         upper_cap=_upper_cap(problem),
         components=components,
-        # all of a row's variables are in one component: its first one's
-        component_rows=_grouped(roots[np.array(first_column, dtype=np.int64)], unique_roots),
-        local_column=local_column,
+        component_rows=component_rows,
+        grouped_rows=grouped,
+        grouped_columns=grouped.tocsc(),
+        row_start=_starts(component_rows),
+        column_start=_starts(components),
     )
+
+
+def _grouped_by_component(
+    matrix: csr_matrix, components: list[np.ndarray], component_rows: list[np.ndarray]
+) -> csr_matrix:
+    """The matrix with its rows and its columns in component order. Slicing the whole
+    matrix once per component cost more than the solves at a million submissions."""
+    empty = np.zeros(0, dtype=np.int64)
+    row_order = np.concatenate(component_rows) if component_rows else empty
+    column_order = np.concatenate(components) if components else empty
+    grouped = matrix[row_order][:, column_order].tocsr()
+    grouped.sort_indices()
+    return grouped
+
+
+def _starts(groups: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(group) for group in groups])]).astype(np.int64)
 
 
 def _grouped(labels: np.ndarray, groups: np.ndarray) -> list[np.ndarray]:
@@ -445,37 +469,48 @@ class _ComponentLp:
     """One component's relations in HiGHS, kept between solves: each check only changes
     the objective and the bounds, and HiGHS starts from the previous basis."""
 
-    def __init__(self, system: _System, component: np.ndarray, rows: np.ndarray) -> None:
-        # The component's rows, its variables renumbered from 0: slicing the whole matrix
-        # by columns once per component cost more than the solves at a million submissions.
-        block = system.matrix[rows]
-        sub = csr_matrix(
-            (block.data, system.local_column[block.indices], block.indptr),
-            shape=(len(rows), len(component)),
+    def __init__(self, system: _System, number: int) -> None:
+        # The component's block: its rows and its variables, renumbered from 0 in the
+        # component's order, as contiguous slices of the grouped matrix.
+        first_row, end_row = system.row_start[number], system.row_start[number + 1]
+        first_column, end_column = system.column_start[number], system.column_start[number + 1]
+        self.size = int(end_column - first_column)
+        self.row_count = int(end_row - first_row)
+        self.row_pointers, self.row_columns, row_values = _block(
+            system.grouped_rows, first_row, end_row, first_column
         )
-        columns = sub.tocsc()
-        self.size = len(component)
+        self.column_pointers, self.column_rows, column_values = _block(
+            system.grouped_columns, first_column, end_column, first_row
+        )
+        component = system.components[number]
         self.lower = system.lower[component]
         self.cap = system.upper_cap
+        self.rhs = system.rhs[system.component_rows[number]]
+        self.row_values = row_values
         lp = highspy.HighsLp()
         lp.num_col_ = self.size
-        lp.num_row_ = len(rows)
+        lp.num_row_ = self.row_count
         lp.col_cost_ = np.zeros(self.size)
         lp.col_lower_ = self.lower
         lp.col_upper_ = np.full(self.size, self.cap)
-        lp.row_lower_ = system.rhs[rows]
-        lp.row_upper_ = system.rhs[rows]
+        lp.row_lower_ = self.rhs
+        lp.row_upper_ = self.rhs
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = columns.indptr
-        lp.a_matrix_.index_ = columns.indices
-        lp.a_matrix_.value_ = columns.data.astype(float)
+        lp.a_matrix_.start_ = self.column_pointers
+        lp.a_matrix_.index_ = self.column_rows
+        lp.a_matrix_.value_ = column_values.astype(float)
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.passModel(lp)
         self.every = np.arange(self.size, dtype=np.int32)
-        self.rows = sub
-        self.columns = columns
-        self.rhs = system.rhs[rows]
+
+    @property
+    def rows(self) -> csr_matrix:
+        """The block, row-wise (each row one relation over the component's variables)."""
+        return csr_matrix(
+            (self.row_values, self.row_columns, self.row_pointers),
+            shape=(self.row_count, self.size),
+        )
 
     def neighbourhood_bound(self, position: int, target: float, radius: int = 2) -> bool:
         """Whether the cell can reach target under the relations near it only (those whose
@@ -509,10 +544,10 @@ class _ComponentLp:
         return result.status == 0 and result.x[where] >= target - _EPS
 
     def _rows_of(self, column: int) -> np.ndarray:
-        return self.columns.indices[self.columns.indptr[column] : self.columns.indptr[column + 1]]
+        return self.column_rows[self.column_pointers[column] : self.column_pointers[column + 1]]
 
     def _columns_of(self, row: int) -> np.ndarray:
-        return self.rows.indices[self.rows.indptr[row] : self.rows.indptr[row + 1]]
+        return self.row_columns[self.row_pointers[row] : self.row_pointers[row + 1]]
 
     def minimise(
         self, cost: np.ndarray, upper: np.ndarray, lower: np.ndarray | None = None
@@ -532,25 +567,30 @@ class _ComponentLp:
         return np.asarray(self.highs.getSolution().col_value)
 
 
+def _block(
+    matrix: csr_matrix | csc_matrix, first: int, end: int, offset: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointers, indices and values of `matrix`'s major slice [first, end), its minor
+    indices shifted down by `offset` (the block's first minor index)."""
+    start, stop = matrix.indptr[first], matrix.indptr[end]
+    pointers = matrix.indptr[first : end + 1] - start
+    return pointers, matrix.indices[start:stop] - offset, matrix.data[start:stop]
+
+
 def _failing_cells(problem: _Problem, hidden: np.ndarray, k: int, settled: np.ndarray) -> list[int]:
     """Suppressed cells the reader could pin down or bound below k."""
     system = _system(problem, hidden)
     failing: list[int] = []
-    for component, rows in zip(system.components, system.component_rows, strict=True):
+    for number, component in enumerate(system.components):
         cells = system.variables[component]
         if not (problem.watched[cells] & ~settled[cells]).any():
             continue
-        failing += _check_component(problem, system, component, rows, k, settled)
+        failing += _check_component(problem, system, number, k, settled)
     return sorted(failing, key=lambda cell: problem.order[cell])
 
 
 def _check_component(
-    problem: _Problem,
-    system: _System,
-    component: np.ndarray,
-    rows: np.ndarray,
-    k: int,
-    settled: np.ndarray,
+    problem: _Problem, system: _System, number: int, k: int, settled: np.ndarray
 ) -> list[int]:
     """The watched cells of one component that fail, at most FAILING_PER_ROUND of them (the
     rest wait for the next round, after the repair).
@@ -559,8 +599,8 @@ def _check_component(
     its target, and every cell that reaches its target in that one feasible solution is
     protected (the reader cannot rule that solution out). Only when a solution settles
     none is the first open cell solved alone."""
-    lp = _ComponentLp(system, component, rows)
-    cells = system.variables[component]
+    lp = _ComponentLp(system, number)
+    cells = system.variables[system.components[number]]
     values = problem.value[cells].astype(float)
     # x reaching max(k, v + 1) shows both: the interval reaches k, and it is not a point
     target = np.maximum(k, values + 1)
@@ -757,8 +797,8 @@ def attack_intervals(
         hidden[index[cell_id]] = True
     system = _system(problem, hidden)
     intervals: dict[str, tuple[float, float]] = {}
-    for component, rows in zip(system.components, system.component_rows, strict=True):
-        lp = _ComponentLp(system, component, rows)
+    for number, component in enumerate(system.components):
+        lp = _ComponentLp(system, number)
         unbounded = np.full(lp.size, highspy.kHighsInf)
         for position, cell in enumerate(system.variables[component]):
             if not watched[cell]:
