@@ -21,11 +21,13 @@ BLOCK_BYTES = 4 << 20
 @dataclass(frozen=True)
 class KnownExport:
     """An export read before, as remembered: its size and, for each block, the sha256 of
-    its bytes up to that block's end."""
+    its bytes up to that block's end and how many line breaks they hold. Only an export
+    without a lone carriage return is remembered."""
 
     size: int
     block_bytes: int
     block_hashes: tuple[str, ...]
+    line_breaks_through_block: tuple[int, ...]
 
     def block_end(self, index: int) -> int:
         return min((index + 1) * self.block_bytes, self.size)
@@ -75,9 +77,12 @@ def digest_file(path: Path, known: KnownExport | None = None) -> FileDigest:
             before = whole.copy()
             whole.update(chunk)
             prefixes.append(_digest_so_far(whole))
-            comparison.see(before, size, chunk, prefixes[-1])
+            known_block = comparison.see(before, size, chunk, prefixes[-1])
             size += len(chunk)
-            lines.see(chunk)
+            if known_block is None:
+                lines.see(chunk)
+            else:  # the same bytes as the known export's: its line breaks are known
+                lines.skip(chunk, known_block)
             through_block.append(lines.line_breaks)
     lines.close()
     return FileDigest(
@@ -102,15 +107,17 @@ class _Comparison:
         self.bytes_as_known = 0
         self.going = known is not None
 
-    def see(self, before: Any, offset: int, chunk: bytes, digest_after: str) -> None:
-        """`before` has hashed the file's first `offset` bytes; the chunk follows them."""
+    def see(self, before: Any, offset: int, chunk: bytes, digest_after: str) -> int | None:
+        """`before` has hashed the file's first `offset` bytes; the chunk follows them.
+        When the chunk is exactly a block of the known export, and everything up to it
+        is too, returns the known export's line breaks through it."""
         known = self.known
         if not self.going or known is None:
-            return
+            return None
         index = offset // known.block_bytes
         if index >= len(known.block_hashes) or known.block_end(index) > offset + len(chunk):
             self.going = False  # this file ends inside the known block
-            return
+            return None
         end = known.block_end(index)
         if end == offset + len(chunk):
             digest = digest_after
@@ -121,6 +128,8 @@ class _Comparison:
         if same:
             self.bytes_as_known = end
         self.going = same and end < known.size
+        whole_block = same and end == offset + len(chunk)
+        return known.line_breaks_through_block[index] if whole_block else None
 
 
 def _digest_so_far(running: Any) -> str:
@@ -145,6 +154,12 @@ class _LineEnds:
         returns = np.flatnonzero(data[:-1] == 13)
         self.lone_carriage_returns += int(np.count_nonzero(data[returns + 1] != 10))
         self.last_byte = int(data[-1])
+
+    def skip(self, chunk: bytes, line_breaks_through: int) -> None:
+        """A chunk whose line breaks are known (through its end), and which holds no lone
+        carriage return: nothing to count."""
+        self.line_breaks = line_breaks_through
+        self.last_byte = chunk[-1]
 
     def close(self) -> None:
         if self.last_byte == 13:

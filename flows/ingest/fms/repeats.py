@@ -4,8 +4,9 @@ KoboToolbox exports every submission each time, in submission order: tonight's e
 yesterday's layout starts with yesterday's export, byte for byte, and adds the new
 submissions at its end. For the last export read in each layout (its header line, bytes
 and all) the refresh remembers the sha256 of its first bytes at every 4 MiB block's end
-and, per data row, the row's `_uuid` and delivered hash as DuckDB staged them
-(ExportMemory, a cache in the internal data directory).
+with the line breaks up to there, and, per data row, the row's `_uuid` and delivered hash
+as DuckDB staged them (ExportMemory, a cache in the internal data directory). Blocks that
+repeat the remembered export are hashed but not searched for line breaks again.
 
 A new export whose leading blocks are those of the remembered export repeats its rows up
 to the last line break inside them. Only the rest (the tail) is parsed, and of the repeated
@@ -94,7 +95,12 @@ class ExportMemory:
             return None
         found = _read_record(self._record(_layout_of(header_line)))
         try:
-            known = KnownExport(found["size"], found["block_bytes"], tuple(found["block_hashes"]))
+            known = KnownExport(
+                found["size"],
+                found["block_bytes"],
+                tuple(found["block_hashes"]),
+                tuple(found["line_breaks_through_block"]),
+            )
             remembered = RememberedExport(
                 known, found["csv_recipe"], found["rows"], self.folder / found["rows_file"]
             )
@@ -102,7 +108,8 @@ class ExportMemory:
             return None
         if not 0 < known.block_bytes <= _MOST_BLOCK_BYTES:
             return None
-        if len(known.block_hashes) != -(-known.size // known.block_bytes):
+        blocks = -(-known.size // known.block_bytes)
+        if not len(known.block_hashes) == len(known.line_breaks_through_block) == blocks:
             return None
         return remembered if remembered.rows_file.is_file() else None
 
@@ -154,6 +161,7 @@ class ExportMemory:
             "size": digest.size,
             "block_bytes": digest.block_bytes,
             "block_hashes": list(digest.block_hashes),
+            "line_breaks_through_block": list(digest.line_breaks_through_block),
             "rows": staged.rows_read,
             "rows_file": rows_file.name,
         }

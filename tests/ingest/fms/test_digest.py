@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,9 @@ def _file(tmp_path: Path, name: str, data: bytes) -> Path:
 
 def _known(path: Path) -> KnownExport:
     digest = digest_file(path)
-    return KnownExport(digest.size, digest.block_bytes, digest.block_hashes)
+    return KnownExport(
+        digest.size, digest.block_bytes, digest.block_hashes, digest.line_breaks_through_block
+    )
 
 
 def test_the_digest_holds_the_files_sha256_and_its_header_line(tmp_path: Path) -> None:
@@ -118,3 +121,37 @@ def test_line_breaks_are_counted_up_to_each_blocks_end(tmp_path: Path) -> None:
     digest = digest_file(_file(tmp_path, "x.csv", b"a\nbb\nccc\ndddd\n"))  # 14 bytes
 
     assert digest.line_breaks_through_block == (2, 4)
+
+
+@pytest.mark.parametrize(
+    "old, added",
+    [
+        (b"a;b\r\n1;2\r\n3;4\r\n55;6\r\n", b"7;8\r\n"),  # ends inside a block
+        (b"a;b\r\n1;2\r\n3;4\r\n5;", b"6\r\n7;8\r\n"),  # ends on a block's end
+        (b"a;b\n1;2\n3;4\n5;6\n", b"7;8\n9;10\n"),  # line feeds only
+        (b"a;b\r\n1;2\r\n3;4;5\r", b"x\r\n"),  # a block ends in a lone carriage return
+    ],
+)
+def test_a_repeated_known_export_counts_its_lines_as_reading_every_byte_does(
+    tmp_path: Path, old: bytes, added: bytes
+) -> None:
+    known = _known(_file(tmp_path, "old.csv", old))
+    new = _file(tmp_path, "new.csv", old + added)
+
+    with_known, without = digest_file(new, known), digest_file(new)
+
+    assert with_known.bytes_as_known == len(old)
+    assert with_known.line_breaks_through_block == without.line_breaks_through_block
+    assert with_known.lone_carriage_returns == without.lone_carriage_returns
+    assert with_known.ends_with_line_break == without.ends_with_line_break
+
+
+def test_the_line_breaks_of_known_blocks_are_taken_from_the_known_export(tmp_path: Path) -> None:
+    # the known blocks are not read for line breaks again: that is the saving
+    old = b"a;b\r\n1;2\r\n3;4\r\n55;6\r\n"
+    known = _known(_file(tmp_path, "old.csv", old))
+    remembered = replace(known, line_breaks_through_block=(10, 20, 30))
+
+    digest = digest_file(_file(tmp_path, "new.csv", old + b"7;8\r\n"), remembered)
+
+    assert digest.line_breaks_through_block[:2] == (10, 20)

@@ -241,7 +241,7 @@ def test_a_name_duckdb_would_take_for_a_pattern_is_read_as_stage_file_reads_it(
     assert (staging.repeating, staging.read_whole) == ([], ["export[2].csv"])
 
 
-@pytest.mark.parametrize("damage", ["truncated", "missing", "other rows"])
+@pytest.mark.parametrize("damage", ["truncated", "missing", "other rows", "older record"])
 def test_a_damaged_memory_only_means_the_export_is_read_whole(
     warehouse: duckdb.DuckDBPyConnection,
     form: Form,
@@ -258,6 +258,11 @@ def test_a_damaged_memory_only_means_the_export_is_read_whole(
         rows_file.write_bytes(rows_file.read_bytes()[:100])
     elif damage == "missing":
         rows_file.unlink()
+    elif damage == "older record":  # written before line breaks were remembered
+        [record] = memory.folder.glob("*.json")
+        older = json.loads(record.read_text())
+        del older["line_breaks_through_block"]
+        record.write_text(json.dumps(older))
     else:
         warehouse.execute(
             f"COPY (SELECT * FROM read_parquet('{rows_file}') WHERE file_row > 1) "
