@@ -17,16 +17,18 @@ def _run(code: str) -> str:
 def test_importing_the_flow_and_its_quality_reports_does_not_import_dbt_or_gx() -> None:
     loaded = _run(
         "import sys, flows.nightly, flows.quality.gates; "
-        "print(sorted(m for m in ('dbt.cli.main', 'great_expectations') if m in sys.modules))"
+        "print(sorted(m for m in ('dbt.cli.main', 'flows.transform.protection', "
+        "'great_expectations') if m in sys.modules))"
     )
     assert loaded == "[]"
 
 
-def test_preloading_imports_dbt_on_another_thread_and_not_great_expectations() -> None:
+def test_preloading_imports_dbt_and_the_protection_pass_on_another_thread_not_gx() -> None:
+    modules = ("dbt.cli.main", "flows.transform.protection", "great_expectations")
     loaded = _run(
         "import sys\n"
         "from flows.transform.preload import preload_in_background\n"
         "preload_in_background().join()\n"
-        "print(sorted(m for m in ('dbt.cli.main', 'great_expectations') if m in sys.modules))"
+        f"print(sorted(m for m in {modules!r} if m in sys.modules))"
     )
-    assert loaded == "['dbt.cli.main']"
+    assert loaded == "['dbt.cli.main', 'flows.transform.protection']"
