@@ -80,7 +80,8 @@ def _timed(stage_seconds: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        stage_seconds[stage] = time.perf_counter() - started
+        # a stage may be timed in parts: the quality stage's Data Docs arrive after publish
+        stage_seconds[stage] = stage_seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 class QualityGateFailed(RuntimeError):
@@ -178,16 +179,16 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
 @task(name="quality", cache_policy=NO_CACHE)
 def quality_stage(
     settings: Settings, run_id: str, worker: QualityWorker
-) -> tuple[Path, QualityReport, DataDocs]:
+) -> tuple[Path, QualityReport]:
     """The gates run in the refresh's quality worker, which imported Great Expectations
-    while ingest and dbt ran; this process records, renders and reports their verdicts."""
-    from flows.quality.artifacts import create_quality_artifacts
+    while ingest and dbt ran; this process records and reports their verdicts. The worker
+    builds the run's Data Docs meanwhile (`data_docs_stage` collects them)."""
     from flows.quality.gates import record_validated_marks
     from flows.quality.records import keep_results, record_quality_results
 
     say("quality: expectation suites on the raw layer and the candidate database")
     candidate = build_candidate(settings, run_id)
-    report, docs = worker.run_gates_with_docs(settings, candidate, run_id)
+    report = worker.run_gates_then_docs(settings, candidate, run_id)
     with connect(candidate, memory_limit=settings.duckdb_memory_limit) as connection:
         record_quality_results(connection, run_id, report)
         describe_ops_tables(connection)
@@ -195,14 +196,26 @@ def quality_stage(
         record_quality_results(connection, run_id, report)
         record_validated_marks(connection, run_id, report)
     keep_results(settings, run_id, report)
-    create_quality_artifacts(run_id, report, docs)
     logger = get_run_logger()
     for error in report.errors:
         logger.warning("not evaluated: %s %s: %s", error.suite, error.check_name, error.observed)
+    logger.info("quality: %s", report.summary())
+    return candidate, report
+
+
+@task(name="data docs", cache_policy=NO_CACHE)
+def data_docs_stage(run_id: str, report: QualityReport, worker: QualityWorker) -> DataDocs:
+    """The run's Data Docs, which the worker built after the verdicts, and the run's
+    artifacts that link them."""
+    from flows.quality.artifacts import create_quality_artifacts
+
+    docs = worker.data_docs()
+    create_quality_artifacts(run_id, report, docs)
+    logger = get_run_logger()
     if docs.error:
         logger.error("Data Docs could not be built: %s", docs.error)
-    logger.info("quality: %s; Data Docs: %s", report.summary(), docs.index)
-    return candidate, report, docs
+    logger.info("Data Docs: %s", docs.index)
+    return docs
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -324,6 +337,18 @@ def clean_up_interrupted_runs(settings: Settings) -> None:
             leftover.unlink(missing_ok=True)
 
 
+def _add_data_docs(
+    outcome: RefreshOutcome,
+    seconds: dict[str, float],
+    run_id: str,
+    report: QualityReport,
+    worker: QualityWorker,
+) -> None:
+    with _timed(seconds, "quality"):
+        docs = data_docs_stage(run_id, report, worker)
+    outcome.data_docs, outcome.data_docs_error = str(docs.index), docs.error
+
+
 def _refresh(
     settings: Settings, run_id: str, quality_worker: QualityWorker, kobo_pull: str = ""
 ) -> RefreshOutcome:
@@ -344,15 +369,13 @@ def _refresh(
             else:
                 docs_site = transform_stage(settings, plan)
         with _timed(seconds, "quality"):
-            candidate, report, docs = quality_stage(settings, run_id, quality_worker)
+            candidate, report = quality_stage(settings, run_id, quality_worker)
         outcome = RefreshOutcome(
             run_id=run_id,
             status="published",
             files=[asdict(f) for f in summary.files],
             quality=report.summary(),
             stage_seconds=seconds,
-            data_docs=str(docs.index),
-            data_docs_error=docs.error,
             kobo_pull=kobo_pull,
         )
         if report.blocks_publication:
@@ -361,12 +384,14 @@ def _refresh(
                 f"{r.suite}.{r.check_name}: {r.observed}"
                 for r in report.critical_failures + report.errors
             )
+            _add_data_docs(outcome, seconds, run_id, report, quality_worker)
             finish_run(settings, run_id, outcome.status, outcome.message)
             raise QualityGateFailed(outcome)
         with _timed(seconds, "publish"):
             published, visual = publish_stage(settings, candidate, run_id, docs_site)
             outcome.published_db, outcome.report = str(published), str(visual)
         candidate = None
+        _add_data_docs(outcome, seconds, run_id, report, quality_worker)
         finish_run(settings, run_id, "published")
         return outcome
     except QualityGateFailed:

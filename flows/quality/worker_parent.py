@@ -8,9 +8,10 @@ process that import held the GIL while dbt parsed its project, and each slowed t
 while ingest and dbt run.
 
 A worker serves one refresh: it imports GX, waits for the one request, runs
-`flows.quality.gates.run_quality_gates`, builds the run's Data Docs when asked
-(`flows.quality.data_docs`, GX's site builder) and sends both back, then exits. With Data Docs
-(a refresh's quality stage), the disclosure audit runs in the refresh's own process meanwhile.
+`flows.quality.gates.run_quality_gates` and sends the report back; when asked, it then builds
+the run's Data Docs (`flows.quality.data_docs`, GX's site builder) and sends them too, while
+the refresh records the verdicts and publishes. Then it exits. With Data Docs (a refresh's
+quality stage), the disclosure audit runs in the refresh's own process beside the gates.
 A refresh that ends without asking kills it (it has opened no database yet). When the
 refresh's process dies, even SIGKILLed alone, the kernel kills the worker (flows.parent_death):
 the thread that starts a worker must outlive it, as a `with QualityWorker()` block does. The
@@ -18,9 +19,9 @@ worker holds the refresh lock with its parent (`shared_fds`), so no other refres
 it may still read a database.
 
 The request, (settings, candidate, today, run_id or None), is pickled to the worker's stdin;
-the reply, ("report", (QualityReport, DataDocs or None)) or ("error", what went wrong), is
-pickled to its stdout. Data Docs that could not be built come back as DataDocs.error: the
-verdicts stand without them. Anything
+the reply, ("report", QualityReport) or ("error", what went wrong), is pickled to its stdout,
+followed with a run_id by ("docs", DataDocs). Data Docs that could not be built come back as
+DataDocs.error: the verdicts stand without them. Anything
 a library prints in the worker goes to stderr, which it shares with the refresh. The worker
 runs in a session of its own, so a Ctrl-C in the terminal reaches only the refresh, which
 then kills it.
@@ -66,6 +67,7 @@ class QualityWorker:
             start_new_session=True,
         )
         self._replied = False
+        self._docs_of: Settings | None = None  # the settings of the run whose docs follow
 
     @property
     def pid(self) -> int:
@@ -90,13 +92,13 @@ class QualityWorker:
         self, settings: Settings, candidate: Path, today: date | None = None
     ) -> QualityReport:
         """`run_quality_gates(settings, candidate, today)`, run by the worker."""
-        report, _ = self._ask(settings, candidate, today, None)
-        return report
+        return self._ask(settings, candidate, today, None)
 
-    def run_gates_with_docs(
+    def run_gates_then_docs(
         self, settings: Settings, candidate: Path, run_id: str, today: date | None = None
-    ) -> tuple[QualityReport, DataDocs]:
-        """The gates' report, and the run's Data Docs built from it in the worker.
+    ) -> QualityReport:
+        """The gates' report; the worker then builds the run's Data Docs from it, which
+        `data_docs` waits for.
 
         The disclosure audit is no GX suite and has no Data Docs: it runs in a thread of this
         process while the worker runs the suites, so the two take both cores instead of one
@@ -104,24 +106,39 @@ class QualityWorker:
         waits for the worker meanwhile. Its verdicts join the worker's report as they would
         in `run_quality_gates`.
         """
+        self._docs_of = settings
         if not settings.disclosure_audit:
-            report, docs = self._ask(settings, candidate, today, run_id)
-            assert docs is not None
-            return report, docs
+            return self._ask(settings, candidate, today, run_id)
         from flows.disclosure.gate import disclosure_gate
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmw-disclosure") as pool:
             audit = pool.submit(disclosure_gate, candidate, settings.suppression_k)
-            report, docs = self._ask(
-                replace(settings, disclosure_audit=False), candidate, today, run_id
-            )
+            report = self._ask(replace(settings, disclosure_audit=False), candidate, today, run_id)
             verdict = audit.result()
-        assert docs is not None
-        return report.with_disclosure(verdict.checks, verdict.summary), docs
+        return report.with_disclosure(verdict.checks, verdict.summary)
+
+    def data_docs(self) -> DataDocs:
+        """The Data Docs of the run `run_gates_then_docs` asked for, once the worker built
+        them; what went wrong instead, when it ended first."""
+        from flows.quality.data_docs import DataDocs, data_docs_dir
+
+        if self._docs_of is None:
+            raise QualityWorkerError("no Data Docs are pending: ask with run_gates_then_docs")
+        try:
+            kind, value = pickle.load(cast(IO[bytes], self._process.stdout))
+        except (EOFError, pickle.UnpicklingError) as error:
+            ending = _ending(self._process.wait())
+            return DataDocs(
+                index=data_docs_dir(self._docs_of) / "index.html",
+                error=f"the quality worker {ending} before it sent the Data Docs ({error!r})",
+            )
+        self._docs_of = None
+        assert kind == "docs"
+        return cast("DataDocs", value)
 
     def _ask(
         self, settings: Settings, candidate: Path, today: date | None, run_id: str | None
-    ) -> tuple[QualityReport, DataDocs | None]:
+    ) -> QualityReport:
         stdin, stdout = cast(IO[bytes], self._process.stdin), cast(IO[bytes], self._process.stdout)
         try:
             pickle.dump((settings, candidate, today, run_id), stdin)
@@ -135,7 +152,7 @@ class QualityWorker:
         self._replied = True
         if kind == "error":
             raise QualityWorkerError(f"quality gates failed in the worker: {value}")
-        return cast("tuple[QualityReport, DataDocs | None]", value)
+        return cast("QualityReport", value)
 
     def close(self) -> None:
         """End the worker. One that replied exits by itself; one that did not is killed: it has

@@ -59,6 +59,10 @@ def test_a_planted_critical_failure_blocks_the_refresh_and_the_published_databas
     internal = data / "internal" / "warehouse.duckdb"
     first = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
     assert first.status == "published"
+    # the worker builds the Data Docs while the run publishes: they are in its outcome
+    assert first.data_docs == str(data / "internal" / "data_docs" / "index.html")
+    assert first.data_docs_error is None and Path(first.data_docs).is_file()
+    assert first.run_id in _latest_markdown("quality-report")
     not_passed = "SELECT check_name FROM ops.quality_results WHERE success IS NOT TRUE"
     # no registry tallies were delivered: an empty mart is a warning, not a reason to block
     assert _query(published, not_passed) == [("expect_table_row_count_to_be_between(not empty)",)]

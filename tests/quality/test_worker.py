@@ -4,6 +4,7 @@ own, which gives the verdicts the gates give in process and never outlives its r
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -69,7 +70,8 @@ def test_the_disclosure_audit_runs_in_the_refresh_beside_the_worker_with_the_sam
     monkeypatch.setattr(flows.disclosure.gate, "disclosure_gate", recorded_audit)
 
     with QualityWorker() as worker:
-        beside, docs = worker.run_gates_with_docs(audited, db, "run-beside", TODAY)
+        beside = worker.run_gates_then_docs(audited, db, "run-beside", TODAY)
+        docs = worker.data_docs()
 
     assert audit_processes == [os.getpid()]  # here, not in the worker, and only once
     in_process = run_quality_gates(audited, db, TODAY)
@@ -111,6 +113,32 @@ def test_a_worker_that_died_before_replying_says_how_it_ended(
 
         with pytest.raises(QualityWorkerError, match="was killed by SIGKILL"):
             worker.run_gates(settings, tmp_path / "candidate.duckdb", TODAY)
+
+
+def test_a_worker_that_ended_after_the_verdicts_leaves_data_docs_that_say_how_it_ended(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # The verdicts stand: only the Data Docs, which the worker builds after sending them,
+    # are missing. A stand-in worker replies with a report and exits before any docs.
+    report = QualityReport.of([], [])
+    stand_in = (
+        "import pickle, sys; pickle.load(sys.stdin.buffer); "
+        f"sys.stdout.buffer.write({pickle.dumps(('report', report))!r}); sys.exit(3)"
+    )
+    with QualityWorker() as worker:
+        worker._process.kill()
+        worker._process.wait()
+        worker._process = subprocess.Popen(
+            [sys.executable, "-c", stand_in], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+
+        verdicts = worker.run_gates_then_docs(settings, tmp_path / "c.duckdb", "run-1", TODAY)
+        docs = worker.data_docs()
+
+    assert verdicts.summary() == report.summary()
+    assert docs.error is not None and "exited with code 3" in docs.error
+    assert docs.index == settings.internal_dir / "data_docs" / "index.html"
 
 
 def test_the_worker_holds_the_files_it_shares_with_the_refresh(tmp_path: Path) -> None:
