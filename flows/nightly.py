@@ -356,7 +356,7 @@ def _refresh(
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
     seconds: dict[str, float] = {}
-    preload_in_background()
+    preload_in_background(vega_cache=settings.internal_dir / "cache")
     try:
         with _timed(seconds, "ingest"):
             summary = ingest_stage(settings, run_id)
