@@ -338,14 +338,23 @@ def clean_up_interrupted_runs(settings: Settings) -> None:
 
 
 def _add_data_docs(
+    settings: Settings,
     outcome: RefreshOutcome,
     seconds: dict[str, float],
-    run_id: str,
     report: QualityReport,
     worker: QualityWorker,
 ) -> None:
+    """The run's Data Docs into its outcome. The run's fate is already recorded: Data Docs
+    (or artifacts) that fail leave it published or blocked, and say why."""
+    from flows.quality.data_docs import data_docs_dir
+
     with _timed(seconds, "quality"):
-        docs = data_docs_stage(run_id, report, worker)
+        try:
+            docs = data_docs_stage(outcome.run_id, report, worker)
+        except Exception as error:
+            outcome.data_docs = str(data_docs_dir(settings) / "index.html")
+            outcome.data_docs_error = str(error).splitlines()[0] if str(error) else repr(error)
+            return
     outcome.data_docs, outcome.data_docs_error = str(docs.index), docs.error
 
 
@@ -384,15 +393,15 @@ def _refresh(
                 f"{r.suite}.{r.check_name}: {r.observed}"
                 for r in report.critical_failures + report.errors
             )
-            _add_data_docs(outcome, seconds, run_id, report, quality_worker)
             finish_run(settings, run_id, outcome.status, outcome.message)
+            _add_data_docs(settings, outcome, seconds, report, quality_worker)
             raise QualityGateFailed(outcome)
         with _timed(seconds, "publish"):
             published, visual = publish_stage(settings, candidate, run_id, docs_site)
             outcome.published_db, outcome.report = str(published), str(visual)
         candidate = None
-        _add_data_docs(outcome, seconds, run_id, report, quality_worker)
         finish_run(settings, run_id, "published")
+        _add_data_docs(settings, outcome, seconds, report, quality_worker)
         return outcome
     except QualityGateFailed:
         raise

@@ -8,6 +8,7 @@ costs about 3 s of CPU, so it is kept on disk, one file per vl-convert version.
 from __future__ import annotations
 
 import os
+import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,7 +20,16 @@ def vega_bundle(cache_dir: Path) -> Path:
         import vl_convert
 
         cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_text(vl_convert.javascript_bundle(), encoding="utf-8")
-        os.replace(partial, path)
+        # a temporary file of its own: the refresh's preload thread and publish may both be
+        # writing the bundle, and each replaces the file with a whole one
+        handle, partial = tempfile.mkstemp(
+            dir=cache_dir, prefix=f".{path.name}.", suffix=".partial"
+        )
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(vl_convert.javascript_bundle())
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
     return path

@@ -124,17 +124,21 @@ class QualityWorker:
 
         if self._docs_of is None:
             raise QualityWorkerError("no Data Docs are pending: ask with run_gates_then_docs")
+        index = data_docs_dir(self._docs_of) / "index.html"
+        self._docs_of = None
         try:
             kind, value = pickle.load(cast(IO[bytes], self._process.stdout))
         except (EOFError, pickle.UnpicklingError) as error:
             ending = _ending(self._process.wait())
             return DataDocs(
-                index=data_docs_dir(self._docs_of) / "index.html",
+                index=index,
                 error=f"the quality worker {ending} before it sent the Data Docs ({error!r})",
             )
-        self._docs_of = None
-        assert kind == "docs"
-        return cast("DataDocs", value)
+        except Exception as error:  # a reply this process cannot read: no Data Docs
+            return DataDocs(index=index, error=f"the Data Docs reply was unreadable: {error!r}")
+        if kind != "docs" or not isinstance(value, DataDocs):
+            return DataDocs(index=index, error=f"the quality worker sent {kind!r}, not Data Docs")
+        return value
 
     def _ask(
         self, settings: Settings, candidate: Path, today: date | None, run_id: str | None
@@ -155,8 +159,10 @@ class QualityWorker:
         return cast("QualityReport", value)
 
     def close(self) -> None:
-        """End the worker. One that replied exits by itself; one that did not is killed: it has
-        not opened a database yet, or the refresh no longer wants its answer."""
+        """End the worker. One that replied exits by itself, once it has sent the Data Docs
+        it was asked for (killed mid-way, it could leave GX's stores half-written); one that
+        did not reply is killed: it has not opened a database yet, or the refresh no longer
+        wants its answer."""
         if self._replied:
             try:
                 self._process.wait(timeout=_EXIT_AFTER_REPLY_SECONDS)

@@ -76,19 +76,20 @@ def serve(parent_pid: int) -> None:
         settings, candidate, today, run_id = pickle.load(sys.stdin.buffer)
     except EOFError:
         return  # the refresh ended before its quality stage
-    report = None
+    reported = None
     try:
         if import_error is not None:
             raise QualityWorkerError(f"importing the quality gates failed: {import_error}")
         report = run_quality_gates(settings, candidate, today)
         reply = pickle.dumps(("report", report))
+        reported = report
     except Exception as error:
         reply = pickle.dumps(("error", _log_and_summarise(error)))
     replies.write(reply)
     replies.flush()
-    if report is not None and run_id is not None:
+    if reported is not None and run_id is not None:
         # after the verdicts: the refresh records them and publishes meanwhile
-        replies.write(pickle.dumps(("docs", _data_docs(settings, run_id, report))))
+        replies.write(pickle.dumps(("docs", _data_docs(settings, run_id, reported))))
         replies.flush()
 
 

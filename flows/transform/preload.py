@@ -36,9 +36,9 @@ def _prepare_vega_bundle(cache_dir: Path) -> None:
     """Build the report's and the Data Docs' Vega bundle (flows.vega) if it is not cached:
     ~2.5 s of CPU that publish and the quality worker's Data Docs, which run side by side,
     would otherwise each spend on a new data directory's first refresh."""
-    from flows.vega import vega_bundle
-
     try:
+        from flows.vega import vega_bundle
+
         vega_bundle(cache_dir)
     except Exception:  # publish builds it again and reports the error
         return

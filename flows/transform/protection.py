@@ -34,6 +34,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -504,7 +505,7 @@ class _ComponentLp:
         self.highs.passModel(lp)
         self.every = np.arange(self.size, dtype=np.int32)
 
-    @property
+    @cached_property
     def rows(self) -> csr_matrix:
         """The block, row-wise (each row one relation over the component's variables)."""
         return csr_matrix(

@@ -115,3 +115,26 @@ def test_a_planted_critical_failure_blocks_the_refresh_and_the_published_databas
     with pytest.raises(QualityGateFailed) as again:
         nightly_refresh(landing_dir=str(landing), data_dir=str(data))
     assert again.value.outcome.message == outcome.message
+
+
+def test_data_docs_that_fail_after_publishing_leave_the_run_published_and_say_why(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Data Docs arrive after the database is swapped in: whatever goes wrong with them
+    # (here the artifacts that link them) cannot undo or misreport the publication.
+    import flows.quality.artifacts
+
+    def unreachable_api(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the Prefect API did not answer")
+
+    monkeypatch.setattr(flows.quality.artifacts, "create_quality_artifacts", unreachable_api)
+    landing, data = _landing(tmp_path), tmp_path / "data"
+
+    outcome = nightly_refresh(landing_dir=str(landing), data_dir=str(data))
+
+    assert outcome.status == "published"
+    assert outcome.data_docs_error == "the Prefect API did not answer"
+    assert outcome.data_docs == str(data / "internal" / "data_docs" / "index.html")
+    runs = _query(data / "internal" / "warehouse.duckdb", "SELECT status FROM ops.runs")
+    assert runs == [("published",)]
+    assert (data / "published" / "warehouse.duckdb").is_file()

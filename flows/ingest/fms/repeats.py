@@ -33,7 +33,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -110,6 +110,8 @@ class ExportMemory:
             return None
         blocks = -(-known.size // known.block_bytes)
         if not len(known.block_hashes) == len(known.line_breaks_through_block) == blocks:
+            return None
+        if not _counts_through_blocks(known.line_breaks_through_block, known.size):
             return None
         return remembered if remembered.rows_file.is_file() else None
 
@@ -212,6 +214,16 @@ COPIES_PREFIX = "copies-"
 
 def _layout_of(header_line: bytes) -> str:
     return hashlib.sha256(header_line).hexdigest()
+
+
+def _counts_through_blocks(counts: tuple[object, ...], size: int) -> bool:
+    """Whether a record's line breaks through each block can be a file's: whole numbers
+    that never go down, no more than the file's bytes."""
+    if not all(type(count) is int and count >= 0 for count in counts):
+        return False
+    numbers = cast(tuple[int, ...], counts)
+    ordered = all(a <= b for a, b in zip(numbers, numbers[1:], strict=False))
+    return ordered and (not numbers or numbers[-1] <= size)
 
 
 def _read_record(record: Path) -> dict[str, Any]:

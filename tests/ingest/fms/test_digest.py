@@ -127,7 +127,7 @@ def test_line_breaks_are_counted_up_to_each_blocks_end(tmp_path: Path) -> None:
     "old, added",
     [
         (b"a;b\r\n1;2\r\n3;4\r\n55;6\r\n", b"7;8\r\n"),  # ends inside a block
-        (b"a;b\r\n1;2\r\n3;4\r\n5;", b"6\r\n7;8\r\n"),  # ends on a block's end
+        (b"a;b\r\n1;2\r\n3;4\r\n5", b";6\r\n7;8\r\n"),  # ends on a block's end
         (b"a;b\n1;2\n3;4\n5;6\n", b"7;8\n9;10\n"),  # line feeds only
         (b"a;b\r\n1;2\r\n3;4;5\r", b"x\r\n"),  # a block ends in a lone carriage return
     ],
@@ -155,3 +155,25 @@ def test_the_line_breaks_of_known_blocks_are_taken_from_the_known_export(tmp_pat
     digest = digest_file(_file(tmp_path, "new.csv", old + b"7;8\r\n"), remembered)
 
     assert digest.line_breaks_through_block[:2] == (10, 20)
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (b"a;b\r\n1;2\r\n3;4\r\n", b"a;b\r\n1;2\r\n3;4\r\n"),  # the same file
+        (b"a;b\r\n1;2\r\n3;4\r\n55;6\r\n", b"a;b\r\n1;2\r\n3;"),  # a shorter one
+        (b"a;b\r\n1;2\r\n3;4\r\n55;6\r\n", b"a;b\r\n1;2\r\nX;4\r\n55;6\r\n7\r\n"),  # changed
+        (b"a;b\r\n12\r\n3;4\r\n", b"a;b\r\n12\r\n3;5\r\n"),  # a known block ends in \r
+    ],
+)
+def test_a_file_that_repeats_a_known_export_in_part_counts_its_lines_as_reading_every_byte_does(
+    tmp_path: Path, old: bytes, new: bytes
+) -> None:
+    known = _known(_file(tmp_path, "old.csv", old))
+    path = _file(tmp_path, "new.csv", new)
+
+    with_known, without = digest_file(path, known), digest_file(path)
+
+    assert with_known.line_breaks_through_block == without.line_breaks_through_block
+    assert with_known.lone_carriage_returns == without.lone_carriage_returns
+    assert with_known.ends_with_line_break == without.ends_with_line_break

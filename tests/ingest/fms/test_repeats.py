@@ -241,7 +241,9 @@ def test_a_name_duckdb_would_take_for_a_pattern_is_read_as_stage_file_reads_it(
     assert (staging.repeating, staging.read_whole) == ([], ["export[2].csv"])
 
 
-@pytest.mark.parametrize("damage", ["truncated", "missing", "other rows", "older record"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "missing", "other rows", "older record", "counts not numbers"]
+)
 def test_a_damaged_memory_only_means_the_export_is_read_whole(
     warehouse: duckdb.DuckDBPyConnection,
     form: Form,
@@ -263,6 +265,11 @@ def test_a_damaged_memory_only_means_the_export_is_read_whole(
         older = json.loads(record.read_text())
         del older["line_breaks_through_block"]
         record.write_text(json.dumps(older))
+    elif damage == "counts not numbers":
+        [record] = memory.folder.glob("*.json")
+        damaged = json.loads(record.read_text())
+        damaged["line_breaks_through_block"] = [None] * len(damaged["block_hashes"])
+        record.write_text(json.dumps(damaged))
     else:
         warehouse.execute(
             f"COPY (SELECT * FROM read_parquet('{rows_file}') WHERE file_row > 1) "
