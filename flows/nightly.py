@@ -365,7 +365,7 @@ def _refresh(
     say(f"refresh {run_id}: landing {settings.landing_dir}, data {settings.data_dir}")
     candidate: Path | None = None
     seconds: dict[str, float] = {}
-    preload_in_background(vega_cache=settings.internal_dir / "cache")
+    preload_in_background()
     try:
         with _timed(seconds, "ingest"):
             summary = ingest_stage(settings, run_id)

@@ -20,8 +20,8 @@ def vega_bundle(cache_dir: Path) -> Path:
         import vl_convert
 
         cache_dir.mkdir(parents=True, exist_ok=True)
-        # a temporary file of its own: the refresh's preload thread and publish may both be
-        # writing the bundle, and each replaces the file with a whole one
+        # a temporary file of its own: publish and the quality worker's Data Docs, which run
+        # side by side, may both be writing the bundle; each puts a whole one in place
         handle, partial = tempfile.mkstemp(
             dir=cache_dir, prefix=f".{path.name}.", suffix=".partial"
         )

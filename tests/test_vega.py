@@ -15,7 +15,7 @@ from flows.vega import vega_bundle
 def test_two_threads_that_build_the_bundle_at_once_both_get_a_whole_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the refresh's preload thread and publish can both find the bundle missing
+    # publish and the Data Docs, side by side, can both find the bundle missing
     # and each writes its bundle before either puts its own in place
     both_building, both_written = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
     bundle = vl_convert.javascript_bundle()

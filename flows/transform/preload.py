@@ -1,5 +1,4 @@
-"""Import dbt and the protection pass, and build the Vega bundle, in the background while
-ingest runs.
+"""Import dbt and the protection pass in the background while ingest runs.
 
 dbt takes a few seconds to import on 2 cores. Ingest spends its time inside DuckDB, which
 releases the GIL, so the import can run on a second thread meanwhile. (Great Expectations,
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-from pathlib import Path
 
 # dbt, and the protection pass that dbt's Python model int_disclosure_pattern runs: its
 # import (SciPy's optimize, HiGHS) cost ~0.45 s on the build's critical path, where every
@@ -32,28 +30,7 @@ def _import_all(modules: tuple[str, ...]) -> None:
             return
 
 
-def _prepare_vega_bundle(cache_dir: Path) -> None:
-    """Build the report's and the Data Docs' Vega bundle (flows.vega) if it is not cached:
-    ~2.5 s of CPU that publish and the quality worker's Data Docs, which run side by side,
-    would otherwise each spend on a new data directory's first refresh."""
-    try:
-        from flows.vega import vega_bundle
-
-        vega_bundle(cache_dir)
-    except Exception:  # publish builds it again and reports the error
-        return
-
-
-def preload_in_background(
-    vega_cache: Path | None = None, modules: tuple[str, ...] = LATER_STAGE_MODULES
-) -> threading.Thread:
-    """Import `modules`, then prepare the Vega bundle in `vega_cache`, on a daemon thread."""
-
-    def preload() -> None:
-        _import_all(modules)
-        if vega_cache is not None:
-            _prepare_vega_bundle(vega_cache)
-
-    thread = threading.Thread(target=preload, name="fmw-preload", daemon=True)
+def preload_in_background(modules: tuple[str, ...] = LATER_STAGE_MODULES) -> threading.Thread:
+    thread = threading.Thread(target=_import_all, args=(modules,), name="fmw-preload", daemon=True)
     thread.start()
     return thread

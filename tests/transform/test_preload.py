@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 
 def _run(code: str) -> str:
@@ -33,19 +32,3 @@ def test_preloading_imports_dbt_and_the_protection_pass_on_another_thread_not_gx
         f"print(sorted(m for m in {modules!r} if m in sys.modules))"
     )
     assert loaded == "['dbt.cli.main', 'flows.transform.protection']"
-
-
-def test_preloading_builds_the_vega_bundle_that_publish_and_the_data_docs_read(
-    tmp_path: Path,
-) -> None:
-    from flows.vega import vega_bundle
-
-    _run(
-        "from pathlib import Path\n"
-        "from flows.transform.preload import preload_in_background\n"
-        f"preload_in_background(vega_cache=Path({str(tmp_path)!r}), modules=()).join()\n"
-    )
-
-    [bundle] = tmp_path.glob("vega-bundle-*.js")
-    assert bundle == vega_bundle(tmp_path)  # found, not built again
-    assert "vegaEmbed" in bundle.read_text(encoding="utf-8")
