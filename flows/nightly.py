@@ -346,13 +346,13 @@ def _add_data_docs(
 ) -> None:
     """The run's Data Docs into its outcome. The run's fate is already recorded: Data Docs
     (or artifacts) that fail leave it published or blocked, and say why."""
-    from flows.quality.data_docs import data_docs_dir
+    from flows.quality.data_docs import data_docs_index
 
     with _timed(seconds, "quality"):
         try:
             docs = data_docs_stage(outcome.run_id, report, worker)
         except Exception as error:
-            outcome.data_docs = str(data_docs_dir(settings) / "index.html")
+            outcome.data_docs = str(data_docs_index(settings))
             outcome.data_docs_error = str(error).splitlines()[0] if str(error) else repr(error)
             return
     outcome.data_docs, outcome.data_docs_error = str(docs.index), docs.error

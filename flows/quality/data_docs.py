@@ -120,6 +120,11 @@ def data_docs_dir(settings: Settings) -> Path:
     return settings.internal_dir / "data_docs"
 
 
+def data_docs_index(settings: Settings) -> Path:
+    """GX's index of the runs: where a refresh points to its Data Docs, built or not."""
+    return data_docs_dir(settings) / "index.html"
+
+
 def gx_store_dir(settings: Settings) -> Path:
     """GX's validation results store: every run's results, kept by GX's own keys."""
     return settings.internal_dir / "quality" / "gx_store"
@@ -147,7 +152,7 @@ def build_data_docs(settings: Settings, run_id: str, report: QualityReport) -> D
     context.build_data_docs(
         site_names=[SITE_NAME], resource_identifiers=[*keys.values(), *suite_keys]
     )
-    index = site / "index.html"
+    index = data_docs_index(settings)
     if "validation" not in index.read_text(encoding="utf-8"):
         raise RuntimeError(f"GX wrote an empty Data Docs index ({index}); see the log above")
     pages = {suite: _page(context, key) for suite, key in keys.items()}

@@ -120,11 +120,11 @@ class QualityWorker:
     def data_docs(self) -> DataDocs:
         """The Data Docs of the run `run_gates_then_docs` asked for, once the worker built
         them; what went wrong instead, when it ended first."""
-        from flows.quality.data_docs import DataDocs, data_docs_dir
+        from flows.quality.data_docs import DataDocs, data_docs_index
 
         if self._docs_of is None:
             raise QualityWorkerError("no Data Docs are pending: ask with run_gates_then_docs")
-        index = data_docs_dir(self._docs_of) / "index.html"
+        index = data_docs_index(self._docs_of)
         self._docs_of = None
         try:
             kind, value = pickle.load(cast(IO[bytes], self._process.stdout))

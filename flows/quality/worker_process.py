@@ -50,14 +50,12 @@ def _log_and_summarise(error: BaseException) -> str:
 
 def _data_docs(settings: Settings, run_id: str, report: QualityReport) -> DataDocs:
     """The run's Data Docs; what went wrong instead, when GX could not build them."""
-    from flows.quality.data_docs import DataDocs, build_data_docs, data_docs_dir
+    from flows.quality.data_docs import DataDocs, build_data_docs, data_docs_index
 
     try:
         return build_data_docs(settings, run_id, report)
     except Exception as error:
-        return DataDocs(
-            index=data_docs_dir(settings) / "index.html", error=_log_and_summarise(error)
-        )
+        return DataDocs(index=data_docs_index(settings), error=_log_and_summarise(error))
 
 
 def serve(parent_pid: int) -> None:
