@@ -34,7 +34,8 @@ from flows.ingest import fmr, reference
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.digest import FileDigest, digest_file
 from flows.ingest.fms.load import load_staged_fms
-from flows.ingest.fms.read import StagedFile, stage_file
+from flows.ingest.fms.one_pass import stage_export
+from flows.ingest.fms.read import StagedFile
 from flows.ingest.fms.repeats import (
     ExportMemory,
     RememberedExport,
@@ -51,7 +52,11 @@ from flows.ingest.landing import (
 from flows.ingest.stories import load as stories
 from flows.step import Step
 from flows.warehouse.connection import transaction
-from flows.warehouse.schema import FMS_DELIVERIES_TABLE, ensure_schema
+from flows.warehouse.schema import (
+    FMS_DELIVERIES_TABLE,
+    FMS_DELIVERY_RECIPES_TABLE,
+    ensure_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,7 @@ class IngestSummary:
 RAW_TABLES = (
     "raw.fms_submissions",
     FMS_DELIVERIES_TABLE,
+    FMS_DELIVERY_RECIPES_TABLE,
     "raw.fmr_tallies",
     "raw.stories",
     "raw.fx_rates",
@@ -309,7 +315,7 @@ def _hash_while_staging(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmw-sha256") as pool:
         hashing = pool.submit(digest_file, landing.path)
         try:
-            staging.staged = stage_file(connection, form, landing.path, limits)
+            staging.staged = stage_export(connection, form, landing.path, limits)
         except Exception as error:  # noqa: BLE001 - judged with the file's load, as before
             staging.error = error
         return hashing.result(), staging
@@ -369,7 +375,7 @@ def _stage_fms(
         )
         if staged is not None:
             return staged
-    return stage_file(connection, form, landing.path, limits)
+    return stage_export(connection, form, landing.path, limits)
 
 
 _MAX_REASON = 500

@@ -24,7 +24,7 @@ def test_the_profile_names_each_statement_the_closing_checkpoint_and_the_next_on
     printed = capsys.readouterr().out
     loaded = int(re.search(r"ingest [0-9.]+ s, ([0-9,]+) rows loaded", printed)[1].replace(",", ""))
     assert loaded > 200
-    assert "load.load_staged_fms: CREATE OR REPLACE TEMP TABLE fms_checked" in printed
+    assert "one_pass._create_in_file_order: CREATE OR REPLACE TEMP TABLE fms_validated" in printed
     assert re.search(r"[0-9.]+ s  closing the database", printed)
     assert re.search(r"[0-9.]+ s  the next connection's first checkpoint", printed)
     assert "per file:" in printed

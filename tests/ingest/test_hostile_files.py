@@ -122,7 +122,7 @@ def test_a_copy_of_a_failed_file_fails_without_being_read(
     (landing / "fms" / "a.csv").write_bytes(b"")
     _ingest(warehouse, form, landing, "r1")
     (landing / "fms" / "b.csv").write_bytes(b"")
-    monkeypatch.setattr(landing_zone, "stage_file", _must_not_be_called)
+    monkeypatch.setattr(landing_zone, "stage_export", _must_not_be_called)
 
     [result] = _ingest(warehouse, form, landing, "r2").files
 
@@ -149,14 +149,14 @@ def test_any_exception_while_reading_a_file_fails_that_file_alone(
 ) -> None:
     write_csv(landing / "fms" / "bad.csv", [submission("u1")])
     write_csv(landing / "fmr" / "unrelated.csv", [{"x": "1"}])
-    real_stage = landing_zone.stage_file
+    real_stage = landing_zone.stage_export
 
     def stage(connection, form, path, limits):
         if path.name == "bad.csv":
             raise error
         return real_stage(connection, form, path, limits)
 
-    monkeypatch.setattr(landing_zone, "stage_file", stage)
+    monkeypatch.setattr(landing_zone, "stage_export", stage)
     write_kobo_sample(landing, "good")
 
     summary = _ingest(warehouse, form, landing, "r1")
@@ -171,17 +171,17 @@ def test_a_file_that_failed_for_want_of_memory_is_read_again_next_run(
     warehouse, form, landing, monkeypatch
 ) -> None:
     write_csv(landing / "fms" / "export.csv", [submission("u1")])
-    real_stage = landing_zone.stage_file
+    real_stage = landing_zone.stage_export
 
     def stage_without_memory(*args):
         raise MemoryError()
 
-    monkeypatch.setattr(landing_zone, "stage_file", stage_without_memory)
+    monkeypatch.setattr(landing_zone, "stage_export", stage_without_memory)
     [failed] = _ingest(warehouse, form, landing, "r1").files
     assert failed.status == "failed"
     assert "read again by the next refresh" in (failed.reason or "")
 
-    monkeypatch.setattr(landing_zone, "stage_file", real_stage)
+    monkeypatch.setattr(landing_zone, "stage_export", real_stage)
     [loaded] = _ingest(warehouse, form, landing, "r2").files
 
     assert loaded.status == "loaded"

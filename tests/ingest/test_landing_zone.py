@@ -23,14 +23,14 @@ def _ingest(connection: duckdb.DuckDBPyConnection, form: Form, landing: Path, ru
 def _record_staging(monkeypatch) -> tuple[threading.Event, list[str]]:
     staging = threading.Event()
     staged: list[str] = []
-    real = landing_zone.stage_file
+    real = landing_zone.stage_export
 
     def spy(connection, form, path, *args, **kwargs):
         staged.append(path.name)
         staging.set()
         return real(connection, form, path, *args, **kwargs)
 
-    monkeypatch.setattr(landing_zone, "stage_file", spy)
+    monkeypatch.setattr(landing_zone, "stage_export", spy)
     return staging, staged
 
 

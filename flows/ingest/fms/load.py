@@ -20,7 +20,9 @@ alternate layouts are each recognised. A submission replaced by another version 
 its deliveries: delivered again, its old version is validated and replaces the held one.
 Each new layout or form version adds a delivery per submission, so the table is kept
 bounded: past (KEPT_DELIVERIES + 1) per held submission, each keeps its latest
-KEPT_DELIVERIES. A forgotten delivery is only validated again.
+KEPT_DELIVERIES. A forgotten delivery is only validated again. An export in a recipe no
+delivery was ever remembered under (a layout or form first seen) has no row to set aside:
+its rows are validated as they are read (flows.ingest.fms.one_pass).
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ import hashlib
 import duckdb
 
 from flows.form.xlsform import Form, raw_columns
-from flows.ingest.fms.read import STAGED_TABLE, StagedFile, drop_staging
-from flows.ingest.fms.validation import validation_select
+from flows.ingest.fms.read import STAGED_TABLE, VALIDATED_TABLE, StagedFile, drop_staging
+from flows.ingest.fms.validation import SelectMultipleLayout, validation_select
 from flows.ingest.landing import LoadCounts
 from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
 from flows.sql import quote_identifier, quote_literal
-from flows.warehouse.schema import FMS_DELIVERIES_TABLE
+from flows.warehouse.schema import FMS_DELIVERIES_TABLE, FMS_DELIVERY_RECIPES_TABLE
 
 # `_tags` is a supervisor's label, not part of the submission's content.
 _NOT_HASHED = {"_tags"}
@@ -43,6 +45,7 @@ _NOT_HASHED = {"_tags"}
 _TO_VALIDATE = "fms_to_validate"
 _ROWS_TO_VALIDATE = "fms_rows_to_validate"
 _CONFLICTS = "fms_conflicts"
+_CHECKED = "fms_checked"
 CONFLICT_REASON = "conflicting versions of one submission in one file"
 
 KEPT_DELIVERIES = 3
@@ -54,22 +57,45 @@ def _row_hash_sql(columns: tuple[str, ...]) -> str:
     return f"CAST(hash({', '.join(quote_identifier(c) for c in hashed)}) AS VARCHAR)"
 
 
-def _held_delivered_hash_sql(staged: StagedFile, validation_sql: str, table: str) -> str:
-    """The delivered hash bound to this staging and validation SQL: a row delivered in the
-    same bytes but staged or validated differently (another layout, a new form) differs.
-    How rows are numbered is not part of it: a row's number never changes its content."""
-    recipe = hashlib.sha256(f"{staged.view.columns}\n{validation_sql}".encode()).hexdigest()
+def delivery_recipe(form: Form, staged: StagedFile) -> str:
+    """What a row's delivered hash is bound to besides its cells: the SQL that staged and
+    validated it. A row delivered in the same bytes but staged or validated differently
+    (another layout, a new form) differs. How rows are numbered is not part of it: a row's
+    number never changes its content."""
+    validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
+    return hashlib.sha256(f"{staged.view.columns}\n{validation_sql}".encode()).hexdigest()
+
+
+def _held_delivered_hash_sql(recipe: str, table: str) -> str:
     return f"hash({quote_literal(recipe)}, {table}.delivered_hash)"
 
 
 def remembered_delivery_sql(form: Form, staged: StagedFile, table: str) -> str:
     """SQL true for a row of `table` (`_uuid` as staged, `delivered_hash`) that this load
     would set aside as held exactly as delivered (`_set_aside_rows_held_as_delivered`)."""
-    validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
-    delivered_hash = _held_delivered_hash_sql(staged, validation_sql, table)
+    delivered_hash = _held_delivered_hash_sql(delivery_recipe(form, staged), table)
     return (
         f"EXISTS (SELECT 1 FROM {FMS_DELIVERIES_TABLE} AS remembered "
         f"WHERE remembered._uuid = {table}._uuid AND remembered.delivered_hash = {delivered_hash})"
+    )
+
+
+def may_remember_deliveries_under(connection: duckdb.DuckDBPyConnection, recipe: str) -> bool:
+    """Whether some row of an export in this recipe may be set aside as held exactly as
+    delivered. When not, every row is validated (flows.ingest.fms.one_pass)."""
+    listed = connection.execute(
+        f"SELECT count(*) FROM {FMS_DELIVERY_RECIPES_TABLE} WHERE recipe = ?", [recipe]
+    ).fetchone()[0]
+    return listed > 0
+
+
+def validated_rows_sql(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:
+    """The validated rows of `staged` (flows.ingest.fms.validation), each valid one with the
+    hash of its content (`row_hash`)."""
+    columns = raw_columns(form)
+    return (
+        f"SELECT *, CASE WHEN len(errors) = 0 THEN {_row_hash_sql(columns)} END AS row_hash "
+        f"FROM ({validation_select(form, staged, layouts)})"
     )
 
 
@@ -81,39 +107,32 @@ def load_staged_fms(
     run_id: str,
 ) -> LoadCounts:
     columns = raw_columns(form)
-    validation_sql = validation_select(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
-    _find_conflicting_versions(connection)
-    held_as_delivered = _set_aside_rows_held_as_delivered(
-        connection, staged, _held_delivered_hash_sql(staged, validation_sql, "staged")
-    )
-    conflict = f"{{'column': '_uuid', 'reason': {quote_literal(CONFLICT_REASON)}, 'value': _uuid}}"
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE fms_checked AS
-        SELECT *, CASE WHEN len(errors) = 0 THEN {_row_hash_sql(columns)} END AS row_hash
-        FROM (
-            SELECT * REPLACE (
-                CASE WHEN _uuid IN (SELECT _uuid FROM {_CONFLICTS})
-                THEN list_append(errors, {conflict}) ELSE errors END AS errors)
-            FROM ({validation_sql})
+    recipe = delivery_recipe(form, staged)
+    if staged.validated_in_one_pass:
+        _find_conflicting_versions(connection, VALIDATED_TABLE)
+        held_as_delivered = 0
+    else:
+        _find_conflicting_versions(connection, STAGED_TABLE)
+        held_as_delivered = _set_aside_rows_held_as_delivered(
+            connection, staged, _held_delivered_hash_sql(recipe, "staged")
         )
-        """
-    )
-    connection.execute(f"DROP VIEW {_TO_VALIDATE}")
-    drop_staging(connection)
+        validated = validated_rows_sql(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {validated}")
+        connection.execute(f"DROP VIEW {_TO_VALIDATE}")
+        drop_staging(connection)
+    _create_checked_view(connection, staged)
     _quarantine_invalid_rows(connection, columns, staged, file_name, run_id)
     valid, invalid = connection.execute(
-        "SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
-        "FROM fms_checked"
+        f"SELECT count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0) "
+        f"FROM {_CHECKED}"
     ).fetchone()
     rows_loaded = _upsert_changes(connection, columns, file_name, run_id)
-    _remember_deliveries_of_held_rows(
-        connection, _held_delivered_hash_sql(staged, validation_sql, "checked")
-    )
+    _remember_deliveries_of_held_rows(connection, recipe)
     _forget_all_but_the_latest_deliveries_when_too_many(connection)
+    connection.execute(f"DROP VIEW {_CHECKED}")
     for table in (
         "fms_changes",
-        "fms_checked",
+        VALIDATED_TABLE,
         "fms_held_as_delivered",
         _ROWS_TO_VALIDATE,
         _CONFLICTS,
@@ -127,13 +146,32 @@ def load_staged_fms(
     )
 
 
-def _find_conflicting_versions(connection: duckdb.DuckDBPyConnection) -> None:
+def _create_checked_view(connection: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """The validated rows, numbered as in the file, every version of a `_uuid` that this
+    file delivers in more than one version quarantined, with no row hash."""
+    source_row = "CAST(rowid + 1 AS INTEGER)" if staged.validated_in_one_pass else "source_row"
+    conflicting = f"_uuid IN (SELECT _uuid FROM {_CONFLICTS})"
+    conflict = f"{{'column': '_uuid', 'reason': {quote_literal(CONFLICT_REASON)}, 'value': _uuid}}"
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {_CHECKED} AS
+        SELECT * REPLACE (
+            {source_row} AS source_row,
+            CASE WHEN {conflicting} THEN list_append(errors, {conflict}) ELSE errors END
+                AS errors,
+            CASE WHEN {conflicting} THEN NULL ELSE row_hash END AS row_hash)
+        FROM {VALIDATED_TABLE}
+        """
+    )
+
+
+def _find_conflicting_versions(connection: duckdb.DuckDBPyConnection, rows: str) -> None:
     """The `_uuid`s this file delivers in more than one version (its cells as delivered,
     `_tags` aside: a label is not content)."""
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_CONFLICTS} AS
-        SELECT _uuid FROM {STAGED_TABLE} WHERE _uuid IS NOT NULL
+        SELECT _uuid FROM {rows} WHERE _uuid IS NOT NULL
         GROUP BY _uuid HAVING count(DISTINCT delivered_hash) > 1
         """
     )
@@ -166,9 +204,7 @@ def _set_aside_rows_held_as_delivered(
     return held
 
 
-def _remember_deliveries_of_held_rows(
-    connection: duckdb.DuckDBPyConnection, delivered_hash: str
-) -> None:
+def _remember_deliveries_of_held_rows(connection: duckdb.DuckDBPyConnection, recipe: str) -> None:
     """After the upsert: a replaced submission forgets the deliveries of its old version,
     and every valid row of this file that equals its held row is remembered. So every
     remembered delivery is one of the held version: `_set_aside_rows_held_as_delivered`
@@ -177,16 +213,23 @@ def _remember_deliveries_of_held_rows(
         f"DELETE FROM {FMS_DELIVERIES_TABLE} WHERE _uuid IN "
         "(SELECT _uuid FROM fms_changes WHERE replaces_held)"
     )
-    connection.execute(
+    remembered = connection.execute(
         f"""
         INSERT INTO {FMS_DELIVERIES_TABLE}
-        SELECT DISTINCT checked._uuid, {delivered_hash}, current_timestamp::TIMESTAMP
-        FROM fms_checked AS checked
+        SELECT DISTINCT checked._uuid, {_held_delivered_hash_sql(recipe, "checked")},
+               current_timestamp::TIMESTAMP
+        FROM {_CHECKED} AS checked
         SEMI JOIN raw.fms_submissions AS held
           ON held._uuid = checked._uuid AND held.row_hash = checked.row_hash
         WHERE len(checked.errors) = 0
         """
-    )
+    ).fetchone()[0]
+    if remembered:
+        connection.execute(
+            f"INSERT INTO {FMS_DELIVERY_RECIPES_TABLE} SELECT ?, current_timestamp::TIMESTAMP "
+            f"WHERE ? NOT IN (SELECT recipe FROM {FMS_DELIVERY_RECIPES_TABLE})",
+            [recipe, recipe],
+        )
 
 
 def _forget_all_but_the_latest_deliveries_when_too_many(
@@ -221,10 +264,10 @@ def _upsert_changes(
     (row number, _uuid) and only the chosen rows are copied whole.
     """
     connection.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE fms_changes AS
         SELECT c.source_row, c._uuid, held._uuid IS NOT NULL AS replaces_held
-        FROM fms_checked AS c
+        FROM {_CHECKED} AS c
         LEFT JOIN raw.fms_submissions AS held ON held._uuid = c._uuid
         WHERE len(c.errors) = 0 AND (held._uuid IS NULL OR held.row_hash <> c.row_hash)
         QUALIFY row_number() OVER (PARTITION BY c._uuid ORDER BY c.source_row) = 1
@@ -243,7 +286,7 @@ def _upsert_changes(
                {quote_literal(file_name)} AS source_file, source_row, row_hash,
                {quote_literal(run_id)} AS loaded_run_id,
                current_timestamp::TIMESTAMP AS loaded_at
-        FROM fms_checked AS checked
+        FROM {_CHECKED} AS checked
         WHERE source_row IN (SELECT source_row FROM fms_changes)
         """
     )
@@ -257,7 +300,7 @@ def _quarantine_invalid_rows(
     file_name: str,
     run_id: str,
 ) -> None:
-    quarantine_checked_rows(connection, "fms_checked", columns, run_id, "fms", file_name)
+    quarantine_checked_rows(connection, _CHECKED, columns, run_id, "fms", file_name)
     quarantine_malformed_rows(
         connection, run_id, "fms", file_name, [(m.row_number, m.reason) for m in staged.malformed]
     )

@@ -38,6 +38,9 @@ from flows.ingest.text import decode_text, read_text
 from flows.sql import quote_identifier, quote_literal
 
 STAGED_TABLE = "fms_staged"
+# The validated rows of one export (flows.ingest.fms.validation), before the load checks
+# them against each other and the held rows.
+VALIDATED_TABLE = "fms_validated"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,22 @@ class StagedFile:
     malformed: list[MalformedRow] = field(default_factory=list)
     # Set when DuckDB's reader staged the file, one row per line it read.
     csv_reading: CsvReading | None = None
+    # Set when the rows were validated as they were read (flows.ingest.fms.one_pass): they
+    # are in VALIDATED_TABLE, numbered by its rowid, and nothing is staged.
+    validated_in_one_pass: bool = False
+
+    @property
+    def row_keys(self) -> str:
+        """Each row's number in the file (`file_row`), `_uuid` and `delivered_hash`."""
+        if self.validated_in_one_pass:
+            return (
+                "SELECT CAST(rowid + 1 AS INTEGER) AS file_row, _uuid, delivered_hash "
+                f"FROM {VALIDATED_TABLE}"
+            )
+        return (
+            f"SELECT CAST({self.view.source_row} AS INTEGER) AS file_row, _uuid, delivered_hash "
+            "FROM fms_file_rows"
+        )
 
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
         layouts = {}
@@ -189,12 +208,7 @@ def _stage_csv(
         # row, to say which rows.
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
-    small = path.stat().st_size <= limits.max_parsed_file_bytes
-    if small and _physical_lines(path) > rows_read + 1:
-        # Some cells hold line breaks: a quote left open may have joined rows. Read it
-        # again row by row, where each row knows the lines it spans (flows.ingest.csv_rows).
-        # A file too large to re-read in Python keeps DuckDB's reading: notes with line
-        # breaks are far more common there than a quote that closes in the same column.
+    if not duckdb_read_is_trusted(path, rows_read, limits):
         return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
     view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
     return StagedFile(rows_read=rows_read, plan=plan, view=view, csv_reading=reading)
@@ -235,6 +249,16 @@ class CsvReading:
         and the DuckDB that runs it (its hash() makes the delivered hash)."""
         sql = self.select_from(Path("<file>"))
         return hashlib.sha256(f"{duckdb.__version__}\n{sql}".encode()).hexdigest()
+
+
+def duckdb_read_is_trusted(path: Path, rows_read: int, limits: IngestLimits) -> bool:
+    """Whether the rows DuckDB read from the CSV at `path` stand: not when some cells of a
+    file small enough to re-read hold line breaks, where a quote left open may have joined
+    rows (re-read row by row, each row knows the lines it spans: flows.ingest.csv_rows).
+    A file too large to re-read in Python keeps DuckDB's reading: notes with line breaks
+    are far more common there than a quote that closes in the same column."""
+    small = path.stat().st_size <= limits.max_parsed_file_bytes
+    return not (small and _physical_lines(path) > rows_read + 1)
 
 
 def _physical_lines(path: Path) -> int:

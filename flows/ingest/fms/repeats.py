@@ -69,7 +69,7 @@ class RememberedExport:
     known: KnownExport
     csv_recipe: str
     rows: int
-    rows_file: Path  # Parquet: file_row, _uuid (as delivered), delivered_hash
+    rows_file: Path  # Parquet: file_row, _uuid (as delivered or trimmed), delivered_hash
 
 
 def header_line_of(path: Path) -> bytes | None:
@@ -152,8 +152,7 @@ class ExportMemory:
         rows_file = self.folder / f"{layout[:16]}-{digest.sha256[:16]}.parquet"
         writing = rows_file.with_name(f".{rows_file.name}.writing")
         connection.execute(
-            f"COPY (SELECT CAST({staged.view.source_row} AS INTEGER) AS file_row, _uuid, "
-            "delivered_hash FROM fms_file_rows) "
+            f"COPY ({staged.row_keys}) "
             f"TO {quote_literal(str(writing))} (FORMAT parquet, COMPRESSION zstd)"
         )
         _into_place(writing, rows_file)

@@ -119,15 +119,23 @@ def test_cumulative_exports_count_repeated_submissions_as_duplicates(warehouse, 
 
 
 def _count_rows_set_aside(monkeypatch) -> list[int]:
-    """Per FMS file, how many rows were recognised as held exactly as delivered."""
+    """Per FMS file, how many rows were recognised as held exactly as delivered: none in a
+    file validated as it was read, which had none to recognise."""
     counts: list[int] = []
-    real = fms_load._set_aside_rows_held_as_delivered
+    real_load = ingest.load_staged_fms
+    real_set_aside = fms_load._set_aside_rows_held_as_delivered
 
-    def spy(connection, staged, delivered_hash):
-        counts.append(real(connection, staged, delivered_hash))
+    def load(connection, form, staged, *args):
+        if staged.validated_in_one_pass:
+            counts.append(0)
+        return real_load(connection, form, staged, *args)
+
+    def set_aside(connection, staged, delivered_hash):
+        counts.append(real_set_aside(connection, staged, delivered_hash))
         return counts[-1]
 
-    monkeypatch.setattr(fms_load, "_set_aside_rows_held_as_delivered", spy)
+    monkeypatch.setattr(ingest, "load_staged_fms", load)
+    monkeypatch.setattr(fms_load, "_set_aside_rows_held_as_delivered", set_aside)
     return counts
 
 
@@ -522,13 +530,13 @@ def test_each_file_is_staged_in_file_order_after_a_load_wrote_rows_unordered(
 
     monkeypatch.setattr(ingest, "load_staged_fms", loader_that_dies_on_the_second_file)
     staged_with_order: list[bool] = []
-    real_stage = ingest.stage_file
+    real_stage = ingest.stage_export
 
     def stage(connection, *args):
         staged_with_order.append(_keeps_insertion_order(connection))
         return real_stage(connection, *args)
 
-    monkeypatch.setattr(ingest, "stage_file", stage)
+    monkeypatch.setattr(ingest, "stage_export", stage)
 
     _ingest(warehouse, form, landing)
 

@@ -1,0 +1,124 @@
+"""Stage a whole FMS export; a CSV that has no row to skip is validated as it is read.
+
+The load skips validating a row only when it is held exactly as delivered under the same
+recipe, the SQL that stages and validates it (flows.ingest.fms.load). An export in a
+recipe no delivery was ever remembered under (a layout or a form version seen for the
+first time: every export of a full refresh that is not a copy) has no such row, so every
+row is validated. Reading it into a staged table and reading that back to validate it is
+then one pass too many: here DuckDB reads the CSV, validates each row and writes only the
+validated table (VALIDATED_TABLE), with the same rows and values the load would validate.
+
+A row's number is its position in that table (its rowid): DuckDB keeps file order through
+a plan that streams the CSV reader's rows through projections alone, which is what the
+staged table's numbering relies on too (flows.ingest.fms.read). DuckDB turns an IN list
+into a join, which may reorder rows, so that rewrite is off for the statement, and the
+plan is checked before it runs: any other plan stages the file as before.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
+from flows.form.xlsform import Form
+from flows.ingest.fms.load import (
+    delivery_recipe,
+    may_remember_deliveries_under,
+    validated_rows_sql,
+)
+from flows.ingest.fms.read import (
+    VALIDATED_TABLE,
+    CsvReading,
+    StagedFile,
+    csv_header,
+    duckdb_can_open,
+    duckdb_read_is_trusted,
+    plan_for,
+    stage_file,
+    staged_view,
+)
+
+# The operators of a plan that keeps file order: the reader, and projections of its rows.
+_ORDER_KEEPING_OPERATORS = {"READ_CSV", "PROJECTION"}
+_OPTIMIZER_THAT_JOINS = "in_clause"
+
+
+def stage_export(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+) -> StagedFile:
+    """The export staged as `stage_file` stages it, or validated in one pass when it can be."""
+    if path.suffix.lower() == ".csv":
+        validated = validate_while_reading(connection, form, path, limits)
+        if validated is not None:
+            return validated
+    return stage_file(connection, form, path, limits)
+
+
+def validate_while_reading(
+    connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
+) -> StagedFile | None:
+    """The CSV at `path` read and validated into VALIDATED_TABLE, or None when some row may
+    be skipped or DuckDB cannot read it as the staging would (then nothing is left)."""
+    if not duckdb_can_open(path):
+        return None
+    header, delimiter = csv_header(path)
+    reading = CsvReading(header, delimiter, plan_for(form, header), limits.max_cell_bytes)
+    staged = StagedFile(
+        rows_read=0,
+        plan=reading.plan,
+        view=staged_view(form, reading.plan, source_row="rowid + 1"),
+        csv_reading=reading,
+        validated_in_one_pass=True,
+    )
+    if may_remember_deliveries_under(connection, delivery_recipe(form, staged)):
+        return None
+    unnumbered = staged_view(form, reading.plan, source_row="NULL")
+    rows = f"(SELECT {unnumbered.projection} FROM ({reading.select_from(path)}))"
+    validated = validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
+    try:
+        if not _create_in_file_order(connection, validated):
+            return None
+        staged.rows_read = connection.execute(f"SELECT count(*) FROM {VALIDATED_TABLE}").fetchone()[
+            0
+        ]
+    except duckdb.Error:
+        # Ragged rows, bad bytes, a long line: the staging reads it and says which rows.
+        connection.execute(f"DROP TABLE IF EXISTS {VALIDATED_TABLE}")
+        return None
+    if not duckdb_read_is_trusted(path, staged.rows_read, limits):
+        connection.execute(f"DROP TABLE {VALIDATED_TABLE}")
+        return None
+    return staged
+
+
+def _create_in_file_order(connection: duckdb.DuckDBPyConnection, query: str) -> bool:
+    """Create VALIDATED_TABLE from `query` if its plan keeps file order."""
+    before = connection.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    disabled = ",".join(filter(None, [before, _OPTIMIZER_THAT_JOINS]))
+    connection.execute(f"SET disabled_optimizers = '{disabled}'")
+    try:
+        if not plan_operators(connection, query) <= _ORDER_KEEPING_OPERATORS:
+            return False
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {query}")
+        return True
+    finally:
+        connection.execute(f"SET disabled_optimizers = '{before}'")
+
+
+def plan_operators(connection: duckdb.DuckDBPyConnection, query: str) -> set[str]:
+    """The names of the operators of DuckDB's physical plan for `query`."""
+    explained = connection.execute(f"EXPLAIN (FORMAT json) {query}").fetchall()
+    physical = [plan for kind, plan in explained if kind == "physical_plan"]
+    found: set[str] = set()
+    pending = [node for plan in physical for node in json.loads(plan)]
+    while pending:
+        node = pending.pop()
+        found.add(node["name"])
+        pending.extend(node.get("children", []))
+    return found

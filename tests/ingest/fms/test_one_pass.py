@@ -1,0 +1,152 @@
+"""An export with no row to skip is validated as it is read (flows.ingest.fms.one_pass): the
+warehouse ends up exactly as if the export had been staged first, row numbers and all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.config import DEFAULT_INGEST_LIMITS
+from flows.form.xlsform import Form
+from flows.ingest import landing_zone
+from flows.ingest.fms import one_pass
+from flows.ingest.fms.load import validated_rows_sql
+from flows.ingest.fms.read import CsvReading, StagedFile, csv_header, plan_for, staged_view
+from flows.ingest.landing_zone import ingest_landing_zone
+from flows.warehouse.schema import ensure_schema
+from tests.helpers.kobo_files import submission, write_csv
+
+
+def _export(count: int) -> list[dict[str, str]]:
+    """Valid rows with, spread through the file, broken ones, repeats and conflicts."""
+    rows = []
+    for n in range(count):
+        answers = {"_id": str(n)}
+        if n % 997 == 0:
+            answers["profile/age"] = "x"  # quarantined
+        if n % 1009 == 0:
+            answers["intro/fmp"] = "NOWHERE"  # quarantined
+        rows.append(submission(f"u{n:06d}", **answers))
+        if n % 503 == 0:
+            rows.append(submission(f"u{n:06d}", _id=str(n)))  # a repeat or a conflict
+    return rows
+
+
+def _state(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    queries = {
+        "held": "SELECT * EXCLUDE (loaded_at) FROM raw.fms_submissions",
+        "deliveries": "SELECT _uuid, delivered_hash FROM raw.fms_deliveries",
+        "quarantine": "SELECT * FROM quarantine.rows",
+        "loads": "SELECT file_name, status, rows_read, rows_loaded, rows_duplicate, "
+        "rows_quarantined FROM ops.file_loads",
+    }
+    return {name: sorted(connection.execute(sql).fetchall()) for name, sql in queries.items()}
+
+
+def _ingest(tmp_path: Path, form: Form, rows: list[dict[str, str]], name: str) -> dict:
+    landing = tmp_path / f"landing-{name}"
+    export = write_csv(landing / "fms" / "export.csv", rows)
+    os.utime(export, (1_700_000_000, 1_700_000_000))
+    connection = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
+    ensure_schema(connection, form)
+    ingest_landing_zone(connection, form, landing, "r1")
+    state = _state(connection)
+    assert connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+    ).fetchone() == (0,), "the load leaves no temporary table behind"
+    connection.close()
+    return state
+
+
+def _validated_as_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    validated: list[str] = []
+    real = one_pass.validate_while_reading
+
+    def spy(connection, form, path, limits):
+        staged = real(connection, form, path, limits)
+        if staged is not None:
+            validated.append(path.name)
+        return staged
+
+    monkeypatch.setattr(one_pass, "validate_while_reading", spy)
+    return validated
+
+
+def _same_as_staging_first(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, str]]
+) -> None:
+    validated = _validated_as_read(monkeypatch)
+    in_one_pass = _ingest(tmp_path, form, rows, "one-pass")
+    assert validated == ["export.csv"]
+
+    monkeypatch.setattr(landing_zone, "stage_export", one_pass.stage_file)
+    staged_first = _ingest(tmp_path, form, rows, "staged-first")
+
+    assert in_one_pass == staged_first
+    assert in_one_pass["quarantine"], "the export has rows to quarantine"
+
+
+def test_an_export_validated_as_it_is_read_ends_as_if_it_was_staged_first(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _same_as_staging_first(tmp_path, form, monkeypatch, _export(3_000))
+
+
+@pytest.mark.slow
+def test_rows_read_on_both_cores_keep_their_numbers_in_the_file(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large enough for DuckDB to read it in parallel, where an order-breaking plan misnumbers.
+    _same_as_staging_first(tmp_path, form, monkeypatch, _export(150_000))
+
+
+def test_an_export_in_a_recipe_with_remembered_deliveries_is_staged_to_skip_its_repeats(
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, monkeypatch
+) -> None:
+    validated = _validated_as_read(monkeypatch)
+    monday = write_csv(landing / "fms" / "mon.csv", [submission("u1"), submission("u2")])
+    os.utime(monday, (1_700_000_000, 1_700_000_000))
+    ingest_landing_zone(warehouse, form, landing, "r1")
+    write_csv(landing / "fms" / "tue.csv", [submission("u1"), submission("u2"), submission("u3")])
+    ingest_landing_zone(warehouse, form, landing, "r2")
+
+    assert validated == ["mon.csv"]
+    assert warehouse.execute(
+        "SELECT rows_loaded, rows_duplicate FROM ops.file_loads WHERE file_name = 'tue.csv'"
+    ).fetchone() == (1, 2)
+
+
+def test_duckdb_reads_the_validation_in_file_order_only_without_its_in_list_joins(
+    tmp_path: Path, form: Form
+) -> None:
+    export = write_csv(tmp_path / "export.csv", _export(10))
+    header, delimiter = csv_header(export)
+    reading = CsvReading(
+        header, delimiter, plan_for(form, header), DEFAULT_INGEST_LIMITS.max_cell_bytes
+    )
+    staged = StagedFile(0, reading.plan, staged_view(form, reading.plan, "NULL"))
+    rows = f"(SELECT {staged.view.projection} FROM ({reading.select_from(export)}))"
+    query = validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
+    connection = duckdb.connect()
+
+    assert "HASH_JOIN" in one_pass.plan_operators(connection, query)
+    connection.execute("SET disabled_optimizers = 'in_clause'")
+    assert one_pass.plan_operators(connection, query) == {"READ_CSV", "PROJECTION"}
+
+
+def test_a_plan_that_could_reorder_rows_stages_the_export_instead(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(one_pass, "_ORDER_KEEPING_OPERATORS", {"READ_CSV"})
+    export = write_csv(tmp_path / "export.csv", _export(10))
+    connection = duckdb.connect()
+    ensure_schema(connection, form)
+
+    staged = one_pass.stage_export(connection, form, export)
+
+    assert not staged.validated_in_one_pass
+    assert connection.execute("SELECT count(*) FROM fms_staged").fetchone() == (staged.rows_read,)
+    assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
