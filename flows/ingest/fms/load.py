@@ -127,7 +127,7 @@ def load_staged_fms(
         f"FROM {_CHECKED}"
     ).fetchone()
     rows_loaded = _upsert_changes(connection, columns, file_name, run_id)
-    _remember_deliveries_of_held_rows(connection, recipe)
+    _remember_deliveries_of_held_rows(connection, recipe, staged.validated_in_one_pass)
     _forget_all_but_the_latest_deliveries_when_too_many(connection)
     connection.execute(f"DROP VIEW {_CHECKED}")
     for table in (
@@ -204,23 +204,33 @@ def _set_aside_rows_held_as_delivered(
     return held
 
 
-def _remember_deliveries_of_held_rows(connection: duckdb.DuckDBPyConnection, recipe: str) -> None:
+def _remember_deliveries_of_held_rows(
+    connection: duckdb.DuckDBPyConnection, recipe: str, validated_every_row: bool
+) -> None:
     """After the upsert: a replaced submission forgets the deliveries of its old version,
     and every valid row of this file that equals its held row is remembered. So every
     remembered delivery is one of the held version: `_set_aside_rows_held_as_delivered`
-    needs no other check."""
+    needs no other check. A row set aside is remembered already; where no row was set
+    aside (`validated_every_row`), a delivery already remembered is not added twice."""
     connection.execute(
         f"DELETE FROM {FMS_DELIVERIES_TABLE} WHERE _uuid IN "
         "(SELECT _uuid FROM fms_changes WHERE replaces_held)"
     )
+    delivered_hash = _held_delivered_hash_sql(recipe, "checked")
+    not_yet_remembered = (
+        f"ANTI JOIN {FMS_DELIVERIES_TABLE} AS remembered "
+        f"ON remembered._uuid = checked._uuid AND remembered.delivered_hash = {delivered_hash}"
+        if validated_every_row
+        else ""
+    )
     remembered = connection.execute(
         f"""
         INSERT INTO {FMS_DELIVERIES_TABLE}
-        SELECT DISTINCT checked._uuid, {_held_delivered_hash_sql(recipe, "checked")},
-               current_timestamp::TIMESTAMP
+        SELECT DISTINCT checked._uuid, {delivered_hash}, current_timestamp::TIMESTAMP
         FROM {_CHECKED} AS checked
         SEMI JOIN raw.fms_submissions AS held
           ON held._uuid = checked._uuid AND held.row_hash = checked.row_hash
+        {not_yet_remembered}
         WHERE len(checked.errors) = 0
         """
     ).fetchone()[0]

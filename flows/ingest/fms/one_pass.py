@@ -3,8 +3,8 @@
 The load skips validating a row only when it is held exactly as delivered under the same
 recipe, the SQL that stages and validates it (flows.ingest.fms.load). An export in a
 recipe no delivery was ever remembered under (a layout or a form version seen for the
-first time: every export of a full refresh that is not a copy) has no such row, so every
-row is validated. Reading it into a staged table and reading that back to validate it is
+first time, such as the first export of each layout in a full refresh) has no such row,
+so every row is validated. Reading it into a staged table and reading that back to validate it is
 then one pass too many: here DuckDB reads the CSV, validates each row and writes only the
 validated table (VALIDATED_TABLE), with the same rows and values the load would validate.
 
@@ -18,6 +18,7 @@ plan is checked before it runs: any other plan stages the file as before.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -34,9 +35,11 @@ from flows.ingest.fms.read import (
     CsvReading,
     StagedFile,
     csv_header,
+    drop_staging,
     duckdb_can_open,
     duckdb_read_is_trusted,
     plan_for,
+    stage_csv_in_python,
     stage_file,
     staged_view,
 )
@@ -53,57 +56,66 @@ def stage_export(
     limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ) -> StagedFile:
     """The export staged as `stage_file` stages it, or validated in one pass when it can be."""
-    if path.suffix.lower() == ".csv":
-        validated = validate_while_reading(connection, form, path, limits)
-        if validated is not None:
-            return validated
+    # A load that failed leaves its tables: they would hold memory through this one.
+    connection.execute(f"DROP TABLE IF EXISTS {VALIDATED_TABLE}")
+    drop_staging(connection)
+    if path.suffix.lower() == ".csv" and duckdb_can_open(path):
+        return _stage_csv(connection, form, path, limits)
     return stage_file(connection, form, path, limits)
 
 
-def validate_while_reading(
+def _stage_csv(
     connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
-) -> StagedFile | None:
-    """The CSV at `path` read and validated into VALIDATED_TABLE, or None when some row may
-    be skipped or DuckDB cannot read it as the staging would (then nothing is left)."""
-    if not duckdb_can_open(path):
-        return None
+) -> StagedFile:
     header, delimiter = csv_header(path)
     reading = CsvReading(header, delimiter, plan_for(form, header), limits.max_cell_bytes)
-    staged = StagedFile(
+    validated = StagedFile(
         rows_read=0,
         plan=reading.plan,
         view=staged_view(form, reading.plan, source_row="rowid + 1"),
         csv_reading=reading,
         validated_in_one_pass=True,
     )
-    if may_remember_deliveries_under(connection, delivery_recipe(form, staged)):
-        return None
-    unnumbered = staged_view(form, reading.plan, source_row="NULL")
-    rows = f"(SELECT {unnumbered.projection} FROM ({reading.select_from(path)}))"
-    validated = validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
+    if may_remember_deliveries_under(connection, delivery_recipe(form, validated)):
+        return stage_file(connection, form, path, limits)
     try:
-        if not _create_in_file_order(connection, validated):
-            return None
-        staged.rows_read = connection.execute(f"SELECT count(*) FROM {VALIDATED_TABLE}").fetchone()[
-            0
-        ]
+        rows_read = _validate_in_file_order(connection, form, validated, path)
     except duckdb.Error:
-        # Ragged rows, bad bytes, a long line: the staging reads it and says which rows.
+        # Ragged rows, bad bytes, a long line: read row by row, to say which rows.
         connection.execute(f"DROP TABLE IF EXISTS {VALIDATED_TABLE}")
-        return None
-    if not duckdb_read_is_trusted(path, staged.rows_read, limits):
+        return stage_csv_in_python(connection, form, path, limits)
+    if rows_read is None:
+        return stage_file(connection, form, path, limits)
+    if not duckdb_read_is_trusted(path, rows_read, limits):
         connection.execute(f"DROP TABLE {VALIDATED_TABLE}")
+        return stage_csv_in_python(connection, form, path, limits)
+    return replace(validated, rows_read=rows_read)
+
+
+def _validate_in_file_order(
+    connection: duckdb.DuckDBPyConnection, form: Form, staged: StagedFile, path: Path
+) -> int | None:
+    """Read and validate the CSV into VALIDATED_TABLE; its rows, or None if DuckDB's plan
+    could reorder them (then nothing is read)."""
+    assert staged.csv_reading is not None
+    unnumbered = staged_view(form, staged.plan, source_row="NULL")
+    rows = f"(SELECT {unnumbered.projection} FROM ({staged.csv_reading.select_from(path)}))"
+    validated = validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
+    if not _create_in_file_order(connection, validated):
         return None
-    return staged
+    return connection.execute(f"SELECT count(*) FROM {VALIDATED_TABLE}").fetchone()[0]
 
 
 def _create_in_file_order(connection: duckdb.DuckDBPyConnection, query: str) -> bool:
-    """Create VALIDATED_TABLE from `query` if its plan keeps file order."""
+    """Create VALIDATED_TABLE from `query` if its plan keeps file order. The optimizer is a
+    setting of the whole DuckDB instance: while this runs, other cursors plan without it
+    too, which may only make them slower."""
     before = connection.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
     disabled = ",".join(filter(None, [before, _OPTIMIZER_THAT_JOINS]))
     connection.execute(f"SET disabled_optimizers = '{disabled}'")
     try:
-        if not plan_operators(connection, query) <= _ORDER_KEEPING_OPERATORS:
+        operators = plan_operators(connection, query)
+        if "READ_CSV" not in operators or not operators <= _ORDER_KEEPING_OPERATORS:
             return False
         connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {query}")
         return True

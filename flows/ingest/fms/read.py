@@ -145,6 +145,15 @@ def stage_file(
     raise UnreadableFile(f"unsupported file type {suffix!r} (expected .csv, .xlsx or .json)")
 
 
+def stage_csv_in_python(
+    connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
+) -> StagedFile:
+    """Stage a CSV read row by row in Python, which names each malformed row and knows the
+    lines each row spans: for a file DuckDB's reader fails on or may misread."""
+    _, delimiter = csv_header(path)
+    return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
+
+
 def _check_size(path: Path, limits: IngestLimits, what: str) -> None:
     size = path.stat().st_size
     if size > limits.max_parsed_file_bytes:

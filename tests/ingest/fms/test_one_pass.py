@@ -54,24 +54,32 @@ def _ingest(tmp_path: Path, form: Form, rows: list[dict[str, str]], name: str) -
     ensure_schema(connection, form)
     ingest_landing_zone(connection, form, landing, "r1")
     state = _state(connection)
-    assert connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary"
-    ).fetchone() == (0,), "the load leaves no temporary table behind"
+    assert _temporary_tables_and_views(connection) == []
     connection.close()
     return state
 
 
+def _temporary_tables_and_views(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        name
+        for (name,) in connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
+            "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+        ).fetchall()
+    ]
+
+
 def _validated_as_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     validated: list[str] = []
-    real = one_pass.validate_while_reading
+    real = landing_zone.stage_export
 
     def spy(connection, form, path, limits):
         staged = real(connection, form, path, limits)
-        if staged is not None:
+        if staged.validated_in_one_pass:
             validated.append(path.name)
         return staged
 
-    monkeypatch.setattr(one_pass, "validate_while_reading", spy)
+    monkeypatch.setattr(landing_zone, "stage_export", spy)
     return validated
 
 
@@ -82,7 +90,7 @@ def _same_as_staging_first(
     in_one_pass = _ingest(tmp_path, form, rows, "one-pass")
     assert validated == ["export.csv"]
 
-    monkeypatch.setattr(landing_zone, "stage_export", one_pass.stage_file)
+    monkeypatch.setattr(landing_zone, "stage_export", one_pass.stage_file)  # the spy too
     staged_first = _ingest(tmp_path, form, rows, "staged-first")
 
     assert in_one_pass == staged_first
@@ -150,3 +158,57 @@ def test_a_plan_that_could_reorder_rows_stages_the_export_instead(
     assert not staged.validated_in_one_pass
     assert connection.execute("SELECT count(*) FROM fms_staged").fetchone() == (staged.rows_read,)
     assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
+
+
+def test_an_upgraded_warehouse_that_lists_no_recipe_does_not_remember_a_delivery_twice(
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path
+) -> None:
+    monday = write_csv(landing / "fms" / "mon.csv", [submission("u1"), submission("u2")])
+    os.utime(monday, (1_700_000_000, 1_700_000_000))
+    ingest_landing_zone(warehouse, form, landing, "r1")
+    warehouse.execute("DELETE FROM raw.fms_delivery_recipes")  # as before the table existed
+    write_csv(landing / "fms" / "tue.csv", [submission("u1"), submission("u2"), submission("u3")])
+
+    ingest_landing_zone(warehouse, form, landing, "r2")
+
+    assert warehouse.execute(
+        "SELECT _uuid, count(*) FROM raw.fms_deliveries GROUP BY ALL ORDER BY 1"
+    ).fetchall() == [("u1", 1), ("u2", 1), ("u3", 1)]
+    assert warehouse.execute(
+        "SELECT rows_loaded, rows_duplicate FROM ops.file_loads WHERE file_name = 'tue.csv'"
+    ).fetchone() == (1, 2)
+
+
+def test_a_ragged_export_is_read_row_by_row_and_the_optimizer_setting_is_restored(
+    tmp_path: Path, form: Form
+) -> None:
+    export = write_csv(tmp_path / "export.csv", _export(10))
+    export.write_text(export.read_text("utf-8-sig") + "too;few;fields\r\n", "utf-8")
+    connection = duckdb.connect()
+    ensure_schema(connection, form)
+    connection.execute("SET disabled_optimizers = 'join_order'")
+
+    staged = one_pass.stage_export(connection, form, export)
+
+    assert not staged.validated_in_one_pass
+    assert [m.row_number for m in staged.malformed] == [staged.rows_read]
+    assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == (
+        "join_order",
+    )
+    assert "fms_validated" not in _temporary_tables_and_views(connection)
+
+
+def test_an_export_with_line_breaks_in_cells_is_read_row_by_row_as_staging_reads_it(
+    tmp_path: Path, form: Form
+) -> None:
+    rows = _export(10)
+    rows[3]["_notes"] = "first line\nsecond line"
+    export = write_csv(tmp_path / "export.csv", rows)
+    connection = duckdb.connect()
+    ensure_schema(connection, form)
+
+    staged = one_pass.stage_export(connection, form, export)
+
+    assert not staged.validated_in_one_pass and staged.csv_reading is None
+    assert staged.rows_read == len(rows)
+    assert "fms_validated" not in _temporary_tables_and_views(connection)
