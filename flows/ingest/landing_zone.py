@@ -52,11 +52,7 @@ from flows.ingest.landing import (
 from flows.ingest.stories import load as stories
 from flows.step import Step
 from flows.warehouse.connection import transaction
-from flows.warehouse.schema import (
-    FMS_DELIVERIES_TABLE,
-    FMS_DELIVERY_RECIPES_TABLE,
-    ensure_schema,
-)
+from flows.warehouse.schema import FMS_DELIVERIES_TABLE, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +90,6 @@ class IngestSummary:
 RAW_TABLES = (
     "raw.fms_submissions",
     FMS_DELIVERIES_TABLE,
-    FMS_DELIVERY_RECIPES_TABLE,
     "raw.fmr_tallies",
     "raw.stories",
     "raw.fx_rates",

@@ -23,9 +23,6 @@ LINEAGE_COLUMNS = (
 # See flows/ingest/fms/load.py: which deliveries of each held submission validated to it, so that
 # a row delivered again unchanged skips validation.
 FMS_DELIVERIES_TABLE = "raw.fms_deliveries"
-# The recipes (staging and validation SQL) deliveries were ever remembered under: an export
-# in a recipe not listed has no row to skip, so it is read and validated in one pass.
-FMS_DELIVERY_RECIPES_TABLE = "raw.fms_delivery_recipes"
 
 # See flows/ingest/landing_zone.py: a file seen before with the same size and modification
 # time is not hashed again (files only ever arrive; a provider never edits one in place).
@@ -100,10 +97,6 @@ FIXED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("_uuid", "VARCHAR"),
         ("delivered_hash", "UBIGINT"),
         ("remembered_at", "TIMESTAMP"),
-    ),
-    FMS_DELIVERY_RECIPES_TABLE: (
-        ("recipe", "VARCHAR"),
-        ("first_remembered_at", "TIMESTAMP"),
     ),
     "raw.fmr_tallies": (
         *((c, "VARCHAR") for c in FMR_COLUMNS),

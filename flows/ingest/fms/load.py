@@ -20,9 +20,9 @@ alternate layouts are each recognised. A submission replaced by another version 
 its deliveries: delivered again, its old version is validated and replaces the held one.
 Each new layout or form version adds a delivery per submission, so the table is kept
 bounded: past (KEPT_DELIVERIES + 1) per held submission, each keeps its latest
-KEPT_DELIVERIES. A forgotten delivery is only validated again. An export in a recipe no
-delivery was ever remembered under (a layout or form first seen) has no row to set aside:
-its rows are validated as they are read (flows.ingest.fms.one_pass).
+KEPT_DELIVERIES. A forgotten delivery is only validated again. An export whose first rows
+are mostly not remembered (a layout or form first seen, say) is validated whole as it is
+read (flows.ingest.fms.one_pass): a remembered row validates to its held row again.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from flows.ingest.fms.validation import SelectMultipleLayout, validation_select
 from flows.ingest.landing import LoadCounts
 from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
 from flows.sql import quote_identifier, quote_literal
-from flows.warehouse.schema import FMS_DELIVERIES_TABLE, FMS_DELIVERY_RECIPES_TABLE
+from flows.warehouse.schema import FMS_DELIVERIES_TABLE
 
 # `_tags` is a supervisor's label, not part of the submission's content.
 _NOT_HASHED = {"_tags"}
@@ -78,15 +78,6 @@ def remembered_delivery_sql(form: Form, staged: StagedFile, table: str) -> str:
         f"EXISTS (SELECT 1 FROM {FMS_DELIVERIES_TABLE} AS remembered "
         f"WHERE remembered._uuid = {table}._uuid AND remembered.delivered_hash = {delivered_hash})"
     )
-
-
-def may_remember_deliveries_under(connection: duckdb.DuckDBPyConnection, recipe: str) -> bool:
-    """Whether some row of an export in this recipe may be set aside as held exactly as
-    delivered. When not, every row is validated (flows.ingest.fms.one_pass)."""
-    listed = connection.execute(
-        f"SELECT count(*) FROM {FMS_DELIVERY_RECIPES_TABLE} WHERE recipe = ?", [recipe]
-    ).fetchone()[0]
-    return listed > 0
 
 
 def validated_rows_sql(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:
@@ -223,7 +214,7 @@ def _remember_deliveries_of_held_rows(
         if validated_every_row
         else ""
     )
-    remembered = connection.execute(
+    connection.execute(
         f"""
         INSERT INTO {FMS_DELIVERIES_TABLE}
         SELECT DISTINCT checked._uuid, {delivered_hash}, current_timestamp::TIMESTAMP
@@ -233,13 +224,7 @@ def _remember_deliveries_of_held_rows(
         {not_yet_remembered}
         WHERE len(checked.errors) = 0
         """
-    ).fetchone()[0]
-    if remembered:
-        connection.execute(
-            f"INSERT INTO {FMS_DELIVERY_RECIPES_TABLE} SELECT ?, current_timestamp::TIMESTAMP "
-            f"WHERE ? NOT IN (SELECT recipe FROM {FMS_DELIVERY_RECIPES_TABLE})",
-            [recipe, recipe],
-        )
+    )
 
 
 def _forget_all_but_the_latest_deliveries_when_too_many(

@@ -1,12 +1,15 @@
-"""Stage a whole FMS export; a CSV that has no row to skip is validated as it is read.
+"""Stage a whole FMS export; a CSV with few rows to skip is validated as it is read.
 
 The load skips validating a row only when it is held exactly as delivered under the same
-recipe, the SQL that stages and validates it (flows.ingest.fms.load). An export in a
-recipe no delivery was ever remembered under (a layout or a form version seen for the
-first time, such as the first export of each layout in a full refresh) has no such row,
-so every row is validated. Reading it into a staged table and reading that back to validate it is
-then one pass too many: here DuckDB reads the CSV, validates each row and writes only the
-validated table (VALIDATED_TABLE), with the same rows and values the load would validate.
+recipe, the SQL that stages and validates it (flows.ingest.fms.load). Staging the export
+first, to find those rows, costs a pass over it; it pays only when many rows are skipped,
+as in a cumulative export that repeats an earlier one in its layout. The first rows tell:
+a cumulative export starts with what it repeats. When fewer than half of them are held as
+delivered (an export in a layout or form version seen for the first time, such as each
+layout's first export in a full refresh), DuckDB reads the CSV, validates every row and
+writes only the validated table (VALIDATED_TABLE), with the rows and values the load
+would have validated. A row held as delivered validates to its held row again: its
+verdict is the same either way.
 
 A row's number is its position in that table (its rowid): DuckDB keeps file order through
 a plan that streams the CSV reader's rows through projections alone, which is what the
@@ -25,11 +28,7 @@ import duckdb
 
 from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
-from flows.ingest.fms.load import (
-    delivery_recipe,
-    may_remember_deliveries_under,
-    validated_rows_sql,
-)
+from flows.ingest.fms.load import remembered_delivery_sql, validated_rows_sql
 from flows.ingest.fms.read import (
     VALIDATED_TABLE,
     CsvReading,
@@ -42,8 +41,13 @@ from flows.ingest.fms.read import (
     stage_csv_in_python,
     stage_file,
     staged_view,
+    trimmed_or_null,
 )
 
+# The first rows of an export that tell whether it repeats deliveries held as delivered.
+_PROBED_ROWS = 2000
+# From this share of them on, the staging's skipped validation pays for its extra pass.
+_REMEMBERED_SHARE_TO_STAGE = 0.5
 # The operators of a plan that keeps file order: the reader, and projections of its rows.
 _ORDER_KEEPING_OPERATORS = {"READ_CSV", "PROJECTION"}
 _OPTIMIZER_THAT_JOINS = "in_clause"
@@ -76,9 +80,9 @@ def _stage_csv(
         csv_reading=reading,
         validated_in_one_pass=True,
     )
-    if may_remember_deliveries_under(connection, delivery_recipe(form, validated)):
-        return stage_file(connection, form, path, limits)
     try:
+        if _mostly_remembered(connection, form, validated, path):
+            return stage_file(connection, form, path, limits)
         rows_read = _validate_in_file_order(connection, form, validated, path)
     except duckdb.Error:
         # Ragged rows, bad bytes, a long line: read row by row, to say which rows.
@@ -90,6 +94,26 @@ def _stage_csv(
         connection.execute(f"DROP TABLE {VALIDATED_TABLE}")
         return stage_csv_in_python(connection, form, path, limits)
     return replace(validated, rows_read=rows_read)
+
+
+def _mostly_remembered(
+    connection: duckdb.DuckDBPyConnection, form: Form, staged: StagedFile, path: Path
+) -> bool:
+    """Whether at least half the export's first rows are held exactly as delivered, as in a
+    cumulative export that repeats an earlier one: staging it first skips validating them."""
+    assert staged.csv_reading is not None
+    remembered = remembered_delivery_sql(form, staged, "head")
+    probed, held = connection.execute(
+        f"""
+        WITH head AS (
+            SELECT {trimmed_or_null("_uuid")} AS _uuid, delivered_hash
+            FROM ({staged.csv_reading.select_from(path)})
+            LIMIT {_PROBED_ROWS}
+        )
+        SELECT count(*), count(*) FILTER (WHERE {remembered}) FROM head
+        """
+    ).fetchone()
+    return probed > 0 and held >= _REMEMBERED_SHARE_TO_STAGE * probed
 
 
 def _validate_in_file_order(

@@ -111,7 +111,7 @@ def test_rows_read_on_both_cores_keep_their_numbers_in_the_file(
     _same_as_staging_first(tmp_path, form, monkeypatch, _export(150_000))
 
 
-def test_an_export_in_a_recipe_with_remembered_deliveries_is_staged_to_skip_its_repeats(
+def test_an_export_that_starts_with_remembered_rows_is_staged_to_skip_them(
     warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, monkeypatch
 ) -> None:
     validated = _validated_as_read(monkeypatch)
@@ -160,23 +160,25 @@ def test_a_plan_that_could_reorder_rows_stages_the_export_instead(
     assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
 
 
-def test_an_upgraded_warehouse_that_lists_no_recipe_does_not_remember_a_delivery_twice(
-    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path
+def test_an_export_with_few_remembered_rows_at_its_head_is_validated_whole_once(
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, monkeypatch
 ) -> None:
+    validated = _validated_as_read(monkeypatch)
     monday = write_csv(landing / "fms" / "mon.csv", [submission("u1"), submission("u2")])
     os.utime(monday, (1_700_000_000, 1_700_000_000))
     ingest_landing_zone(warehouse, form, landing, "r1")
-    warehouse.execute("DELETE FROM raw.fms_delivery_recipes")  # as before the table existed
-    write_csv(landing / "fms" / "tue.csv", [submission("u1"), submission("u2"), submission("u3")])
+    newest_first = [submission(uuid) for uuid in ("u3", "u4", "u5", "u1", "u2")]
+    write_csv(landing / "fms" / "tue.csv", newest_first)
 
     ingest_landing_zone(warehouse, form, landing, "r2")
 
-    assert warehouse.execute(
-        "SELECT _uuid, count(*) FROM raw.fms_deliveries GROUP BY ALL ORDER BY 1"
-    ).fetchall() == [("u1", 1), ("u2", 1), ("u3", 1)]
+    assert validated == ["mon.csv", "tue.csv"]
     assert warehouse.execute(
         "SELECT rows_loaded, rows_duplicate FROM ops.file_loads WHERE file_name = 'tue.csv'"
-    ).fetchone() == (1, 2)
+    ).fetchone() == (3, 2)
+    assert warehouse.execute(
+        "SELECT _uuid, count(*) FROM raw.fms_deliveries GROUP BY ALL ORDER BY 1"
+    ).fetchall() == [(f"u{n}", 1) for n in range(1, 6)]
 
 
 def test_a_ragged_export_is_read_row_by_row_and_the_optimizer_setting_is_restored(
