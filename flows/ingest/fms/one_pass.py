@@ -81,11 +81,14 @@ def _stage_csv(
         validated_in_one_pass=True,
     )
     try:
-        if _mostly_remembered(connection, form, validated, path):
-            return stage_file(connection, form, path, limits)
-        rows_read = _validate_in_file_order(connection, form, validated, path)
-    except duckdb.Error:
-        # Ragged rows, bad bytes, a long line: read row by row, to say which rows.
+        mostly_remembered = _mostly_remembered(connection, form, validated, path)
+        rows_read = None
+        if not mostly_remembered:
+            rows_read = _validate_in_file_order(connection, form, validated, path)
+    except duckdb.InvalidInputException:
+        # What DuckDB's reader says of ragged rows, bad bytes, a long line, an open quote:
+        # read row by row, to say which rows. Memory, disk or an interrupt fail the file,
+        # to be read again by the next refresh.
         connection.execute(f"DROP TABLE IF EXISTS {VALIDATED_TABLE}")
         return stage_csv_in_python(connection, form, path, limits)
     if rows_read is None:

@@ -119,8 +119,8 @@ def test_cumulative_exports_count_repeated_submissions_as_duplicates(warehouse, 
 
 
 def _count_rows_set_aside(monkeypatch) -> list[int]:
-    """Per FMS file, how many rows were recognised as held exactly as delivered: none in a
-    file validated as it was read, which had none to recognise."""
+    """Per FMS file, how many rows were set aside as held exactly as delivered: 0 for a file
+    whose first rows were mostly new, validated whole as it was read."""
     counts: list[int] = []
     real_load = ingest.load_staged_fms
     real_set_aside = fms_load._set_aside_rows_held_as_delivered

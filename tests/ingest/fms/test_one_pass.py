@@ -1,5 +1,6 @@
-"""An export with no row to skip is validated as it is read (flows.ingest.fms.one_pass): the
-warehouse ends up exactly as if the export had been staged first, row numbers and all."""
+"""An export whose first rows are mostly new is validated as it is read
+(flows.ingest.fms.one_pass): the warehouse ends up exactly as if the export had been staged
+first and its remembered rows set aside, row numbers and all."""
 
 from __future__ import annotations
 
@@ -109,6 +110,54 @@ def test_rows_read_on_both_cores_keep_their_numbers_in_the_file(
 ) -> None:
     # Large enough for DuckDB to read it in parallel, where an order-breaking plan misnumbers.
     _same_as_staging_first(tmp_path, form, monkeypatch, _export(150_000))
+
+
+def _monday_then_tuesday(
+    tmp_path: Path, form: Form, monday: list[dict[str, str]], tuesday: list[dict[str, str]]
+) -> dict:
+    name = f"{len(list(tmp_path.iterdir()))}"
+    landing = tmp_path / f"landing-{name}"
+    connection = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
+    ensure_schema(connection, form)
+    for night, (file_name, rows) in enumerate([("mon.csv", monday), ("tue.csv", tuesday)]):
+        export = write_csv(landing / "fms" / file_name, rows)
+        os.utime(export, (1_700_000_000 + night, 1_700_000_000 + night))
+        ingest_landing_zone(connection, form, landing, f"night{night}")
+    state = _state(connection)
+    assert _temporary_tables_and_views(connection) == []
+    connection.close()
+    return state
+
+
+def test_rows_held_as_delivered_end_the_same_validated_in_one_pass_or_set_aside(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_hold = {"_validation_status": "validation_status_on_hold"}
+    monday = [submission(f"u{n}") for n in range(1, 5)] + [submission("u5", **on_hold)]
+    tuesday = [
+        submission("u6"),  # new
+        submission("u1"),  # held as delivered
+        submission("u2", **on_hold),  # a changed version replaces the held one
+        submission("u3"),  # held as delivered, and in conflict with the next row
+        submission("u3", **{"profile/age": "41"}),
+        submission(None),  # no _uuid
+        submission("u4", **{"profile/age": "x"}),  # quarantined, u4 stays as held
+        submission("u5"),  # the version before supervision comes back
+        submission("u1"),  # a repeat within the file
+    ]
+    validated = _validated_as_read(monkeypatch)
+    monkeypatch.setattr(one_pass, "_REMEMBERED_SHARE_TO_STAGE", 0)  # always staged
+    set_aside = _monday_then_tuesday(tmp_path, form, monday, tuesday)
+    assert validated == []
+    monkeypatch.setattr(one_pass, "_REMEMBERED_SHARE_TO_STAGE", 2)  # never staged
+    in_one_pass = _monday_then_tuesday(tmp_path, form, monday, tuesday)
+    assert validated == ["mon.csv", "tue.csv"]
+
+    assert in_one_pass == set_aside
+    assert [load[1:] for load in set_aside["loads"]] == [
+        ("loaded", 5, 5, 0, 0),
+        ("loaded", 9, 3, 2, 4),
+    ]
 
 
 def test_an_export_that_starts_with_remembered_rows_is_staged_to_skip_them(
