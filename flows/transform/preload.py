@@ -31,6 +31,7 @@ def _import_all(modules: tuple[str, ...]) -> None:
 
 
 def preload_in_background(modules: tuple[str, ...] = LATER_STAGE_MODULES) -> threading.Thread:
+    """Import `modules` on a daemon thread."""
     thread = threading.Thread(target=_import_all, args=(modules,), name="fmw-preload", daemon=True)
     thread.start()
     return thread

@@ -90,12 +90,12 @@ def _stage_csv(
         # read row by row, to say which rows. Memory, disk or an interrupt fail the file,
         # to be read again by the next refresh.
         connection.execute(f"DROP TABLE IF EXISTS {VALIDATED_TABLE}")
-        return stage_csv_in_python(connection, form, path, limits)
+        return stage_csv_in_python(connection, form, path, delimiter, limits)
     if rows_read is None:
         return stage_file(connection, form, path, limits)
     if not duckdb_read_is_trusted(path, rows_read, limits):
         connection.execute(f"DROP TABLE {VALIDATED_TABLE}")
-        return stage_csv_in_python(connection, form, path, limits)
+        return stage_csv_in_python(connection, form, path, delimiter, limits)
     return replace(validated, rows_read=rows_read)
 
 
@@ -124,13 +124,18 @@ def _validate_in_file_order(
 ) -> int | None:
     """Read and validate the CSV into VALIDATED_TABLE; its rows, or None if DuckDB's plan
     could reorder them (then nothing is read)."""
+    if not _create_in_file_order(connection, one_pass_sql(form, staged, path)):
+        return None
+    return connection.execute(f"SELECT count(*) FROM {VALIDATED_TABLE}").fetchone()[0]
+
+
+def one_pass_sql(form: Form, staged: StagedFile, path: Path) -> str:
+    """The validated rows of the CSV at `path`, read as `staged.csv_reading` reads it, in
+    the staged view's values, unnumbered."""
     assert staged.csv_reading is not None
     unnumbered = staged_view(form, staged.plan, source_row="NULL")
     rows = f"(SELECT {unnumbered.projection} FROM ({staged.csv_reading.select_from(path)}))"
-    validated = validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
-    if not _create_in_file_order(connection, validated):
-        return None
-    return connection.execute(f"SELECT count(*) FROM {VALIDATED_TABLE}").fetchone()[0]
+    return validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
 
 
 def _create_in_file_order(connection: duckdb.DuckDBPyConnection, query: str) -> bool:

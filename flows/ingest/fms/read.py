@@ -146,11 +146,14 @@ def stage_file(
 
 
 def stage_csv_in_python(
-    connection: duckdb.DuckDBPyConnection, form: Form, path: Path, limits: IngestLimits
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    delimiter: str,
+    limits: IngestLimits,
 ) -> StagedFile:
     """Stage a CSV read row by row in Python, which names each malformed row and knows the
     lines each row spans: for a file DuckDB's reader fails on or may misread."""
-    _, delimiter = csv_header(path)
     return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
 
 
@@ -206,7 +209,7 @@ def _stage_csv(
     header, delimiter = csv_header(path)
     plan = plan_for(form, header)
     if not duckdb_can_open(path):
-        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
+        return stage_csv_in_python(connection, form, path, delimiter, limits)
     reading = CsvReading(header, delimiter, plan, limits.max_cell_bytes)
     try:
         connection.execute(
@@ -215,10 +218,10 @@ def _stage_csv(
     except duckdb.Error:
         # Ragged rows, bad bytes, an open quote, a long line: read it again exactly, row by
         # row, to say which rows.
-        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
+        return stage_csv_in_python(connection, form, path, delimiter, limits)
     rows_read = connection.execute("SELECT count(*) FROM fms_file_rows").fetchone()[0]
     if not duckdb_read_is_trusted(path, rows_read, limits):
-        return _stage_rows(connection, form, *_csv_rows(path, delimiter, limits))
+        return stage_csv_in_python(connection, form, path, delimiter, limits)
     view = _create_staged_view(connection, form, plan, source_row="rowid + 1")
     return StagedFile(rows_read=rows_read, plan=plan, view=view, csv_reading=reading)
 

@@ -14,10 +14,10 @@ from flows.config import DEFAULT_INGEST_LIMITS
 from flows.form.xlsform import Form
 from flows.ingest import landing_zone
 from flows.ingest.fms import one_pass
-from flows.ingest.fms.load import validated_rows_sql
 from flows.ingest.fms.read import CsvReading, StagedFile, csv_header, plan_for, staged_view
 from flows.ingest.landing_zone import ingest_landing_zone
 from flows.warehouse.schema import ensure_schema
+from tests.helpers.ingest_state import ingest_decisions
 from tests.helpers.kobo_files import submission, write_csv
 
 
@@ -36,17 +36,6 @@ def _export(count: int) -> list[dict[str, str]]:
     return rows
 
 
-def _state(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    queries = {
-        "held": "SELECT * EXCLUDE (loaded_at) FROM raw.fms_submissions",
-        "deliveries": "SELECT _uuid, delivered_hash FROM raw.fms_deliveries",
-        "quarantine": "SELECT * FROM quarantine.rows",
-        "loads": "SELECT file_name, status, rows_read, rows_loaded, rows_duplicate, "
-        "rows_quarantined FROM ops.file_loads",
-    }
-    return {name: sorted(connection.execute(sql).fetchall()) for name, sql in queries.items()}
-
-
 def _ingest(tmp_path: Path, form: Form, rows: list[dict[str, str]], name: str) -> dict:
     landing = tmp_path / f"landing-{name}"
     export = write_csv(landing / "fms" / "export.csv", rows)
@@ -54,7 +43,7 @@ def _ingest(tmp_path: Path, form: Form, rows: list[dict[str, str]], name: str) -
     connection = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
     ensure_schema(connection, form)
     ingest_landing_zone(connection, form, landing, "r1")
-    state = _state(connection)
+    state = ingest_decisions(connection)
     assert _temporary_tables_and_views(connection) == []
     connection.close()
     return state
@@ -123,7 +112,7 @@ def _monday_then_tuesday(
         export = write_csv(landing / "fms" / file_name, rows)
         os.utime(export, (1_700_000_000 + night, 1_700_000_000 + night))
         ingest_landing_zone(connection, form, landing, f"night{night}")
-    state = _state(connection)
+    state = ingest_decisions(connection)
     assert _temporary_tables_and_views(connection) == []
     connection.close()
     return state
@@ -160,13 +149,19 @@ def test_rows_held_as_delivered_end_the_same_validated_in_one_pass_or_set_aside(
     ]
 
 
+def _ingest_monday_with_u1_and_u2(
+    warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path
+) -> None:
+    monday = write_csv(landing / "fms" / "mon.csv", [submission("u1"), submission("u2")])
+    os.utime(monday, (1_700_000_000, 1_700_000_000))
+    ingest_landing_zone(warehouse, form, landing, "r1")
+
+
 def test_an_export_that_starts_with_remembered_rows_is_staged_to_skip_them(
     warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, monkeypatch
 ) -> None:
     validated = _validated_as_read(monkeypatch)
-    monday = write_csv(landing / "fms" / "mon.csv", [submission("u1"), submission("u2")])
-    os.utime(monday, (1_700_000_000, 1_700_000_000))
-    ingest_landing_zone(warehouse, form, landing, "r1")
+    _ingest_monday_with_u1_and_u2(warehouse, form, landing)
     write_csv(landing / "fms" / "tue.csv", [submission("u1"), submission("u2"), submission("u3")])
     ingest_landing_zone(warehouse, form, landing, "r2")
 
@@ -184,9 +179,10 @@ def test_duckdb_reads_the_validation_in_file_order_only_without_its_in_list_join
     reading = CsvReading(
         header, delimiter, plan_for(form, header), DEFAULT_INGEST_LIMITS.max_cell_bytes
     )
-    staged = StagedFile(0, reading.plan, staged_view(form, reading.plan, "NULL"))
-    rows = f"(SELECT {staged.view.projection} FROM ({reading.select_from(export)}))"
-    query = validated_rows_sql(form, rows, staged.select_multiple_layouts(form))
+    staged = StagedFile(
+        0, reading.plan, staged_view(form, reading.plan, "NULL"), csv_reading=reading
+    )
+    query = one_pass.one_pass_sql(form, staged, export)
     connection = duckdb.connect()
 
     assert "HASH_JOIN" in one_pass.plan_operators(connection, query)
@@ -213,9 +209,7 @@ def test_an_export_with_few_remembered_rows_at_its_head_is_validated_whole_once(
     warehouse: duckdb.DuckDBPyConnection, form: Form, landing: Path, monkeypatch
 ) -> None:
     validated = _validated_as_read(monkeypatch)
-    monday = write_csv(landing / "fms" / "mon.csv", [submission("u1"), submission("u2")])
-    os.utime(monday, (1_700_000_000, 1_700_000_000))
-    ingest_landing_zone(warehouse, form, landing, "r1")
+    _ingest_monday_with_u1_and_u2(warehouse, form, landing)
     newest_first = [submission(uuid) for uuid in ("u3", "u4", "u5", "u1", "u2")]
     write_csv(landing / "fms" / "tue.csv", newest_first)
 

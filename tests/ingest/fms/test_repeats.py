@@ -17,6 +17,7 @@ from flows.ingest.fms import repeats
 from flows.ingest.fms.repeats import ExportMemory
 from flows.ingest.landing_zone import ingest_landing_zone
 from flows.warehouse.schema import ensure_schema
+from tests.helpers.ingest_state import ingest_decisions
 from tests.helpers.kobo_files import submission, write_csv
 
 
@@ -48,20 +49,6 @@ def _arrive(
         path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
     os.utime(path, (1_700_000_000 + rank, 1_700_000_000 + rank))
     return path
-
-
-def _state(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    """Everything ingest decides, without the times it decided it at."""
-    queries = {
-        "held": "SELECT * EXCLUDE (loaded_at) FROM raw.fms_submissions",
-        "deliveries": "SELECT _uuid, delivered_hash FROM raw.fms_deliveries",
-        "quarantine": "SELECT * FROM quarantine.rows",
-        "loads": "SELECT file_name, status, rows_read, rows_loaded, rows_duplicate, "
-        "rows_quarantined FROM ops.file_loads",
-    }
-    return {
-        name: sorted(connection.execute(sql).fetchall(), key=repr) for name, sql in queries.items()
-    }
 
 
 class _Staging:
@@ -108,7 +95,7 @@ def _same_as_parsing_everything(
     staging = _Staging(monkeypatch)
     memory = ExportMemory(tmp_path / "fms_exports")
     repeating = _ingest_nights(tmp_path, form, nights, "repeats", memory)
-    assert _state(repeating) == _state(parsed)
+    assert ingest_decisions(repeating) == ingest_decisions(parsed)
     return staging
 
 
