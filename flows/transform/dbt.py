@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flows.config import DBT_PROJECT_DIR, Settings
 from flows.step import Step
+from flows.transform.parse_seed import keep_parse, seed_parse
 from flows.warehouse.lake import INTERNAL, lake_of
 
 
@@ -88,10 +90,9 @@ def run_dbt(
     naming every failed node. Each node finished is reported to `progress`."""
     from dbt.cli.main import dbtRunner
 
-    os.environ["FMW_INTERNAL_DB"] = str(settings.internal_db)
-    settings.internal_dir.mkdir(parents=True, exist_ok=True)
     runner = dbtRunner(callbacks=[_node_progress(f"dbt {command}", progress)])
-    outcome = runner.invoke(_dbt_args(settings, command, select))
+    with _dbt_session(settings):
+        outcome = runner.invoke(_dbt_args(settings, command, select))
     if outcome.exception is not None:
         raise DbtBuildFailed(f"dbt {command} could not run: {outcome.exception}")
     results = [
@@ -108,6 +109,29 @@ def run_dbt(
         details = "; ".join(f"{r.name}: {r.status} ({r.message})" for r in failed)
         raise DbtBuildFailed(f"dbt {command} failed: {details or 'see the dbt log'}")
     return results
+
+
+@contextmanager
+def _dbt_session(settings: Settings) -> Iterator[None]:
+    """One dbt invocation: from the machine's last parse of the project
+    (flows.transform.parse_seed), in the internal directory, with the database file named
+    relative to it.
+
+    dbt reuses its parse only while the profile's connection values stay the same, and the
+    path is one of them: as an absolute path it would differ in every data directory, and each
+    one's first build would parse the whole project again. The working directory is the
+    process's, so it is put back as soon as dbt returns.
+    """
+    settings.internal_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["FMW_INTERNAL_DB"] = settings.internal_db.name
+    seed_parse(settings)
+    previous = os.getcwd()
+    os.chdir(settings.internal_dir)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+    keep_parse(settings)
 
 
 def _node_progress(stage: str, progress: Callable[[Step], None]) -> Callable[[Any], None]:
@@ -141,11 +165,10 @@ def generate_docs(settings: Settings) -> Path:
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ["FMW_INTERNAL_DB"] = str(settings.internal_db)
-    settings.internal_dir.mkdir(parents=True, exist_ok=True)
     site = settings.dbt_target_dir / "static_index.html"
     site.unlink(missing_ok=True)
-    outcome = dbtRunner().invoke(["docs", *_dbt_args(settings, "generate"), "--static"])
+    with _dbt_session(settings):
+        outcome = dbtRunner().invoke(["docs", *_dbt_args(settings, "generate"), "--static"])
     if outcome.exception is not None or not outcome.success or not site.is_file():
         reason = outcome.exception or "see the dbt log"
         raise DbtBuildFailed(f"dbt docs generate failed: {reason}")
