@@ -7,8 +7,10 @@ killed run is left (the quality worker, the ephemeral Prefect API server, anythi
 carries the run's marker in its environment or sits in its process group); the refresh lock
 is free. The kills follow each other on one data directory, each killed refresh first
 cleaning up after the one before, and the refresh after the last publishes the marts an
-uninterrupted refresh of the same landing zone publishes. Three kills take only the refresh
-process (as the out-of-memory killer does), the others its whole process group.
+uninterrupted refresh of the same landing zone publishes; the killed runs are on record as
+interrupted (`fmw status` says so), and the refresh after a kill says it cleans up after it.
+Three kills take only the refresh process (as the out-of-memory killer does), the others its
+whole process group.
 
 The refreshes report to the session's Prefect server (the `prefect_api` fixture), as under
 `fmw serve`, rather than each starting Prefect's ephemeral API (10-15 s apiece); one kill that
@@ -188,9 +190,22 @@ def _marts(database: Path) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-def _run_statuses(settings: Settings) -> dict[str, str]:
+def _runs(settings: Settings) -> dict[str, tuple[str, str]]:
+    """run_id -> (status, message) of every run on record."""
     with duckdb.connect(str(settings.internal_db), read_only=True) as connection:
-        return dict(connection.execute("SELECT run_id, status FROM ops.runs").fetchall())
+        rows = connection.execute("SELECT run_id, status, coalesce(message, '') FROM ops.runs")
+        return {run_id: (status, message) for run_id, status, message in rows.fetchall()}
+
+
+def _status(settings: Settings) -> str:
+    """What `fmw status` prints for the data directory."""
+    status = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "status", "--data-dir", str(settings.data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return status.stdout
 
 
 def _prefect_db(settings: Settings) -> Path:
@@ -276,14 +291,21 @@ def test_refreshes_killed_at_every_stage_converge_to_an_uninterrupted_refresh(
 
         final = _refresh(killed, f"{CAMPAIGN_ID}-final", prefect_api)
         assert final.returncode == 0, final.output
+        assert "was killed; cleaning up after it" in final.output
         assert _marts(killed.published_db) == reference
         published_runs.add(published_run_id(killed))
         # Nothing a killed swap left behind stays beside the analysts' database, and every
         # snapshot kept (what `fmw rollback` goes back to) is of a database once published.
         assert _published_names(killed) == published_names
         assert {run_id_of_snapshot(path) for path in snapshots(killed)} <= published_runs
-        # A run killed after its database was swapped in is recorded as published.
-        assert {_run_statuses(killed)[run_id] for run_id in published_runs} == {"published"}
+        # A run killed after its database was swapped in is recorded as published; every
+        # other killed run as interrupted, which `fmw status` shows.
+        runs = _runs(killed)
+        assert {runs[run_id][0] for run_id in published_runs} == {"published"}
+        interrupted = {run_id for run_id, (_, message) in runs.items() if "interrupted" in message}
+        assert len(interrupted) == sum(not kill.publishes for kill in CAMPAIGN)
+        assert {runs[run_id][0] for run_id in interrupted} == {"failed"}
+        assert "interrupted" in _status(killed)
     finally:
         _end(_processes(CAMPAIGN_ID))
         print("\n".join(["", *outcomes, f"campaign: {time.monotonic() - started:.0f} s"]))
