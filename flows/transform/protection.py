@@ -621,11 +621,27 @@ def _check_component(
             continue
         position = int(np.flatnonzero(open_)[np.argmin(problem.order[cells[open_]])])
         open_[position] = False
-        if _settles_alone(lp, position, target[position], values[position], small[position]):
-            settled[cells[position]] = True
-        else:
+        solution = _settling_alone(
+            lp, position, target[position], values[position], small[position]
+        )
+        if solution is None:
             failing.append(int(cells[position]))
+            continue
+        # the solution that settles the cell is one the reader cannot rule out for the
+        # other cells either: every open cell it takes to its target is settled too
+        reached = open_ & _settled_by(solution, target, values, small)
+        reached[position] = True
+        settled[cells[reached]] = True
+        open_ &= ~reached
     return failing
+
+
+def _settled_by(
+    solution: np.ndarray, target: np.ndarray, values: np.ndarray, small: np.ndarray
+) -> np.ndarray:
+    """The cells a feasible solution settles: at their target, or, for a cell of k or more
+    (which only needs not to be exact), below its value."""
+    return (solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS))
 
 
 def _reached_up(
@@ -640,7 +656,7 @@ def _reached_up(
     solution = lp.minimise(-(open_ * weights), np.where(open_, target, lp.cap))
     if solution is None:
         return np.zeros(len(open_), dtype=bool)
-    return open_ & ((solution >= target - _EPS) | (~small & (solution <= values - 1 + _EPS)))
+    return open_ & _settled_by(solution, target, values, small)
 
 
 def _reached_down(
@@ -657,25 +673,27 @@ def _reached_down(
     return open_ & (solution <= values - 1 + _EPS)
 
 
-def _settles_alone(
+def _settling_alone(
     lp: _ComponentLp, position: int, target: float, value: float, small: bool
-) -> bool:
-    """Can this one cell reach its target; or, for a cell of k or more, which only needs
-    not to be exact, go down by 1?"""
+) -> np.ndarray | None:
+    """A solution in which this one cell reaches its target, or, for a cell of k or more,
+    which only needs not to be exact, goes down by 1; None when there is none."""
     if small and not lp.neighbourhood_bound(position, target):
-        return False
+        return None
     cost = np.zeros(lp.size)
     cost[position] = -1.0
     upper = np.full(lp.size, lp.cap)
     upper[position] = target
     solution = lp.minimise(cost, upper)
     if solution is not None and solution[position] >= target - _EPS:
-        return True
+        return solution
     if small:
-        return False
+        return None
     cost[position] = 1.0
     solution = lp.minimise(cost, np.full(lp.size, lp.cap))
-    return solution is not None and solution[position] <= value - 1 + _EPS
+    if solution is not None and solution[position] <= value - 1 + _EPS:
+        return solution
+    return None
 
 
 def _repair(problem: _Problem, hidden: np.ndarray, failing: list[int], k: int) -> None:
