@@ -599,7 +599,10 @@ def _check_component(
     One LP settles many cells at once: maximise the open cells together, each capped at
     its target, and every cell that reaches its target in that one feasible solution is
     protected (the reader cannot rule that solution out). Only when a solution settles
-    none is the first open cell solved alone."""
+    none is the first open cell solved alone, and the cells after it too while they fail
+    alone: a joint solution that settled nothing seldom settles anything once a cell that
+    cannot move leaves it. Which cells fail does not depend on this: a failing cell is only
+    ever found alone, in cell order."""
     lp = _ComponentLp(system, number)
     cells = system.variables[system.components[number]]
     values = problem.value[cells].astype(float)
@@ -610,20 +613,23 @@ def _check_component(
     weights = 1.0 + (problem.order[cells] % 11) / 11.0
     open_ = problem.watched[cells] & ~settled[cells]
     failing: list[int] = []
+    joint = True  # whether to try one solution for every open cell first
     while open_.any() and len(failing) < FAILING_PER_ROUND:
-        reached = _reached_up(lp, open_, weights, target, values, small)
-        if reached.sum() * 10 < open_.sum():
-            # few went up: cells of k or more often can only go down, all at once
-            reached |= _reached_down(lp, open_ & ~small & ~reached, weights, values)
-        if reached.any():
-            settled[cells[reached]] = True
-            open_ &= ~reached
-            continue
+        if joint:
+            reached = _reached_up(lp, open_, weights, target, values, small)
+            if reached.sum() * 10 < open_.sum():
+                # few went up: cells of k or more often can only go down, all at once
+                reached |= _reached_down(lp, open_ & ~small & ~reached, weights, values)
+            if reached.any():
+                settled[cells[reached]] = True
+                open_ &= ~reached
+                continue
         position = int(np.flatnonzero(open_)[np.argmin(problem.order[cells[open_]])])
         open_[position] = False
         solution = _settling_alone(
             lp, position, target[position], values[position], small[position]
         )
+        joint = solution is not None
         if solution is None:
             failing.append(int(cells[position]))
             continue
