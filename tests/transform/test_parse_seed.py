@@ -4,13 +4,14 @@ project again, and dbt runs in the internal directory without moving the caller'
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from flows.config import Settings, resolve_settings
 from flows.transform.dbt import DbtBuildFailed, run_dbt
-from flows.transform.parse_seed import PARSE_FILE, seed_path
+from flows.transform.parse_seed import PARSE_FILE, keep_parse, seed_parse, seed_path
 from tests.helpers.dbt_fixtures import create_raw_layer
 
 FULL_PARSE = "Starting full parse"
@@ -39,7 +40,7 @@ def test_a_new_data_directorys_first_build_starts_from_the_parse_another_left(tm
 
     built_first = run_dbt(first, select=SMALL_BUILD)
     assert FULL_PARSE in _dbt_log(first)
-    assert seed_path("internal").read_bytes() == (first.dbt_target_dir / PARSE_FILE).read_bytes()
+    assert seed_path().read_bytes() == (first.dbt_target_dir / PARSE_FILE).read_bytes()
 
     built_second = run_dbt(second, select=SMALL_BUILD)
     assert FULL_PARSE not in _dbt_log(second)
@@ -74,4 +75,20 @@ def test_a_cache_that_cannot_be_written_costs_only_a_full_parse(tmp_path, monkey
 
     assert {r.status for r in results} == {"success", "pass"}
     assert FULL_PARSE in _dbt_log(settings)
-    assert not seed_path("internal").exists()
+    assert not seed_path().exists()
+
+
+def test_the_seed_is_the_users_alone_and_a_lakes_parse_is_never_kept(tmp_path):
+    settings = _data_directory(tmp_path / "a")
+    run_dbt(settings, select=SMALL_BUILD)
+    assert seed_path().stat().st_mode & 0o777 == 0o600
+    assert seed_path().parent.stat().st_mode & 0o777 == 0o700
+
+    # on a lake the vars dbt keeps in its parse name the catalog: it stays in the data folder
+    on_a_lake = replace(settings, lake="ducklake:postgres:dbname=fmw", lake_data=str(tmp_path))
+    (on_a_lake.dbt_target_dir / PARSE_FILE).write_bytes(b"a lake's parse")
+    keep_parse(on_a_lake)
+    assert seed_path().read_bytes() != b"a lake's parse"
+    (on_a_lake.dbt_target_dir / PARSE_FILE).unlink()
+    seed_parse(on_a_lake)
+    assert not (on_a_lake.dbt_target_dir / PARSE_FILE).exists()
