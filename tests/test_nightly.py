@@ -24,7 +24,6 @@ from tests.helpers.kobo_files import refusal, submission, write_csv, write_kobo_
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # A published number that tells one state from the next whatever disclosure control withholds
 # (the corridor counts of these tiny landing zones may all be withheld): the survey rows loaded.
 TOTAL_SQL = "SELECT sum(rows_loaded) FROM ops.file_loads WHERE source = 'fms'"

@@ -55,9 +55,9 @@ def seed_parse(settings: Settings) -> None:
 def keep_parse(settings: Settings) -> None:
     """After dbt ran: keep its parse as the machine's seed, unless the seed is the same."""
     parse = settings.dbt_target_dir / PARSE_FILE
-    seed = seed_path()
     if settings.lake is not None or not parse.is_file():
         return
+    seed = seed_path()
     incoming = seed.with_name(f"{PARSE_FILE}.{os.getpid()}")
     try:
         if seed.is_file() and filecmp.cmp(parse, seed, shallow=False):

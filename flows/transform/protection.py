@@ -629,10 +629,11 @@ def _check_component(
         solution = _settling_alone(
             lp, position, target[position], values[position], small[position]
         )
-        joint = solution is not None
         if solution is None:
             failing.append(int(cells[position]))
+            joint = False
             continue
+        joint = True
         # the solution that settles the cell is one the reader cannot rule out for the
         # other cells either: every open cell it takes to its target is settled too
         reached = open_ & _settled_by(solution, target, values, small)

@@ -3,13 +3,10 @@
     python -m tests.helpers.killing_cli MOMENT ARGS...
 
 runs `fmw ARGS...` in this process and kills it with SIGKILL (as the out-of-memory killer, a
-power cut or `kill -9` would) at MOMENT, which is one of
-
-- a stage: `ingest`, `dbt`, `quality` or `publish`, its start;
-- `module:function`, where `function` may be a dotted path (`Class.method`), at the start
-  of its first call; `module:function@N` at the start of its Nth call; a suffix `:after`
-  kills when that call returns, `:+SECONDS` that many seconds after it started (the call
-  goes on meanwhile).
+power cut or `kill -9` would) at MOMENT: `module:function`, where `function` may be a dotted
+path (`Class.method`), at the start of its first call; `module:function@N` at the start of
+its Nth call; a suffix `:after` kills when that call returns, `:+SECONDS` that many seconds
+after it started (the call goes on meanwhile).
 
 Name the function in the module that looks it up when it is called: `flows.nightly:
 publish_docs` for the flow's call of publish_docs, `flows.publish.release:_fsync` for a
@@ -36,13 +33,6 @@ from typing import Any, NoReturn
 
 from flows import cli
 
-FUNCTION_OF_STAGE = {
-    "ingest": "ingest_stage",
-    "dbt": "plan_dbt_build",
-    "quality": "quality_stage",
-    "publish": "publish_stage",
-}
-
 
 @dataclass(frozen=True)
 class Moment:
@@ -53,8 +43,6 @@ class Moment:
 
     @classmethod
     def parse(cls, text: str) -> Moment:
-        if text in FUNCTION_OF_STAGE:
-            return cls("flows.nightly", FUNCTION_OF_STAGE[text])
         module, function, *when = text.split(":")
         function, _, call = function.partition("@")
         return cls(module, function, int(call or 1), when[0] if when else "before")
