@@ -3,6 +3,8 @@
 
     age_bands()            the published age bands: [label, lowest age, highest age or none]
     age_band(age)          the band label of an age (NULL for NULL)
+    resolved_submissions(versions, submissions)
+                           final versions with their answers and flags (below)
 -#}
 
 {% macro age_bands() -%}
@@ -102,4 +104,43 @@
         arg_dict['dest_columns'],
         arg_dict['incremental_predicates'],
     ) }}
+{%- endmacro %}
+
+{#-
+    resolved_submissions(versions, submissions)
+        Edit resolution's last step: each final version among `versions` (rows of
+        int_fms_submission_versions), with every column of its submission in `submissions`
+        (stg_fms__submissions), the chain it resolved, and the two flags every mart filters
+        on. int_fms_submissions_resolved is this over every version; fct_fms_interviews runs
+        it on the versions of the chains it re-derives.
+-#}
+
+{% macro resolved_submissions(versions, submissions) -%}
+    with
+
+    final_versions as (
+
+        select
+            submissions.*,
+            versions.chain_root_uuid,
+            versions.version_number,
+            versions.chain_loaded_at
+        from {{ versions }} as versions
+        inner join {{ submissions }} as submissions
+            on versions.submission_uuid = submissions.submission_uuid
+        where versions.is_final_version
+
+    ),
+
+    flagged as (
+
+        select
+            *,
+            not has_consent as is_refusal,
+            coalesce(validation_status = 'not_approved', false) as is_rejected
+        from final_versions
+
+    )
+
+    select * from flagged
 {%- endmacro %}

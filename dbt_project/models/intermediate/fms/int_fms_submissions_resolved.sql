@@ -1,45 +1,11 @@
 {#-
     Edit resolution: one row per survey submission, holding its final version only (see
-    int_fms_submission_versions), with the two flags every mart filters on. A view: only
-    fct_fms_interviews reads it (and, on an incremental run, only for the chains touched
-    since its last run).
+    int_fms_submission_versions), with the two flags every mart filters on. A view, read
+    whole by int_refusals_counted, audit_quality_facts and a full build of
+    fct_fms_interviews. An incremental run of the fact resolves only the versions of the
+    chains it re-derives, with the same macro (resolved_submissions, macros/fms.sql).
 -#}
 
-with
-
-versions as (
-
-    select * from {{ ref('int_fms_submission_versions') }}
-
-),
-
-submissions as (
-
-    select * from {{ ref('stg_fms__submissions') }}
-
-),
-
-final_versions as (
-
-    select
-        submissions.*,
-        versions.chain_root_uuid,
-        versions.version_number,
-        versions.chain_loaded_at
-    from versions
-    inner join submissions on versions.submission_uuid = submissions.submission_uuid
-    where versions.is_final_version
-
-),
-
-flagged as (
-
-    select
-        *,
-        not has_consent as is_refusal,
-        coalesce(validation_status = 'not_approved', false) as is_rejected
-    from final_versions
-
-)
-
-select * from flagged
+{{ resolved_submissions(
+    ref('int_fms_submission_versions'), ref('stg_fms__submissions')
+) }}
