@@ -80,6 +80,17 @@ def remembered_delivery_sql(form: Form, staged: StagedFile, table: str) -> str:
     )
 
 
+def rows_not_held_as_delivered_sql(form: Form, staged: StagedFile, table: str) -> str:
+    """SELECT of the rows of `table` (`_uuid` as staged, `delivered_hash`) that this load
+    would not set aside as held exactly as delivered: `remembered_delivery_sql` negated,
+    as an anti join."""
+    delivered_hash = _held_delivered_hash_sql(delivery_recipe(form, staged), table)
+    return (
+        f"SELECT {table}.* FROM {table} ANTI JOIN {FMS_DELIVERIES_TABLE} AS remembered "
+        f"ON remembered._uuid = {table}._uuid AND remembered.delivered_hash = {delivered_hash}"
+    )
+
+
 def validated_rows_sql(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:
     """The validated rows of `staged` (flows.ingest.fms.validation), each valid one with the
     hash of its content (`row_hash`)."""
@@ -158,12 +169,13 @@ def _create_checked_view(connection: duckdb.DuckDBPyConnection, staged: StagedFi
 
 def _find_conflicting_versions(connection: duckdb.DuckDBPyConnection, rows: str) -> None:
     """The `_uuid`s this file delivers in more than one version (its cells as delivered,
-    `_tags` aside: a label is not content)."""
+    `_tags` aside: a label is not content). min <> max says "more than one hash" without
+    count(DISTINCT)'s set per `_uuid`: half the time on millions of rows."""
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_CONFLICTS} AS
         SELECT _uuid FROM {rows} WHERE _uuid IS NOT NULL
-        GROUP BY _uuid HAVING count(DISTINCT delivered_hash) > 1
+        GROUP BY _uuid HAVING min(delivered_hash) <> max(delivered_hash)
         """
     )
 
