@@ -32,7 +32,13 @@ import hashlib
 import duckdb
 
 from flows.form.xlsform import Form, raw_columns
-from flows.ingest.fms.read import STAGED_TABLE, VALIDATED_TABLE, StagedFile, drop_staging
+from flows.ingest.fms.read import (
+    STAGED_TABLE,
+    STAND_IN_TABLE,
+    VALIDATED_TABLE,
+    StagedFile,
+    drop_staging,
+)
 from flows.ingest.fms.validation import SelectMultipleLayout, validation_select
 from flows.ingest.landing import LoadCounts
 from flows.ingest.quarantine import quarantine_checked_rows, quarantine_malformed_rows
@@ -195,6 +201,8 @@ def _set_aside_rows_held_as_delivered(
         """
     )
     held = connection.execute("SELECT count(*) FROM fms_held_as_delivered").fetchone()[0]
+    if staged.view.with_stand_ins:
+        _check_stand_ins_are_held(connection)
     rows = staged.view.all_rows
     if held:
         # Most rows of a cumulative export are held: the few left are picked by rowid.
@@ -205,6 +213,23 @@ def _set_aside_rows_held_as_delivered(
         rows = staged.view.rows_with_file_rowid_in(f"SELECT file_rowid FROM {_ROWS_TO_VALIDATE}")
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {_TO_VALIDATE} AS {rows}")
     return held
+
+
+def _check_stand_ins_are_held(connection: duckdb.DuckDBPyConnection) -> None:
+    """A stand-in holds only a row's keys (flows.ingest.fms.repeats), so it must be a row
+    this load sets aside: one it validated would be loaded or quarantined without its
+    values. The file then fails, to be read again whole."""
+    (not_held,) = connection.execute(
+        f"""
+        SELECT count(*) FROM {STAND_IN_TABLE} AS stand_in
+        ANTI JOIN fms_held_as_delivered AS held ON held.source_row = stand_in.file_row
+        """
+    ).fetchone()
+    if not_held:
+        raise RuntimeError(
+            f"{not_held} rows staged by their keys alone are not held as delivered: "
+            "the export memory no longer matches the raw layer"
+        )
 
 
 def _remember_deliveries_of_held_rows(

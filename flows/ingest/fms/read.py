@@ -50,30 +50,46 @@ class MalformedRow:
     rows: int = 1  # delivered rows it stands for (an open quote joins several)
 
 
+# The repeated rows of a cumulative export that stand in by their keys alone (`file_row`,
+# `_uuid`, `delivered_hash`: flows.ingest.fms.repeats), beside the parsed rows of
+# `fms_file_rows`. Kept apart: every other cell of a stand-in is NULL, and a temp table of
+# millions of rows with sixty NULL columns took seconds and gigabytes to write.
+STAND_IN_TABLE = "fms_stand_in_rows"
+
+
 @dataclass(frozen=True)
 class StagedView:
     columns: str  # its select list over `fms_file_rows`, source_row aside
     source_row: str  # its `source_row` over `fms_file_rows`
+    with_stand_ins: bool = False  # the staged rows include STAND_IN_TABLE's
 
     @property
     def projection(self) -> str:
         return f"CAST({self.source_row} AS INTEGER) AS source_row, {self.columns}"
 
     @property
+    def file_rows(self) -> str:
+        """Every staged row as delivered text: `fms_file_rows`, and the stand-ins if any."""
+        if not self.with_stand_ins:
+            return "fms_file_rows"
+        return f"(SELECT * FROM fms_file_rows UNION ALL BY NAME SELECT * FROM {STAND_IN_TABLE})"
+
+    @property
     def sql(self) -> str:
         """How the staged view turns the delivered text into raw values."""
         return (
             f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {self.projection} "
-            "FROM fms_file_rows"
+            f"FROM {self.file_rows}"
         )
 
     @property
     def all_rows(self) -> str:
         """The staged view's query."""
-        return f"SELECT {self.projection} FROM fms_file_rows"
+        return f"SELECT {self.projection} FROM {self.file_rows}"
 
     def file_rowids_where_source_row(self, condition: str) -> str:
-        """The `fms_file_rows` rowids of the rows whose source_row meets `condition`."""
+        """The `fms_file_rows` rowids of the rows whose source_row meets `condition`.
+        Stand-ins are not among them: the load checks that it sets each one aside."""
         return f"SELECT rowid AS file_rowid FROM fms_file_rows WHERE {self.source_row} {condition}"
 
     def rows_with_file_rowid_in(self, rowids: str) -> str:
@@ -89,6 +105,7 @@ def drop_staging(connection: duckdb.DuckDBPyConnection) -> None:
     rows outgrows DuckDB's memory limit, and what the load writes next needs the room."""
     connection.execute(f"DROP VIEW IF EXISTS {STAGED_TABLE}")
     connection.execute("DROP TABLE IF EXISTS fms_file_rows")
+    connection.execute(f"DROP TABLE IF EXISTS {STAND_IN_TABLE}")
 
 
 @dataclass
@@ -113,7 +130,7 @@ class StagedFile:
             )
         return (
             f"SELECT CAST({self.view.source_row} AS INTEGER) AS file_row, _uuid, delivered_hash "
-            "FROM fms_file_rows"
+            f"FROM {self.view.file_rows}"
         )
 
     def select_multiple_layouts(self, form: Form) -> dict[str, SelectMultipleLayout]:
@@ -648,7 +665,9 @@ def _create_staged_view(
     return view
 
 
-def staged_view(form: Form, plan: ColumnPlan, source_row: str) -> StagedView:
+def staged_view(
+    form: Form, plan: ColumnPlan, source_row: str, with_stand_ins: bool = False
+) -> StagedView:
     """Give every raw column a place, NULL when this file did not have it."""
     present = {_staged_name(plan, h) for h in _kept_headers(plan)}
     columns = []
@@ -660,4 +679,4 @@ def staged_view(form: Form, plan: ColumnPlan, source_row: str) -> StagedView:
     for name in sorted(present - set(raw_system_columns()) - set(raw_form_columns(form))):
         columns.append(quote_identifier(name))
     columns += ["extra_columns", "delivered_hash"]
-    return StagedView(", ".join(columns), source_row)
+    return StagedView(", ".join(columns), source_row, with_stand_ins)

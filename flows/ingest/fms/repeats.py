@@ -43,6 +43,7 @@ from flows.form.xlsform import Form
 from flows.ingest.fms.digest import FileDigest, KnownExport
 from flows.ingest.fms.load import rows_not_held_as_delivered_sql
 from flows.ingest.fms.read import (
+    STAND_IN_TABLE,
     CsvReading,
     StagedFile,
     csv_header,
@@ -282,7 +283,9 @@ def stage_repeating_export(
     finally:
         for table in _HELPER_TABLES:
             connection.execute(f"DROP TABLE IF EXISTS {table}")
-    if staged is not None:
+    if staged is None:
+        connection.execute(f"DROP TABLE IF EXISTS {STAND_IN_TABLE}")
+    else:
         connection.execute(staged.view.sql)
     return staged
 
@@ -320,7 +323,7 @@ def _stage_in(
     staged = StagedFile(
         rows_read=repeated_rows + tail_rows,
         plan=reading.plan,
-        view=staged_view(form, reading.plan, source_row="file_row"),
+        view=staged_view(form, reading.plan, source_row="file_row", with_stand_ins=True),
         csv_reading=reading,
     )
     to_parse = _repeated_rows_to_parse(connection, form, staged, remembered, repeated_rows)
@@ -406,9 +409,9 @@ def _repeated_rows_to_parse(
 
 
 def _assemble_file_rows(connection: duckdb.DuckDBPyConnection, repeated_rows: int) -> None:
-    """`fms_file_rows`, each row with its number in the file (`file_row`): the repeated rows
-    parsed again, the tail, and the other repeated rows as stand-ins that hold only what
-    the load reads of a row it sets aside."""
+    """The staged rows, each with its number in the file (`file_row`): in `fms_file_rows`
+    the repeated rows parsed again and the tail; in STAND_IN_TABLE the other repeated rows,
+    which hold only what the load reads of a row it sets aside."""
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fms_file_rows AS
@@ -418,7 +421,11 @@ def _assemble_file_rows(connection: duckdb.DuckDBPyConnection, repeated_rows: in
           USING (position)
         UNION ALL BY NAME
         SELECT *, CAST({repeated_rows} + rowid + 1 AS INTEGER) AS file_row FROM fms_tail_rows
-        UNION ALL BY NAME
+        """
+    )
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {STAND_IN_TABLE} AS
         SELECT _uuid, delivered_hash, file_row FROM fms_repeated_rows
         WHERE file_row NOT IN (SELECT file_row FROM fms_again_numbers)
         """

@@ -277,6 +277,38 @@ def test_a_damaged_memory_only_means_the_export_is_read_whole(
     assert len(list(memory.folder.glob("*.json"))) == 1  # tuesday's export, remembered
 
 
+def test_a_row_staged_by_its_keys_alone_that_the_load_would_validate_fails_the_file(
+    warehouse: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Row 10's held version changed since monday, so tuesday's copy of it must be parsed
+    again. Were it kept by its keys alone (here: the check of held rows is broken on
+    purpose), the load would have no values to validate: the file fails, nothing of it
+    is loaded, and nothing is lost."""
+    memory = ExportMemory(tmp_path / "fms_exports")
+    monday = _rows(1, 60)
+    _arrive(landing, "export-mon.csv", monday, 1)
+    ingest_landing_zone(warehouse, form, landing, "r1", memory=memory)
+    reviewed = [dict(monday[9], **{"_validation_status": "validation_status_not_approved"})]
+    _arrive(landing, "review.csv", reviewed, 2, delimiter=",", bom=False)
+    ingest_landing_zone(warehouse, form, landing, "r2", memory=memory)
+    monkeypatch.setattr(
+        repeats,
+        "rows_not_held_as_delivered_sql",
+        lambda form, staged, table: "SELECT 1 AS file_row WHERE false",
+    )
+    _arrive(landing, "export-tue.csv", monday + _rows(61, 70), 3)
+
+    [result] = ingest_landing_zone(warehouse, form, landing, "r3", memory=memory).files
+
+    assert result.status == "failed"
+    assert "1 rows staged by their keys alone are not held as delivered" in result.reason
+    assert warehouse.execute("SELECT count(*) FROM raw.fms_submissions").fetchone()[0] == 60
+
+
 def test_exports_in_two_layouts_are_each_repeated_from_their_own_last_export(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:
