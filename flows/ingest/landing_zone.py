@@ -35,11 +35,12 @@ from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.digest import FileDigest, digest_file
 from flows.ingest.fms.load import load_staged_fms
 from flows.ingest.fms.one_pass import stage_export
-from flows.ingest.fms.read import StagedFile
+from flows.ingest.fms.read import StagedFile, drop_staging
 from flows.ingest.fms.repeats import (
     ExportMemory,
     RememberedExport,
     header_line_of,
+    stage_presuming_a_whole_repeat,
     stage_repeating_export,
 )
 from flows.ingest.landing import (
@@ -316,6 +317,35 @@ def _hash_while_staging(
         return hashing.result(), staging
 
 
+def _hash_while_staging_repeats(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    landing: LandingFile,
+    limits: IngestLimits,
+    memory: ExportMemory,
+    remembered: RememberedExport,
+) -> tuple[FileDigest, _Staging | None]:
+    """An export in a remembered layout, hashed in a thread while DuckDB stages it as a
+    repeat of the whole remembered export (flows.ingest.fms.repeats.PresumedRepeat). When
+    its digest does not bear that out, or that staging failed, nothing staged is kept:
+    the load stages it from the digest, as it would have."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fmw-sha256") as pool:
+        hashing = pool.submit(digest_file, landing.path, remembered.known)
+        try:
+            presumed = stage_presuming_a_whole_repeat(
+                connection, form, landing.path, memory, remembered, limits
+            )
+        except Exception as error:  # noqa: BLE001 - the load stages it again and judges that
+            log.info("%s: not staged while hashed: %s", landing.shown_name, error)
+            presumed = None
+        digest = hashing.result()
+    staged = presumed.confirmed_by(digest) if presumed is not None else None
+    if staged is None:
+        drop_staging(connection)
+        return digest, None
+    return digest, _Staging(staged=staged)
+
+
 def _load_in_transaction(
     connection: duckdb.DuckDBPyConnection,
     form: Form,
@@ -425,6 +455,10 @@ def _judge(
     remembered = _remembered_export_of(memory, landing)
     if _stages_while_hashing(connection, landing, identity, remembered):
         digest, staging = _hash_while_staging(connection, form, landing, limits)
+    elif memory is not None and remembered is not None:
+        digest, staging = _hash_while_staging_repeats(
+            connection, form, landing, limits, memory, remembered
+        )
     else:
         digest = digest_file(landing.path, remembered.known if remembered else None)
     sha256 = digest.sha256

@@ -264,6 +264,80 @@ def stage_repeating_export(
     vouch for; None when that cannot be done (the caller stages the whole file)."""
     if digest.header_line is None or digest.lone_carriage_returns:
         return None
+    return _stage_repeats(
+        connection, form, path, digest, memory, remembered, limits, digest.lines()
+    )
+
+
+@dataclass(frozen=True)
+class PresumedRepeat:
+    """An export staged while it was hashed, on the presumption that it starts with the
+    whole remembered export (a cumulative export in the same layout does). `presumed` is
+    what the file's digest must then say, as far as staging read it."""
+
+    staged: StagedFile
+    presumed: FileDigest
+
+    def confirmed_by(self, digest: FileDigest) -> StagedFile | None:
+        """The staged file, when the file's digest bears the presumption out: staged with
+        it, `stage_repeating_export` would have given the same rows. None otherwise."""
+        presumed = self.presumed
+        holds = (
+            digest.header_line == presumed.header_line
+            and digest.lone_carriage_returns == 0
+            and digest.size == presumed.size
+            and digest.bytes_as_known == presumed.bytes_as_known
+            and digest.lines() == self.staged.rows_read + 1
+        )
+        return self.staged if holds else None
+
+
+def stage_presuming_a_whole_repeat(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    memory: ExportMemory,
+    remembered: RememberedExport,
+    limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+) -> PresumedRepeat | None:
+    """Stage `path` before its digest is known, as `stage_repeating_export` would if the
+    digest found the whole remembered export at its start. Staging reads of the digest only
+    the header line, the file's size, how far it repeats, and line breaks within the
+    repeated part: all of them the remembered export tells, but for the size. Whether the
+    file really repeats it is known once hashed: `PresumedRepeat.confirmed_by`."""
+    known = remembered.known
+    size = path.stat().st_size
+    if size < known.size:
+        return None
+    presumed = FileDigest(
+        sha256="",  # unknown until hashed; staging does not read it
+        size=size,
+        block_bytes=known.block_bytes,
+        block_hashes=known.block_hashes,
+        header_line=header_line_of(path),
+        line_breaks_through_block=known.line_breaks_through_block,
+        lone_carriage_returns=0,
+        ends_with_line_break=True,
+        bytes_as_known=known.size,
+    )
+    if presumed.header_line is None:
+        return None
+    staged = _stage_repeats(connection, form, path, presumed, memory, remembered, limits, None)
+    return PresumedRepeat(staged, presumed) if staged is not None else None
+
+
+def _stage_repeats(
+    connection: duckdb.DuckDBPyConnection,
+    form: Form,
+    path: Path,
+    digest: FileDigest,
+    memory: ExportMemory,
+    remembered: RememberedExport,
+    limits: IngestLimits,
+    lines: int | None,
+) -> StagedFile | None:
+    """`lines`: the file's lines, when known (None: the caller checks them afterwards)."""
+    assert digest.header_line is not None
     if not duckdb_can_open(path):
         return None  # stage_file reads it in Python: so must this
     header, delimiter = csv_header(path)
@@ -273,7 +347,9 @@ def stage_repeating_export(
     staged = None
     try:
         with memory.copies() as folder:
-            staged = _stage_in(connection, form, path, digest, remembered, reading, Path(folder))
+            staged = _stage_in(
+                connection, form, path, digest, remembered, reading, Path(folder), lines
+            )
     except (OSError, duckdb.Error) as error:
         # A damaged cache file, a full disk: the memory is only a shortcut.
         _LOG.warning(
@@ -307,6 +383,7 @@ def _stage_in(
     remembered: RememberedExport,
     reading: CsvReading,
     folder: Path,
+    lines: int | None,
 ) -> StagedFile | None:
     assert digest.header_line is not None
     repeated_end = _last_line_end(path, digest.bytes_as_known)
@@ -318,7 +395,7 @@ def _stage_in(
     if not _read_into(connection, "fms_tail_rows", reading, tail):
         return None
     tail_rows = _count(connection, "fms_tail_rows")
-    if repeated_rows + tail_rows + 1 != digest.lines():
+    if lines is not None and repeated_rows + tail_rows + 1 != lines:
         return None  # a cell of the tail holds a line break: read the file whole
     staged = StagedFile(
         rows_read=repeated_rows + tail_rows,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,8 @@ from flows.form.xlsform import Form
 from flows.ingest import landing_zone
 from flows.ingest.fms import digest as digest_module
 from flows.ingest.fms import repeats
+from flows.ingest.fms.digest import FileDigest
+from flows.ingest.fms.read import StagedFile
 from flows.ingest.fms.repeats import ExportMemory
 from flows.ingest.landing_zone import ingest_landing_zone
 from flows.warehouse.schema import ensure_schema
@@ -52,19 +55,31 @@ def _arrive(
 
 
 class _Staging:
-    """Which exports were staged from what they repeat, and which were tried and read whole."""
+    """Which exports were staged from what they repeat (`repeating`): while they were
+    hashed (`while_hashed`, the whole remembered export presumed repeated and borne out by
+    the digest) or from their digest; and which were tried and read whole."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.repeating: list[str] = []
+        self.while_hashed: list[str] = []
         self.read_whole: list[str] = []
-        real = landing_zone.stage_repeating_export
+        real_from_digest = landing_zone.stage_repeating_export
+        real_while_hashed = landing_zone._hash_while_staging_repeats
 
-        def spy(connection, form, path, *args):
-            staged = real(connection, form, path, *args)
+        def from_digest(connection, form, path, *args):
+            staged = real_from_digest(connection, form, path, *args)
             (self.repeating if staged is not None else self.read_whole).append(path.name)
             return staged
 
-        monkeypatch.setattr(landing_zone, "stage_repeating_export", spy)
+        def while_hashed(connection, form, landing, *args):
+            digest, staging = real_while_hashed(connection, form, landing, *args)
+            if staging is not None:
+                self.repeating.append(landing.path.name)
+                self.while_hashed.append(landing.path.name)
+            return digest, staging
+
+        monkeypatch.setattr(landing_zone, "stage_repeating_export", from_digest)
+        monkeypatch.setattr(landing_zone, "_hash_while_staging_repeats", while_hashed)
 
 
 def _ingest_nights(
@@ -106,9 +121,10 @@ def test_a_cumulative_export_parses_only_its_new_rows_and_loads_what_parsing_all
     tuesday = monday + _rows(61, 70)
     nights = _monday_then_tuesday(monday, tuesday)
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
-    assert repeating == ["export-tue.csv"]
+    assert staging.repeating == ["export-tue.csv"]
+    assert staging.while_hashed == ["export-tue.csv"]
 
 
 def test_repeated_rows_that_were_quarantined_are_quarantined_again(
@@ -166,9 +182,10 @@ def test_a_row_changed_in_the_middle_ends_the_repeat_and_the_rest_is_parsed(
     tuesday += _rows(61, 70)
     nights = _monday_then_tuesday(monday, tuesday)
 
-    repeating = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights).repeating
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
 
-    assert repeating == ["export-tue.csv"]
+    assert staging.repeating == ["export-tue.csv"]
+    assert staging.while_hashed == []  # it does not repeat all of monday: staged from its digest
 
 
 def test_an_export_whose_new_rows_hold_line_breaks_in_cells_is_read_whole(
@@ -307,6 +324,43 @@ def test_a_row_staged_by_its_keys_alone_that_the_load_would_validate_fails_the_f
     assert result.status == "failed"
     assert "1 rows staged by their keys alone are not held as delivered" in result.reason
     assert warehouse.execute("SELECT count(*) FROM raw.fms_submissions").fetchone()[0] == 60
+
+
+def _digest(**changes: object) -> FileDigest:
+    """The digest of a file of 1 header and 70 data lines that starts with the 61 lines
+    of a remembered export of 900 bytes."""
+    digest = FileDigest(
+        sha256="ab" * 32,
+        size=1_000,
+        block_bytes=1024,
+        block_hashes=("cd" * 32,),
+        header_line=b"start,end\n",
+        line_breaks_through_block=(71,),
+        lone_carriage_returns=0,
+        ends_with_line_break=True,
+        bytes_as_known=900,
+    )
+    return replace(digest, **changes)
+
+
+@pytest.mark.parametrize(
+    "mismatch",
+    [
+        {"header_line": b"start;end\n"},
+        {"lone_carriage_returns": 1},
+        {"size": 1_001},
+        {"bytes_as_known": 512},  # the file repeats less of the remembered export
+        {"line_breaks_through_block": (72,)},  # a cell of the tail holds a line break
+    ],
+)
+def test_rows_staged_while_hashing_are_kept_only_if_the_digest_bears_the_presumption_out(
+    mismatch: dict[str, object],
+) -> None:
+    staged = StagedFile(rows_read=70, plan=None, view=None)  # type: ignore[arg-type]
+    presumed = repeats.PresumedRepeat(staged, _digest(sha256=""))
+
+    assert presumed.confirmed_by(_digest()) is staged
+    assert presumed.confirmed_by(_digest(**mismatch)) is None
 
 
 def test_exports_in_two_layouts_are_each_repeated_from_their_own_last_export(
