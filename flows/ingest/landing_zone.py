@@ -33,7 +33,7 @@ from flows.form.xlsform import Form
 from flows.ingest import fmr, reference
 from flows.ingest.exceptions import UnreadableFile
 from flows.ingest.fms.digest import FileDigest, digest_file
-from flows.ingest.fms.load import load_staged_fms
+from flows.ingest.fms.load import StandInsNotHeld, load_staged_fms
 from flows.ingest.fms.one_pass import stage_export
 from flows.ingest.fms.read import StagedFile, drop_staging
 from flows.ingest.fms.repeats import (
@@ -124,7 +124,7 @@ _MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EACCES, errno
 
 
 def _outside_the_file(error: BaseException) -> bool:
-    if isinstance(error, MemoryError | duckdb.OutOfMemoryException):
+    if isinstance(error, MemoryError | duckdb.OutOfMemoryException | StandInsNotHeld):
         return True
     if isinstance(error, OSError) and not isinstance(error, UnreadableFile):
         return error.errno is None or error.errno in _MACHINE_ERRNOS
@@ -494,6 +494,8 @@ def _judge(
     except Exception as error:  # noqa: BLE001 - whatever a file holds, it gets a verdict
         result = _failed(landing, _reason(landing, error))
         log.warning("%s/%s failed: %s", landing.source, landing.shown_name, result.reason)
+        if isinstance(error, StandInsNotHeld) and memory is not None:
+            memory.forget(digest.header_line)
         _record(connection, landing, sha256, identity, result, run_id, _outside_the_file(error))
         return result
 

@@ -215,10 +215,16 @@ def _set_aside_rows_held_as_delivered(
     return held
 
 
+class StandInsNotHeld(RuntimeError):
+    """Rows staged by their keys alone that the load would validate: the export memory that
+    vouched for them (flows.ingest.fms.repeats) no longer matches the raw layer. Nothing in
+    the file is at fault; the refresh forgets that memory and the next reads it whole."""
+
+
 def _check_stand_ins_are_held(connection: duckdb.DuckDBPyConnection) -> None:
     """A stand-in holds only a row's keys (flows.ingest.fms.repeats), so it must be a row
     this load sets aside: one it validated would be loaded or quarantined without its
-    values. The file then fails, to be read again whole."""
+    values."""
     (not_held,) = connection.execute(
         f"""
         SELECT count(*) FROM {STAND_IN_TABLE} AS stand_in
@@ -226,7 +232,7 @@ def _check_stand_ins_are_held(connection: duckdb.DuckDBPyConnection) -> None:
         """
     ).fetchone()
     if not_held:
-        raise RuntimeError(
+        raise StandInsNotHeld(
             f"{not_held} rows staged by their keys alone are not held as delivered: "
             "the export memory no longer matches the raw layer"
         )

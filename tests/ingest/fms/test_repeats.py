@@ -304,7 +304,8 @@ def test_a_row_staged_by_its_keys_alone_that_the_load_would_validate_fails_the_f
     """Row 10's held version changed since monday, so tuesday's copy of it must be parsed
     again. Were it kept by its keys alone (here: the check of held rows is broken on
     purpose), the load would have no values to validate: the file fails, nothing of it
-    is loaded, and nothing is lost."""
+    is loaded, and nothing is lost. The fault is the memory's, not the file's: the memory
+    is forgotten and the next refresh reads the file whole."""
     memory = ExportMemory(tmp_path / "fms_exports")
     monday = _rows(1, 60)
     _arrive(landing, "export-mon.csv", monday, 1)
@@ -312,18 +313,26 @@ def test_a_row_staged_by_its_keys_alone_that_the_load_would_validate_fails_the_f
     reviewed = [dict(monday[9], **{"_validation_status": "validation_status_not_approved"})]
     _arrive(landing, "review.csv", reviewed, 2, delimiter=",", bom=False)
     ingest_landing_zone(warehouse, form, landing, "r2", memory=memory)
+    held_rows_check = repeats.rows_not_held_as_delivered_sql
     monkeypatch.setattr(
         repeats,
         "rows_not_held_as_delivered_sql",
         lambda form, staged, table: "SELECT 1 AS file_row WHERE false",
     )
-    _arrive(landing, "export-tue.csv", monday + _rows(61, 70), 3)
+    tuesday = _arrive(landing, "export-tue.csv", monday + _rows(61, 70), 3)
 
     [result] = ingest_landing_zone(warehouse, form, landing, "r3", memory=memory).files
 
     assert result.status == "failed"
     assert "1 rows staged by their keys alone are not held as delivered" in result.reason
+    assert "read again by the next refresh" in result.reason
+    assert memory.recall(repeats.header_line_of(tuesday)) is None  # its layout is forgotten
     assert warehouse.execute("SELECT count(*) FROM raw.fms_submissions").fetchone()[0] == 60
+
+    monkeypatch.setattr(repeats, "rows_not_held_as_delivered_sql", held_rows_check)
+    [again] = ingest_landing_zone(warehouse, form, landing, "r4", memory=memory).files
+
+    assert (again.status, again.counts.rows_loaded) == ("loaded", 11)  # row 10 and 61-70
 
 
 def _digest(**changes: object) -> FileDigest:
