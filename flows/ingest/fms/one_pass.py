@@ -28,7 +28,11 @@ import duckdb
 
 from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
-from flows.ingest.fms.load import remembered_delivery_sql, validated_rows_sql
+from flows.ingest.fms.load import (
+    choice_lists_as_expressions,
+    remembered_delivery_sql,
+    validated_rows_sql,
+)
 from flows.ingest.fms.read import (
     VALIDATED_TABLE,
     CsvReading,
@@ -50,7 +54,6 @@ _PROBED_ROWS = 2000
 _REMEMBERED_SHARE_TO_STAGE = 0.5
 # The operators of a plan that keeps file order: the reader, and projections of its rows.
 _ORDER_KEEPING_OPERATORS = {"READ_CSV", "PROJECTION"}
-_OPTIMIZER_THAT_JOINS = "in_clause"
 
 
 def stage_export(
@@ -139,20 +142,13 @@ def one_pass_sql(form: Form, staged: StagedFile, path: Path) -> str:
 
 
 def _create_in_file_order(connection: duckdb.DuckDBPyConnection, query: str) -> bool:
-    """Create VALIDATED_TABLE from `query` if its plan keeps file order. The optimizer is a
-    setting of the whole DuckDB instance: while this runs, other cursors plan without it
-    too, which may only make them slower."""
-    before = connection.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
-    disabled = ",".join(filter(None, [before, _OPTIMIZER_THAT_JOINS]))
-    connection.execute(f"SET disabled_optimizers = '{disabled}'")
-    try:
+    """Create VALIDATED_TABLE from `query` if its plan keeps file order."""
+    with choice_lists_as_expressions(connection):
         operators = plan_operators(connection, query)
         if "READ_CSV" not in operators or not operators <= _ORDER_KEEPING_OPERATORS:
             return False
         connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {query}")
         return True
-    finally:
-        connection.execute(f"SET disabled_optimizers = '{before}'")
 
 
 def plan_operators(connection: duckdb.DuckDBPyConnection, query: str) -> set[str]:

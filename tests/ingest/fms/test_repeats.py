@@ -16,7 +16,8 @@ from flows.ingest import landing_zone
 from flows.ingest.fms import digest as digest_module
 from flows.ingest.fms import repeats
 from flows.ingest.fms.digest import FileDigest
-from flows.ingest.fms.read import StagedFile
+from flows.ingest.fms.load import IN_LISTS_AS_JOINS
+from flows.ingest.fms.read import VALIDATED_TABLE, StagedFile
 from flows.ingest.fms.repeats import ExportMemory
 from flows.ingest.landing_zone import ingest_landing_zone
 from flows.warehouse.schema import ensure_schema
@@ -443,3 +444,45 @@ def test_the_lines_copied_for_parsing_stay_in_the_private_folder_only_while_stag
     assert copies and all(copy.parent.parent == memory.folder for copy in copies)
     assert not any(copy.exists() for copy in copies)
     assert not left_by_a_killed_run.exists()
+
+
+class _OptimizersWhileValidating:
+    """A connection that notes which DuckDB optimizers are off each time the load creates
+    its validated table."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._connection = connection
+        self.seen: list[str] = []
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        if sql.lstrip().startswith(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} "):
+            self.seen.append(self._disabled())
+        return self._connection.execute(sql, *args)
+
+    def _disabled(self) -> str:
+        return self._connection.execute("SELECT current_setting('disabled_optimizers')").fetchone()[
+            0
+        ]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._connection, name)
+
+
+def test_the_new_rows_of_a_cumulative_export_are_checked_against_choice_lists_as_expressions(
+    tmp_path: Path, form: Form
+) -> None:
+    # as hash joins, the forty-odd choice lists of the validation cost more than checking the
+    # few thousand new rows of a nightly export
+    landing, memory = tmp_path / "landing", ExportMemory(tmp_path / "fms_exports")
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(connection, form)
+    _arrive(landing, "export-mon.csv", _rows(1, 60), rank=1)
+    ingest_landing_zone(connection, form, landing, "night0", memory=memory)
+    _arrive(landing, "export-tue.csv", _rows(1, 70), rank=2)
+    watched = _OptimizersWhileValidating(connection)
+
+    ingest_landing_zone(watched, form, landing, "night1", memory=memory)  # type: ignore[arg-type]
+
+    assert watched.seen == [IN_LISTS_AS_JOINS]
+    assert watched._disabled() == ""  # and back on for everything after
+    assert connection.execute("SELECT count(*) FROM raw.fms_submissions").fetchone()[0] == 70
