@@ -110,14 +110,20 @@ IN_LISTS_AS_JOINS = "in_clause"
 def choice_lists_as_expressions(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Plan the statements run meanwhile with IN lists as expressions. The optimizer is a
     setting of the whole DuckDB instance: other cursors plan without it too meanwhile, which
-    may only make them slower."""
+    may only make them slower.
+
+    The setting is put back through a cursor of its own: a statement that failed inside the
+    file's transaction leaves `connection` refusing everything but a rollback, and the
+    caller must see that statement's error (flows.ingest.landing_zone tells a file's fault
+    from the machine's by it), not the refusal."""
     before = connection.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
     disabled = ",".join(filter(None, [before, IN_LISTS_AS_JOINS]))
     connection.execute(f"SET disabled_optimizers = '{disabled}'")
     try:
         yield
     finally:
-        connection.execute(f"SET disabled_optimizers = '{before}'")
+        with connection.cursor() as restoring:
+            restoring.execute(f"SET disabled_optimizers = '{before}'")
 
 
 def validated_rows_sql(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:

@@ -16,7 +16,7 @@ from flows.ingest import landing_zone
 from flows.ingest.fms import digest as digest_module
 from flows.ingest.fms import repeats
 from flows.ingest.fms.digest import FileDigest
-from flows.ingest.fms.load import IN_LISTS_AS_JOINS
+from flows.ingest.fms.load import IN_LISTS_AS_JOINS, choice_lists_as_expressions
 from flows.ingest.fms.read import VALIDATED_TABLE, StagedFile
 from flows.ingest.fms.repeats import ExportMemory
 from flows.ingest.landing_zone import ingest_landing_zone
@@ -486,3 +486,19 @@ def test_the_new_rows_of_a_cumulative_export_are_checked_against_choice_lists_as
     assert watched.seen == [IN_LISTS_AS_JOINS]
     assert watched._disabled() == ""  # and back on for everything after
     assert connection.execute("SELECT count(*) FROM raw.fms_submissions").fetchone()[0] == 70
+
+
+def test_a_validation_that_fails_inside_the_files_transaction_raises_its_own_error(
+    tmp_path: Path,
+) -> None:
+    # a failed statement leaves the transaction refusing everything but a rollback: putting
+    # the setting back must neither hide the statement's error (the ingest tells a file's
+    # fault from the machine's by it) nor leave the optimizer off for the rest of the run
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    connection.execute("BEGIN")
+
+    with pytest.raises(duckdb.ConversionException), choice_lists_as_expressions(connection):
+        connection.execute("CREATE TEMP TABLE broken AS SELECT CAST('x' AS INTEGER) AS v")
+
+    connection.execute("ROLLBACK")
+    assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
