@@ -279,18 +279,14 @@ def _remembered_export_of(
 
 
 def _stages_while_hashing(
-    connection: duckdb.DuckDBPyConnection,
-    landing: LandingFile,
-    identity: FileIdentity,
-    remembered: RememberedExport | None,
+    connection: duckdb.DuckDBPyConnection, landing: LandingFile, identity: FileIdentity
 ) -> bool:
-    """Whether the file is an FMS export DuckDB reads that no recorded file can match: no
-    file of its name, and none of its size (same bytes, same size), was ever recorded.
-    Such a file is loaded whatever its hash, so DuckDB reads it while Python hashes it, on
-    the other core. Any other file is hashed first: a copy is never read, and an export
-    in a remembered layout is compared with the remembered export while it is hashed, so
-    that only what it adds is read (flows.ingest.fms.repeats)."""
-    if not _is_fms_csv(landing) or remembered is not None:
+    """Whether the file is an FMS export that no recorded file can match: no file of its
+    name, and none of its size (same bytes, same size), was ever recorded. Such a file is
+    loaded whatever its hash, so DuckDB stages it while Python hashes it, on the other core:
+    whole, or, in a remembered layout, as a repeat of the remembered export
+    (flows.ingest.fms.repeats). Any other file is hashed first: a copy is never read."""
+    if not _is_fms_csv(landing):
         return False
     # A link is recorded with its own size (lstat), its bytes are its target's.
     sizes = [identity.size_bytes, landing.path.stat().st_size]
@@ -453,14 +449,14 @@ def _judge(
         return result
     staging = None
     remembered = _remembered_export_of(memory, landing)
-    if _stages_while_hashing(connection, landing, identity, remembered):
+    if not _stages_while_hashing(connection, landing, identity):
+        digest = digest_file(landing.path, remembered.known if remembered else None)
+    elif memory is None or remembered is None:
         digest, staging = _hash_while_staging(connection, form, landing, limits)
-    elif memory is not None and remembered is not None:
+    else:
         digest, staging = _hash_while_staging_repeats(
             connection, form, landing, limits, memory, remembered
         )
-    else:
-        digest = digest_file(landing.path, remembered.known if remembered else None)
     sha256 = digest.sha256
     if _already_seen(connection, landing.source, retry_failed).get(landing.name) == sha256:
         _remember_identity(connection, landing, sha256, identity)

@@ -502,3 +502,20 @@ def test_a_validation_that_fails_inside_the_files_transaction_raises_its_own_err
 
     connection.execute("ROLLBACK")
     assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
+
+
+def test_a_copy_of_an_export_in_a_remembered_layout_is_hashed_first_and_never_staged(
+    tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a file of a recorded size may be one already loaded: its hash tells before any staging
+    tuesday = _rows(1, 70)
+    nights = [
+        [("export-mon.csv", _rows(1, 60), {})],
+        [("export-tue.csv", tuesday, {})],
+        [("export-tue (1).csv", tuesday, {})],
+    ]
+
+    staging = _same_as_parsing_everything(tmp_path, form, monkeypatch, nights)
+
+    assert staging.while_hashed == ["export-tue.csv"]
+    assert staging.repeating == ["export-tue.csv"]
