@@ -14,7 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
 from flows.ops.run_lock import RefreshAlreadyRunning
@@ -61,6 +61,7 @@ def lake_lock(dsn: str, wait: bool = False, poll_seconds: float = 1.0) -> Iterat
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = f"{APPLICATION} pid {os.getpid()} on {socket.gethostname()} since {started}"
     connection = psycopg.connect(dsn, autocommit=True, application_name=name[:63])
+    held = False
     try:
         while True:
             (held,) = connection.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
@@ -74,4 +75,17 @@ def lake_lock(dsn: str, wait: bool = False, poll_seconds: float = 1.0) -> Iterat
             time.sleep(poll_seconds)
         yield
     finally:
+        if held:
+            _release(connection)
         connection.close()
+
+
+def _release(connection: object) -> None:
+    """Unlock before closing: Postgres ends a closed session's backend, and frees its locks,
+    only after `close()` has returned, so a refresh started right after this one ended could
+    still find the lake locked. A connection already broken frees the lock when its backend
+    ends, so a failure here is no reason to mask the refresh's own outcome."""
+    import psycopg
+
+    with suppress(psycopg.Error):
+        connection.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])  # type: ignore[attr-defined]

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from flows.ops.lake_lock import lake_lock
+from flows.ops.lake_lock import lake_lock, lake_lock_holder
 from flows.ops.run_lock import RefreshAlreadyRunning
 from tests.helpers.processes import wait_until_gone
 
 HOLDER = """
 import sys, time
-from flows.ops.lake_lock import lake_lock
+from flows.ops.lake_lock import lake_lock, lake_lock_holder
 with lake_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(600)
@@ -34,6 +34,33 @@ def test_a_second_holder_is_refused_with_the_first_ones_name(lake):
         pass
     with lake_lock(_dsn(lake)):  # released when the first one ended
         pass
+
+
+def test_a_finished_holder_unlocks_before_its_session_ends(lake, monkeypatch):
+    """Postgres ends a closed session, and frees its locks, after close() returned: a refresh
+    started just after another finished must not depend on that race."""
+    import psycopg
+
+    lingering = []
+    connect = psycopg.connect
+
+    def session_outliving_close(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        connection = connect(*args, **kwargs)
+        lingering.append(connection)
+        connection.close = lambda: None  # the backend has not ended yet
+        return connection
+
+    monkeypatch.setattr(psycopg, "connect", session_outliving_close)
+    try:
+        with lake_lock(_dsn(lake)):
+            pass
+        monkeypatch.setattr(psycopg, "connect", connect)
+        assert lake_lock_holder(_dsn(lake)) is None
+        with lake_lock(_dsn(lake)):
+            pass
+    finally:
+        for connection in lingering:
+            psycopg.Connection.close(connection)
 
 
 def test_a_waiting_refresh_takes_the_lock_once_it_is_released(lake):
