@@ -28,8 +28,6 @@ read (flows.ingest.fms.one_pass): a remembered row validates to its held row aga
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import duckdb
 
@@ -99,33 +97,6 @@ def rows_not_held_as_delivered_sql(form: Form, staged: StagedFile, table: str) -
     )
 
 
-# DuckDB's optimizer that plans a constant IN list as a join. The validation checks answers
-# against some forty choice lists: as joins, each builds a hash table in a pipeline of its
-# own, which cost more than the checks for the few thousand new rows of a cumulative export
-# (10,000 rows: 0.39 s against 0.17 s as expressions). As joins they may also reorder rows.
-IN_LISTS_AS_JOINS = "in_clause"
-
-
-@contextmanager
-def choice_lists_as_expressions(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Plan the statements run meanwhile with IN lists as expressions. The optimizer is a
-    setting of the whole DuckDB instance: other cursors plan without it too meanwhile, which
-    may only make them slower.
-
-    The setting is put back through a cursor of its own: a statement that failed inside the
-    file's transaction leaves `connection` refusing everything but a rollback, and the
-    caller must see that statement's error (flows.ingest.landing_zone tells a file's fault
-    from the machine's by it), not the refusal."""
-    before = connection.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
-    disabled = ",".join(filter(None, [before, IN_LISTS_AS_JOINS]))
-    connection.execute(f"SET disabled_optimizers = '{disabled}'")
-    try:
-        yield
-    finally:
-        with connection.cursor() as restoring:
-            restoring.execute(f"SET disabled_optimizers = '{before}'")
-
-
 def validated_rows_sql(form: Form, staged: str, layouts: dict[str, SelectMultipleLayout]) -> str:
     """The validated rows of `staged` (flows.ingest.fms.validation), each valid one with the
     hash of its content (`row_hash`)."""
@@ -154,8 +125,7 @@ def load_staged_fms(
             connection, staged, _held_delivered_hash_sql(recipe, "staged")
         )
         validated = validated_rows_sql(form, _TO_VALIDATE, staged.select_multiple_layouts(form))
-        with choice_lists_as_expressions(connection):
-            connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {validated}")
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {validated}")
         connection.execute(f"DROP VIEW {_TO_VALIDATE}")
         drop_staging(connection)
     _create_checked_view(connection, staged)

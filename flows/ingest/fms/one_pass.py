@@ -13,9 +13,10 @@ verdict is the same either way.
 
 A row's number is its position in that table (its rowid): DuckDB keeps file order through
 a plan that streams the CSV reader's rows through projections alone, which is what the
-staged table's numbering relies on too (flows.ingest.fms.read). DuckDB turns an IN list
-into a join, which may reorder rows, so that rewrite is off for the statement, and the
-plan is checked before it runs: any other plan stages the file as before.
+staged table's numbering relies on too (flows.ingest.fms.read). DuckDB plans an IN list of
+constants as a join, which may reorder rows: the validation looks choices up in lists
+instead (flows.ingest.fms.validation), and the plan is checked before it runs: any other
+plan stages the file as before.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import duckdb
 from flows.config import DEFAULT_INGEST_LIMITS, IngestLimits
 from flows.form.xlsform import Form
 from flows.ingest.fms.load import (
-    choice_lists_as_expressions,
     remembered_delivery_sql,
     validated_rows_sql,
 )
@@ -143,12 +143,11 @@ def one_pass_sql(form: Form, staged: StagedFile, path: Path) -> str:
 
 def _create_in_file_order(connection: duckdb.DuckDBPyConnection, query: str) -> bool:
     """Create VALIDATED_TABLE from `query` if its plan keeps file order."""
-    with choice_lists_as_expressions(connection):
-        operators = plan_operators(connection, query)
-        if "READ_CSV" not in operators or not operators <= _ORDER_KEEPING_OPERATORS:
-            return False
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {query}")
-        return True
+    operators = plan_operators(connection, query)
+    if "READ_CSV" not in operators or not operators <= _ORDER_KEEPING_OPERATORS:
+        return False
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {VALIDATED_TABLE} AS {query}")
+    return True
 
 
 def plan_operators(connection: duckdb.DuckDBPyConnection, query: str) -> set[str]:

@@ -42,8 +42,11 @@ def _col(name: str) -> str:
     return quote_identifier(name)
 
 
-def _in_list(values: list[str] | tuple[str, ...]) -> str:
-    return "(" + ", ".join(quote_literal(v) for v in values) + ")"
+def _is_one_of(value: str, values: list[str] | tuple[str, ...]) -> str:
+    """SQL true when `value` is one of `values`, NULL when it is NULL, as `IN` is. A list
+    lookup: DuckDB compares a value against an `IN` list one constant at a time, and with
+    some forty choice lists that was a third of validating a million rows."""
+    return f"list_contains([{', '.join(quote_literal(v) for v in values)}], {value})"
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ def _select_multiple_choice_error(form: Form, field: Field) -> _Check:
     pattern = quote_literal(f"^{option}(\\s+{option})*$")
     value = _col(_delivered_column(field.name))
     tokens = f"string_split_regex({value}, '\\s+')"
-    unknown = f"list_filter({tokens}, o -> o NOT IN {_in_list(allowed)})"
+    unknown = f"list_filter({tokens}, o -> NOT {_is_one_of('o', allowed)})"
     reason = f"'not in choice list {field.list_name}: ' || array_to_string({unknown}, ' ')"
     condition = f"{value} IS NOT NULL AND NOT regexp_matches({value}, {pattern})"
     return _error(field.name, condition, reason, value)
@@ -283,7 +286,7 @@ def _select_one_errors(form: Form, field: Field, value: str) -> list[_Check]:
     assert field.list_name
     choices = form.choices[field.list_name]
     allowed = [c.name for c in choices]
-    in_list = f"{value} IN {_in_list(allowed)}"
+    in_list = _is_one_of(value, allowed)
     errors = [
         _error(
             field.name,
@@ -297,11 +300,12 @@ def _select_one_errors(form: Form, field: Field, value: str) -> list[_Check]:
     rule = parse_choice_filter(form, field.list_name, field.choice_filter)
     if rule.field is None:
         filtered = [c.name for c in choices if c.attributes.get(rule.attribute) == rule.literal]
-        outside = f"{value} NOT IN {_in_list(filtered)}"
+        outside = f"NOT {_is_one_of(value, filtered)}"
         reason = f"not allowed by choice_filter {field.choice_filter}"
     else:
         pairs = [f"{c.attributes.get(rule.attribute, '')}|{c.name}" for c in choices]
-        outside = f"({_reference(rule.field)} || '|' || {value}) NOT IN {_in_list(pairs)}"
+        answer_pair = f"({_reference(rule.field)} || '|' || {value})"
+        outside = f"NOT {_is_one_of(answer_pair, pairs)}"
         reason = f"does not belong to the answer of {rule.field} ({field.choice_filter})"
     errors.append(_error(field.name, f"{in_list} AND {outside}", quote_literal(reason), value))
     return errors
@@ -311,7 +315,7 @@ def _select_multiple_agreement_errors(field: Field, layout: SelectMultipleLayout
     errors = [
         _error(
             field.name,
-            f"{_col(column)} IS NOT NULL AND {_col(column)} NOT IN ('0', '1')",
+            f"{_col(column)} IS NOT NULL AND NOT {_is_one_of(_col(column), ('0', '1'))}",
             quote_literal(f"option column {field.name}/{option} is not 0 or 1"),
             _col(column),
         )
@@ -351,7 +355,7 @@ def _system_errors() -> list[_Check]:
         ),
         _error(
             "_validation_status",
-            f"{status} IS NOT NULL AND {status} NOT IN {_in_list(VALIDATION_STATUSES)}",
+            f"{status} IS NOT NULL AND NOT {_is_one_of(status, VALIDATION_STATUSES)}",
             quote_literal("unknown validation status"),
             status,
         ),

@@ -171,9 +171,11 @@ def test_an_export_that_starts_with_remembered_rows_is_staged_to_skip_them(
     ).fetchone() == (1, 2)
 
 
-def test_duckdb_reads_the_validation_in_file_order_only_without_its_in_list_joins(
+def test_duckdb_reads_the_validation_in_file_order_with_its_default_optimizers(
     tmp_path: Path, form: Form
 ) -> None:
+    # an IN list of constants would be planned as a join, which may reorder rows: the
+    # validation looks its choices up in lists
     export = write_csv(tmp_path / "export.csv", _export(10))
     header, delimiter = csv_header(export)
     reading = CsvReading(
@@ -185,8 +187,6 @@ def test_duckdb_reads_the_validation_in_file_order_only_without_its_in_list_join
     query = one_pass.one_pass_sql(form, staged, export)
     connection = duckdb.connect()
 
-    assert "HASH_JOIN" in one_pass.plan_operators(connection, query)
-    connection.execute("SET disabled_optimizers = 'in_clause'")
     assert one_pass.plan_operators(connection, query) == {"READ_CSV", "PROJECTION"}
 
 
