@@ -26,16 +26,18 @@ def test_a_second_refresh_is_refused_with_who_holds_the_lock(tmp_path: Path):
 def test_a_second_refresh_can_wait_for_the_first(tmp_path: Path):
     lock = tmp_path / "refresh.lock"
     order: list[str] = []
+    holding = threading.Event()
 
     def first() -> None:
         with refresh_lock(lock):
             order.append("first starts")
+            holding.set()
             time.sleep(0.6)
             order.append("first ends")
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.2)
+    assert holding.wait(timeout=30)
     with refresh_lock(lock, wait=True, poll_seconds=0.05):
         order.append("second starts")
     thread.join()
