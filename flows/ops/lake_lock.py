@@ -75,9 +75,11 @@ def lake_lock(dsn: str, wait: bool = False, poll_seconds: float = 1.0) -> Iterat
             time.sleep(poll_seconds)
         yield
     finally:
-        if held:
-            _release(connection)
-        connection.close()
+        try:
+            if held:
+                _release(connection)
+        finally:
+            connection.close()
 
 
 def _release(connection: object) -> None:

@@ -17,7 +17,7 @@ from tests.helpers.processes import wait_until_gone
 
 HOLDER = """
 import sys, time
-from flows.ops.lake_lock import lake_lock, lake_lock_holder
+from flows.ops.lake_lock import lake_lock
 with lake_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(600)

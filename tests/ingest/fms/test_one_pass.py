@@ -202,7 +202,6 @@ def test_a_plan_that_could_reorder_rows_stages_the_export_instead(
 
     assert not staged.validated_in_one_pass
     assert connection.execute("SELECT count(*) FROM fms_staged").fetchone() == (staged.rows_read,)
-    assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
 
 
 def test_an_export_with_few_remembered_rows_at_its_head_is_validated_whole_once(
@@ -224,22 +223,16 @@ def test_an_export_with_few_remembered_rows_at_its_head_is_validated_whole_once(
     ).fetchall() == [(f"u{n}", 1) for n in range(1, 6)]
 
 
-def test_a_ragged_export_is_read_row_by_row_and_the_optimizer_setting_is_restored(
-    tmp_path: Path, form: Form
-) -> None:
+def test_a_ragged_export_is_read_row_by_row(tmp_path: Path, form: Form) -> None:
     export = write_csv(tmp_path / "export.csv", _export(10))
     export.write_text(export.read_text("utf-8-sig") + "too;few;fields\r\n", "utf-8")
     connection = duckdb.connect()
     ensure_schema(connection, form)
-    connection.execute("SET disabled_optimizers = 'join_order'")
 
     staged = one_pass.stage_export(connection, form, export)
 
     assert not staged.validated_in_one_pass
     assert [m.row_number for m in staged.malformed] == [staged.rows_read]
-    assert connection.execute("SELECT current_setting('disabled_optimizers')").fetchone() == (
-        "join_order",
-    )
     assert "fms_validated" not in _temporary_tables_and_views(connection)
 
 
