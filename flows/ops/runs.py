@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flows.config import Settings
 from flows.form.xlsform import default_form
+from flows.warehouse.compaction import compact_at_close_when_due
 from flows.warehouse.connection import transaction
 from flows.warehouse.lake import connect_internal, internal_exists
 from flows.warehouse.schema import ensure_schema
@@ -48,7 +49,11 @@ def record_ingest_counts(settings: Settings, run_id: str, counts: dict[str, int]
 
 
 def finish_run(settings: Settings, run_id: str, status: str, message: str | None = None) -> None:
+    """Record how the run ended: the refresh's last write, so its checkpoint is where the
+    warehouse file is compacted when a table needs it (flows.warehouse.compaction)."""
     with connect_internal(settings) as connection:
+        if settings.lake is None:
+            compact_at_close_when_due(connection)
         connection.execute(
             "UPDATE ops.runs SET finished_at = current_timestamp::TIMESTAMP, status = ?, "
             "message = ? WHERE run_id = ?",

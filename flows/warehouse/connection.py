@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
+from flows.warehouse.compaction import leave_compaction_off
 
 
 @contextmanager
@@ -28,6 +29,8 @@ def connect(
     # zone of the process that runs it: the incremental fact and the raw quality suite find new
     # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
     connection.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        leave_compaction_off(connection)
     try:
         yield connection
     finally:
