@@ -87,7 +87,9 @@ class _Fetched:
 
 def _next_checkpoint_seconds(database: Path) -> float:
     """What the next write after ingest pays when its connection closes (in a refresh:
-    recording the run's counts): DuckDB defers rewriting some row groups to that checkpoint."""
+    recording the run's counts). DuckDB used to merge the row groups the ingest appended at
+    that checkpoint; the warehouse now compacts only when a table needs it
+    (flows.warehouse.compaction)."""
     with connect(database) as connection:
         connection.execute("CREATE TABLE profile_probe AS SELECT 1 AS written")
         connection.execute("DROP TABLE profile_probe")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
+
+import duckdb
 
 from flows.config import Settings
 from flows.form.xlsform import default_form
@@ -11,6 +14,8 @@ from flows.warehouse.compaction import compact_at_close_when_due
 from flows.warehouse.connection import transaction
 from flows.warehouse.lake import connect_internal, internal_exists
 from flows.warehouse.schema import ensure_schema
+
+_LOG = logging.getLogger(__name__)
 
 RUN_COUNT_COLUMNS = (
     "files_seen",
@@ -52,13 +57,24 @@ def finish_run(settings: Settings, run_id: str, status: str, message: str | None
     """Record how the run ended: the refresh's last write, so its checkpoint is where the
     warehouse file is compacted when a table needs it (flows.warehouse.compaction)."""
     with connect_internal(settings) as connection:
-        if settings.lake is None:
-            compact_at_close_when_due(connection)
         connection.execute(
             "UPDATE ops.runs SET finished_at = current_timestamp::TIMESTAMP, status = ?, "
             "message = ? WHERE run_id = ?",
             [status, message, run_id],
         )
+        if settings.lake is None:
+            _compact_when_due(connection)
+
+
+def _compact_when_due(connection: duckdb.DuckDBPyConnection) -> None:
+    # A compaction put off is only a larger file: it never costs the run its status.
+    try:
+        due = compact_at_close_when_due(connection)
+    except duckdb.Error as error:
+        _LOG.warning("could not tell whether the warehouse needs compacting: %s", error)
+        return
+    if due:
+        _LOG.info("compacting the warehouse's row groups at close: %s", ", ".join(due))
 
 
 def mark_interrupted_runs_failed(settings: Settings) -> list[str]:

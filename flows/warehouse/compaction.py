@@ -9,7 +9,9 @@ and dbt's profile), and a refresh turns it on for its last write (flows.ops.runs
 only when a table has enough to reclaim: a row group's worth of deleted rows that are also a
 share of the table (the incremental fact deletes the chains it rebuilds; forgetting
 deliveries deletes in bulk), or many more row groups than its rows need (each night's appends
-add small ones).
+add small ones). DuckDB merges only row groups that fit into fewer: a table whose groups it
+cannot merge further stays due, and then each refresh's last checkpoint compacts, as every
+checkpoint did before.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from flows.sql import quote_identifier
+
+# DuckDB's setting for it, and its values.
+VACUUM_TASKS = "max_vacuum_tasks"
 VACUUM_OFF = 0
 VACUUM_ON = 100  # DuckDB's default number of vacuum tasks per checkpoint
 ROW_GROUP_ROWS = 122_880  # DuckDB's row group size
@@ -49,23 +55,20 @@ def table_layouts(connection: duckdb.DuckDBPyConnection) -> list[TableLayout]:
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database() AND NOT temporary ORDER BY ALL"
     ).fetchall()
-    return [_layout(connection, f"{schema}.{table}") for schema, table in tables]
+    return [_layout(connection, schema, table) for schema, table in tables]
 
 
-def _layout(connection: duckdb.DuckDBPyConnection, name: str) -> TableLayout:
-    quoted = ".".join(f'"{part}"' for part in name.split("."))
-    (rows,) = connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()
+def _layout(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> TableLayout:
+    name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    (rows,) = connection.execute(f"SELECT count(*) FROM {name}").fetchone()
+    # The first column's validity spans each row group whole, deleted rows included (a
+    # list column's other segments count its elements, a data segment part of a group).
     stored_rows, row_groups = connection.execute(
-        "SELECT coalesce(sum(rows), 0), count(*) FROM ("
-        "  SELECT row_group_id, max(count) AS rows FROM pragma_storage_info(?)"
-        "  GROUP BY row_group_id)",
+        "SELECT coalesce(sum(count), 0), count(DISTINCT row_group_id) "
+        "FROM pragma_storage_info(?) WHERE column_path = '[0, 0]'",
         [name],
     ).fetchone()
-    return TableLayout(name, rows, stored_rows, row_groups)
-
-
-def leave_compaction_off(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.execute(f"SET max_vacuum_tasks = {VACUUM_OFF}")
+    return TableLayout(f"{schema}.{table}", rows, stored_rows, row_groups)
 
 
 def compact_at_close_when_due(connection: duckdb.DuckDBPyConnection) -> list[str]:
@@ -73,5 +76,5 @@ def compact_at_close_when_due(connection: duckdb.DuckDBPyConnection) -> list[str
     it (only a write makes the close checkpoint). The names of the tables that need it."""
     due = [layout.name for layout in table_layouts(connection) if layout.needs_compaction()]
     if due:
-        connection.execute(f"SET max_vacuum_tasks = {VACUUM_ON}")
+        connection.execute(f"SET {VACUUM_TASKS} = {VACUUM_ON}")
     return due

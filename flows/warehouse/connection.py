@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
-from flows.warehouse.compaction import leave_compaction_off
+from flows.warehouse.compaction import VACUUM_OFF, VACUUM_TASKS
 
 
 @contextmanager
@@ -23,14 +23,15 @@ def connect(
     """
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": memory_limit}
+    config: dict[str, object] = {"memory_limit": memory_limit}
+    if not read_only:
+        # set at open: a checkpoint that replays a WAL left behind runs before any SET
+        config[VACUUM_TASKS] = VACUUM_OFF
     connection = duckdb.connect(str(path), read_only=read_only, config=config)
     # Every time the flow stamps (loaded_at, a run's start) is UTC wall time, whatever the time
     # zone of the process that runs it: the incremental fact and the raw quality suite find new
     # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
     connection.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        leave_compaction_off(connection)
     try:
         yield connection
     finally:

@@ -9,6 +9,7 @@ import duckdb
 import yaml
 
 from flows.config import resolve_settings
+from flows.ops import runs
 from flows.ops.runs import finish_run, start_run
 from flows.warehouse.compaction import (
     ROW_GROUP_ROWS,
@@ -53,6 +54,20 @@ def test_a_writable_connection_does_not_compact_at_its_checkpoints(tmp_path: Pat
     layout = _layout(path, "raw.answers")
 
     assert (layout.rows, layout.stored_rows) == (ROW_GROUP_ROWS, 3 * ROW_GROUP_ROWS)
+
+
+def test_a_list_column_is_counted_by_rows_not_by_elements(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with connect(path) as connection:
+        connection.execute("CREATE SCHEMA raw")
+        connection.execute(
+            'CREATE TABLE raw."themes of a story" AS '
+            "SELECT [i, i + 1, i + 2] AS themes, i FROM range(300000) r(i)"
+        )
+
+    layout = _layout(path, "raw.themes of a story")
+
+    assert (layout.rows, layout.stored_rows, layout.row_groups) == (300_000, 300_000, 3)
 
 
 def test_a_row_group_of_deleted_rows_that_is_a_tenth_of_the_table_needs_compaction() -> None:
@@ -105,6 +120,22 @@ def test_finishing_a_run_leaves_tables_that_need_no_compaction_as_they_are(
     finish_run(settings, "r1", "published")
 
     assert _layout(settings.internal_db, "raw.answers").row_groups == 3
+    with duckdb.connect(str(settings.internal_db), read_only=True) as connection:
+        assert connection.execute("SELECT status FROM ops.runs").fetchall() == [("published",)]
+
+
+def test_a_compaction_that_cannot_be_checked_never_costs_the_run_its_status(
+    tmp_path: Path, monkeypatch
+) -> None:
+    def broken(connection: duckdb.DuckDBPyConnection) -> list[str]:
+        raise duckdb.IOException("storage info unreadable")
+
+    monkeypatch.setattr(runs, "compact_at_close_when_due", broken)
+    settings = resolve_settings(data_dir=tmp_path / "data")
+    start_run(settings, "r1")
+
+    finish_run(settings, "r1", "published")
+
     with duckdb.connect(str(settings.internal_db), read_only=True) as connection:
         assert connection.execute("SELECT status FROM ops.runs").fetchall() == [("published",)]
 
