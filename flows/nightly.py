@@ -38,7 +38,7 @@ from flows.publish.release import (
 )
 from flows.publish.report import build_report, publish_report
 from flows.quality.worker_parent import QualityWorker
-from flows.transform.dbt import generate_docs, run_dbt
+from flows.transform.dbt import generate_docs, parse_project, run_dbt
 from flows.transform.plan import (
     BuildPlan,
     build_inputs,
@@ -162,7 +162,10 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
         say("dbt build: staging, intermediate and marts models with their data tests")
     inputs = plan.inputs or build_inputs(settings)
     forget_dbt_build(settings)
-    results = run_dbt(settings, "build", plan.select, progress=step)
+    # one parse for the build and the docs site: the site is written from the build's
+    # compiled nodes instead of compiling the project again (generate_docs)
+    manifest = parse_project(settings)
+    results = run_dbt(settings, "build", plan.select, progress=step, manifest=manifest)
     get_run_logger().info("dbt build: %d models, tests and seeds passed", len(results))
     site = settings.dbt_target_dir / "static_index.html"
     if not settings.full_refresh and dbt_docs_are_current(settings, inputs.code):
@@ -170,7 +173,7 @@ def transform_stage(settings: Settings, plan: BuildPlan | None = None) -> Path:
     else:
         say("dbt docs generate: the documentation site kept with the published database")
         forget_dbt_docs(settings)
-        site = generate_docs(settings)
+        site = generate_docs(settings, built=manifest)
         record_dbt_docs(settings, inputs.code)
     record_dbt_build(settings, inputs)
     return site

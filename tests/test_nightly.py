@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.contracts.graph.manifest import Manifest
 
 from flows import nightly
 from flows.config import Settings
@@ -75,8 +76,9 @@ def _record_dbt_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[DbtResult]]
         command: str = "build",
         select: tuple[str, ...] = (),
         progress: Callable[[Step], None] = lambda step: None,
+        manifest: Manifest | None = None,
     ) -> list[DbtResult]:
-        results = run_dbt(settings, command, select, progress)
+        results = run_dbt(settings, command, select, progress, manifest)
         builds.append(results)
         return results
 
@@ -88,8 +90,8 @@ def _record_docs_sites(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every docs site the flow generates from now on."""
     sites: list[Path] = []
 
-    def recording(settings: Settings) -> Path:
-        sites.append(generate_docs(settings))
+    def recording(settings: Settings, built: Manifest | None = None) -> Path:
+        sites.append(generate_docs(settings, built))
         return sites[-1]
 
     monkeypatch.setattr(nightly, "generate_docs", recording)

@@ -18,7 +18,7 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from flows.config import Settings, resolve_settings
-from flows.transform.dbt import dbt_vars, generate_docs
+from flows.transform.dbt import dbt_vars, generate_docs, parse_project, run_dbt
 from tests.helpers.dbt_fixtures import (
     DBT_PROJECT_DIR,
     create_raw_layer,
@@ -519,3 +519,61 @@ def test_generate_docs_writes_one_static_site_with_the_column_docs(
     html = site.read_text(encoding="utf-8")
     assert "fms_origin_profile_quarterly" in html
     assert "Respondents from this area in the quarter" in html  # a column description
+
+
+class _Compiles:
+    """Counts the times dbt compiles the project (CompileTask.run, which `docs generate`
+    calls unless told --no-compile)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from dbt.task.compile import CompileTask
+
+        self.count = 0
+        real = CompileTask.run
+
+        def counting(task: CompileTask) -> object:
+            self.count += 1
+            return real(task)
+
+        monkeypatch.setattr(CompileTask, "run", counting)
+
+
+def _docs_settings(build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
+    settings.internal_dir.mkdir(parents=True)
+    shutil.copy(build.db_path, settings.internal_db)
+    monkeypatch.setenv("FMW_INTERNAL_DB", "")  # restored after the test
+    return settings
+
+
+def test_the_docs_site_shows_the_sql_the_build_compiled_without_compiling_again(
+    build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _docs_settings(build, tmp_path, monkeypatch)
+    manifest = parse_project(settings)
+    run_dbt(settings, "compile", manifest=manifest)  # compiles every node, as a whole build
+    compiles = _Compiles(monkeypatch)
+
+    site = generate_docs(settings, built=manifest)
+
+    assert compiles.count == 0
+    written = json.loads((settings.dbt_target_dir / "manifest.json").read_text())
+    fact = written["nodes"]["model.fmw.fct_fms_interviews"]["compiled_code"]
+    assert '"intermediate"."int_fms_submission_versions"' in fact  # ref() resolved
+    html = site.read_text(encoding="utf-8")  # the manifest inlined, as JSON
+    assert '\\"intermediate\\".\\"int_fms_submission_versions\\"' in html
+
+
+def test_the_docs_site_compiles_what_a_partial_build_left_uncompiled(
+    build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _docs_settings(build, tmp_path, monkeypatch)
+    manifest = parse_project(settings)  # nothing compiled, as after a build of a few nodes
+    compiles = _Compiles(monkeypatch)
+
+    site = generate_docs(settings, built=manifest)
+
+    assert compiles.count == 1
+    written = json.loads((settings.dbt_target_dir / "manifest.json").read_text())
+    assert written["nodes"]["model.fmw.fct_fms_interviews"]["compiled_code"]
+    assert site.is_file()

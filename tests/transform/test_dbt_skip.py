@@ -161,12 +161,16 @@ class FakeDbt:
         command: str = "build",
         select: tuple[str, ...] = (),
         progress: object = None,
+        manifest: object = None,
     ) -> list[dbt_runner.DbtResult]:
         self.builds += 1
         self.selections.append(select)
         return []
 
-    def generate_docs(self, settings: Settings) -> Path:
+    def parse_project(self, settings: Settings) -> None:
+        return None
+
+    def generate_docs(self, settings: Settings, built: object = None) -> Path:
         self.docs += 1
         site = settings.dbt_target_dir / "static_index.html"
         site.write_text(f"<html>site {self.docs}, k={settings.suppression_k}</html>")
@@ -182,6 +186,7 @@ def dbt(settings: Settings, form: Form, monkeypatch: pytest.MonkeyPatch) -> Fake
     fake = FakeDbt()
     monkeypatch.setattr(nightly, "run_dbt", fake.run_dbt)
     monkeypatch.setattr(nightly, "generate_docs", fake.generate_docs)
+    monkeypatch.setattr(nightly, "parse_project", fake.parse_project)
     monkeypatch.setattr(nightly, "get_run_logger", lambda: logging.getLogger("dbt stage"))
     return fake
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.contracts.graph.manifest import Manifest
 
 from flows import nightly
 from flows.config import Settings
@@ -53,10 +54,11 @@ def dbt_selections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
         command: str = "build",
         select: tuple[str, ...] = (),
         progress: Callable[[Step], None] = lambda step: None,
+        manifest: Manifest | None = None,
     ) -> list[DbtResult]:
         selections.append(select)
         steps: list[Step] = []
-        results = run_dbt(settings, command, select, progress=steps.append)
+        results = run_dbt(settings, command, select, progress=steps.append, manifest=manifest)
         # progress: a step per node dbt ran, counted against the total dbt announced
         assert sorted(s.item for s in steps) == sorted(r.name for r in results)
         assert [s.position for s in steps] == list(range(1, len(results) + 1))
