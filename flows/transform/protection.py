@@ -111,7 +111,8 @@ class _Problem:
     watched: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        ranks = sorted(range(len(self.ids)), key=lambda i: (int(self.value[i]), self.ids[i]))
+        # by value, then id (numpy compares strings by code point, as Python does)
+        ranks = np.lexsort((np.array(self.ids, dtype=str), self.value))
         self.order = np.empty(len(self.ids), dtype=np.int64)
         self.order[ranks] = np.arange(len(self.ids))
 
