@@ -21,6 +21,7 @@ from flows.config import Settings
 from flows.nightly import RefreshOutcome, nightly_refresh
 from flows.step import Step
 from flows.transform.dbt import DbtResult, generate_docs, run_dbt
+from tests.helpers.dbt_compiles import DocsCompiles
 from tests.helpers.kobo_files import refusal, submission, write_csv, write_kobo_json
 
 pytestmark = pytest.mark.slow
@@ -104,6 +105,7 @@ class FirstRefresh:
     outcome: RefreshOutcome
     builds: list[list[DbtResult]]  # the dbt builds it ran
     docs_sites: list[Path]  # the docs sites it generated
+    docs_compiles: int  # the times docs generate compiled the project for them
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +116,9 @@ def first_refresh(tmp_path_factory: pytest.TempPathFactory, prefect_harness) -> 
     landing = _landing(root)
     with pytest.MonkeyPatch.context() as patch:
         builds, docs_sites = _record_dbt_builds(patch), _record_docs_sites(patch)
+        compiles = DocsCompiles(patch)
         outcome = nightly_refresh(landing_dir=str(landing), data_dir=str(root / "data"))
-    return FirstRefresh(root, outcome, builds, docs_sites)
+    return FirstRefresh(root, outcome, builds, docs_sites, compiles.count)
 
 
 def _copy(first: FirstRefresh, tmp_path: Path) -> tuple[Path, Path]:
@@ -149,6 +152,8 @@ def test_a_refresh_publishes_and_a_second_one_changes_nothing(
     assert "unit_test" not in kinds  # ...dbt unit tests run in pytest (test_dbt_project)
     docs = (data / "published" / "docs" / "index.html").read_text(encoding="utf-8")
     assert "fms_corridor_monthly" in docs
+    # the site was written from the build's compiled nodes: dbt did not compile them again
+    assert (len(first_refresh.docs_sites), first_refresh.docs_compiles) == (1, 0)
     assert runs == [("published",), ("published",)]
 
 

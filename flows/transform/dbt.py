@@ -188,7 +188,9 @@ def generate_docs(settings: Settings, built: Manifest | None = None) -> Path:
     `built` is the manifest of the build just run (run_dbt). When that build compiled every
     model and test, as a build of the whole project does, the site shows the SQL the build
     ran and dbt does not compile the project again (2.5-3 s of a full refresh at 1 M
-    submissions); otherwise dbt compiles it as `docs generate` does.
+    submissions); otherwise dbt compiles it as `docs generate` does. So after a first
+    build or a --full-refresh, the incremental models show the SQL that built them whole,
+    and after a nightly build the SQL of their incremental run.
     """
     from dbt.cli.main import dbtRunner
 

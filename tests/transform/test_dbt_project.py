@@ -19,6 +19,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from flows.config import Settings, resolve_settings
 from flows.transform.dbt import dbt_vars, generate_docs, parse_project, run_dbt
+from tests.helpers.dbt_compiles import DocsCompiles
 from tests.helpers.dbt_fixtures import (
     DBT_PROJECT_DIR,
     create_raw_layer,
@@ -521,23 +522,6 @@ def test_generate_docs_writes_one_static_site_with_the_column_docs(
     assert "Respondents from this area in the quarter" in html  # a column description
 
 
-class _Compiles:
-    """Counts the times dbt compiles the project (CompileTask.run, which `docs generate`
-    calls unless told --no-compile)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from dbt.task.compile import CompileTask
-
-        self.count = 0
-        real = CompileTask.run
-
-        def counting(task: CompileTask) -> object:
-            self.count += 1
-            return real(task)
-
-        monkeypatch.setattr(CompileTask, "run", counting)
-
-
 def _docs_settings(build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
     settings.internal_dir.mkdir(parents=True)
@@ -552,7 +536,8 @@ def test_the_docs_site_shows_the_sql_the_build_compiled_without_compiling_again(
     settings = _docs_settings(build, tmp_path, monkeypatch)
     manifest = parse_project(settings)
     run_dbt(settings, "compile", manifest=manifest)  # compiles every node, as a whole build
-    compiles = _Compiles(monkeypatch)
+    (settings.dbt_target_dir / "manifest.json").unlink()  # the compile wrote one
+    compiles = DocsCompiles(monkeypatch)
 
     site = generate_docs(settings, built=manifest)
 
@@ -568,8 +553,11 @@ def test_the_docs_site_compiles_what_a_partial_build_left_uncompiled(
     build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = _docs_settings(build, tmp_path, monkeypatch)
-    manifest = parse_project(settings)  # nothing compiled, as after a build of a few nodes
-    compiles = _Compiles(monkeypatch)
+    manifest = parse_project(settings)
+    run_dbt(settings, "compile", manifest=manifest)
+    left_out = manifest.nodes["model.fmw.fct_fms_interviews"]  # as by a build of a few nodes
+    left_out.compiled, left_out.compiled_code = False, None
+    compiles = DocsCompiles(monkeypatch)
 
     site = generate_docs(settings, built=manifest)
 
