@@ -197,10 +197,8 @@ def generate_docs(settings: Settings, built: Manifest | None = None) -> Path:
     site = settings.dbt_target_dir / "static_index.html"
     site.unlink(missing_ok=True)
     args = ["docs", *_dbt_args(settings, "generate"), "--static"]
-    reuse = built is not None and _every_sql_node_compiled(built)
     with _dbt_session(settings):
-        if reuse:
-            assert built is not None
+        if built is not None and _every_sql_node_compiled(built):
             _write_manifest(built, settings.dbt_target_dir)
             outcome = dbtRunner(manifest=built).invoke([*args, "--no-compile"])
         else:

@@ -506,13 +506,18 @@ def test_country_dimension_carries_m49_regions(build: Build) -> None:
     ]
 
 
-def test_generate_docs_writes_one_static_site_with_the_column_docs(
-    build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _docs_settings(build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
     settings.internal_dir.mkdir(parents=True)
     shutil.copy(build.db_path, settings.internal_db)
     monkeypatch.setenv("FMW_INTERNAL_DB", "")  # restored after the test
+    return settings
+
+
+def test_generate_docs_writes_one_static_site_with_the_column_docs(
+    build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _docs_settings(build, tmp_path, monkeypatch)
 
     site = generate_docs(settings)
 
@@ -520,14 +525,6 @@ def test_generate_docs_writes_one_static_site_with_the_column_docs(
     html = site.read_text(encoding="utf-8")
     assert "fms_origin_profile_quarterly" in html
     assert "Respondents from this area in the quarter" in html  # a column description
-
-
-def _docs_settings(build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = Settings(landing_dir=tmp_path / "landing", data_dir=tmp_path / "data")
-    settings.internal_dir.mkdir(parents=True)
-    shutil.copy(build.db_path, settings.internal_db)
-    monkeypatch.setenv("FMW_INTERNAL_DB", "")  # restored after the test
-    return settings
 
 
 def test_the_docs_site_shows_the_sql_the_build_compiled_without_compiling_again(
