@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from flows.form.xlsform import default_form
 from flows.ingest.reference import load_reference_tables
+from flows.transform.dbt import release_dbt_database
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -49,6 +51,15 @@ STORY_COLUMNS = (
 )  # fmt: skip
 
 FX_COLUMNS = ("month", "currency", "lak_per_unit", "source_file", "source_row", "loaded_run_id")
+
+
+def invoke_dbt(args: list[str]) -> dbtRunnerResult:
+    """dbt invoked in-process, its database released when it returns, as the flow does:
+    the profile keeps the file open for the whole invocation (flows.transform.dbt)."""
+    try:
+        return dbtRunner().invoke(args)
+    finally:
+        release_dbt_database()
 
 
 def _ddl(table: str, columns: tuple[str, ...], types: dict[str, str]) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
 from flows.config import resolve_settings
 from flows.transform.dbt import dbt_vars
@@ -20,6 +19,7 @@ from tests.helpers.dbt_fixtures import (
     DBT_PROJECT_DIR,
     create_raw_layer,
     insert_submissions,
+    invoke_dbt,
     replace_submissions,
     submission,
 )
@@ -84,7 +84,7 @@ def _second_delivery() -> tuple[list[dict], list[dict]]:
 def _run(db_path: Path, target: Path, *extra: str) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FMW_INTERNAL_DB", str(db_path))
-        result = dbtRunner().invoke(
+        result = invoke_dbt(
             [
                 "run",
                 "--select", "+fct_fms_interviews",

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.cli.main import dbtRunnerResult
 
 from flows.config import Settings, resolve_settings
 from flows.transform.dbt import dbt_vars, generate_docs, parse_project, run_dbt
@@ -27,6 +29,7 @@ from tests.helpers.dbt_fixtures import (
     insert_stories,
     insert_submissions,
     insert_tallies,
+    invoke_dbt,
     submission,
 )
 
@@ -149,7 +152,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     started = time.perf_counter()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FMW_INTERNAL_DB", str(db_path))
-        result = dbtRunner().invoke(
+        result = invoke_dbt(
             [
                 "build",
                 "--project-dir", str(DBT_PROJECT_DIR),
@@ -512,6 +515,39 @@ def _docs_settings(build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     shutil.copy(build.db_path, settings.internal_db)
     monkeypatch.setenv("FMW_INTERNAL_DB", "")  # restored after the test
     return settings
+
+
+_WRITE_A_TABLE = (
+    "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE main.probe (x INT)')"
+)
+
+
+def test_a_dbt_run_opens_the_database_once_and_releases_it_when_it_returns(
+    build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbt.adapters.duckdb.environments import Environment
+
+    settings = _docs_settings(build, tmp_path, monkeypatch)
+    opened: list[str] = []
+    initialize_db = Environment.__dict__["initialize_db"].__func__  # a classmethod
+
+    def counted(cls: type, credentials: object, plugins: object) -> object:
+        opened.append(str(credentials.path))  # type: ignore[attr-defined]
+        return initialize_db(cls, credentials, plugins)
+
+    monkeypatch.setattr(Environment, "initialize_db", classmethod(counted))
+
+    # the staging models and their tests: a dozen nodes, run side by side on two threads
+    results = run_dbt(settings, "build", select=("staging",))
+
+    assert len(results) > 10
+    assert opened == [settings.internal_db.name]
+    # released: another process can write to it (DuckDB locks the file per process)
+    subprocess.run(
+        [sys.executable, "-c", _WRITE_A_TABLE, str(settings.internal_db)],
+        check=True,
+        timeout=60,
+    )
 
 
 def test_generate_docs_writes_one_static_site_with_the_column_docs(
