@@ -152,8 +152,10 @@ def _dbt_session(settings: Settings) -> Iterator[None]:
     try:
         yield
     finally:
-        release_dbt_database()
-        os.chdir(previous)
+        try:
+            release_dbt_database()  # first: DuckDB removes its files relative to the cwd
+        finally:
+            os.chdir(previous)
     keep_parse(settings)
 
 
