@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 
 from flows.disclosure.published_cells import MeasureFinding, read_published_cells
 from flows.disclosure.system import Cell, LinearSystem
+from flows.warehouse.connection import NO_PROGRESS_BAR
 from flows.warehouse.lake import Lake, connect_analyst
 
 # LP bounds are real numbers; a count is an integer, so a bound within this of an integer is
@@ -164,6 +165,7 @@ def audit_database(path: Path | Lake, k: int) -> AuditReport:
             return audit_connection(connection, k)
     connection = duckdb.connect(str(path), read_only=True)
     try:
+        connection.execute(NO_PROGRESS_BAR)
         return audit_connection(connection, k)
     finally:
         connection.close()

@@ -12,6 +12,12 @@ import duckdb
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from flows.warehouse.compaction import VACUUM_OFF, VACUUM_TASKS
 
+# DuckDB prints a progress bar to stdout for any query over 2 s, even into a pipe or a log:
+# a refresh's stdout is its summary (and the benchmark's JSON), so its connections never do.
+# A connection's own setting: as a config at connect it would be global, which DuckDB refuses
+# when the process already has the file open.
+NO_PROGRESS_BAR = "SET enable_progress_bar = false"
+
 
 @contextmanager
 def connect(
@@ -32,6 +38,7 @@ def connect(
     # zone of the process that runs it: the incremental fact and the raw quality suite find new
     # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
     connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(NO_PROGRESS_BAR)
     try:
         yield connection
     finally:

@@ -26,7 +26,12 @@ import duckdb
 
 from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
 from flows.sql import quote_literal
-from flows.warehouse.connection import CONFINED_CONFIG, connect, connect_confined
+from flows.warehouse.connection import (
+    CONFINED_CONFIG,
+    NO_PROGRESS_BAR,
+    connect,
+    connect_confined,
+)
 
 INTERNAL = "internal"
 PUBLISHED = "published"
@@ -156,6 +161,7 @@ def connect_lake(
     connection = duckdb.connect(":memory:", config={**NO_DOWNLOADS, "memory_limit": memory_limit})
     try:
         connection.execute("SET TimeZone = 'UTC'")  # as flows.warehouse.connection.connect
+        connection.execute(NO_PROGRESS_BAR)
         for statement in lake.statements():
             connection.execute(statement)
         yield connection

@@ -37,6 +37,10 @@ def test_dbt_caps_duckdb_memory_like_the_flows_connections(monkeypatch):
     assert _profile().credentials.settings["memory_limit"] == DEFAULT_MEMORY_LIMIT
 
 
+def test_dbt_never_prints_duckdbs_progress_bar():
+    assert _profile().credentials.settings["enable_progress_bar"] is False
+
+
 def test_the_dbt_memory_cap_follows_the_environment(monkeypatch):
     monkeypatch.setenv("FMW_DUCKDB_MEMORY_LIMIT", "512MB")
     assert _profile().credentials.settings["memory_limit"] == "512MB"

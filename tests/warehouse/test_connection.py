@@ -24,6 +24,12 @@ def test_duckdb_memory_is_capped_at_1_6_gigabytes_by_default(tmp_path, monkeypat
     assert _memory_limit(tmp_path / "w.duckdb") == "1.4 GiB"  # DuckDB shows 1.6 GB in GiB
 
 
+def test_the_flows_connections_never_print_duckdbs_progress_bar(tmp_path):
+    with connect(tmp_path / "w.duckdb") as connection:
+        setting = connection.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+    assert setting == (False,)
+
+
 def test_the_memory_cap_can_be_set_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FMW_DUCKDB_MEMORY_LIMIT", "512MB")
     assert _memory_limit(tmp_path / "w.duckdb") == "488.2 MiB"
