@@ -33,11 +33,10 @@ from pathlib import Path
 import duckdb
 from flows.form.xlsform import default_form
 from flows.ingest.landing_zone import ingest_landing_zone
-from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from flows.warehouse.schema import ensure_schema
 
 landing, database = Path(sys.argv[1]), sys.argv[2]
-connection = duckdb.connect(database, config={"memory_limit": DEFAULT_DUCKDB_MEMORY_LIMIT})
+connection = duckdb.connect(database, config={"memory_limit": "2GB"})
 form = default_form()
 ensure_schema(connection, form)
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

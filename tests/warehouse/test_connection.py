@@ -19,9 +19,9 @@ def _memory_limit(path: Path) -> str:
         return connection.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
 
-def test_duckdb_memory_is_capped_at_1_6_gigabytes_by_default(tmp_path, monkeypatch):
+def test_duckdb_memory_is_capped_at_two_gigabytes_by_default(tmp_path, monkeypatch):
     monkeypatch.delenv("FMW_DUCKDB_MEMORY_LIMIT", raising=False)
-    assert _memory_limit(tmp_path / "w.duckdb") == "1.4 GiB"  # DuckDB shows 1.6 GB in GiB
+    assert _memory_limit(tmp_path / "w.duckdb") == "1.8 GiB"  # DuckDB shows 2 GB in GiB
 
 
 def test_the_flows_connections_never_print_duckdbs_progress_bar(tmp_path):
