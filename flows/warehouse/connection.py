@@ -19,6 +19,15 @@ from flows.warehouse.compaction import VACUUM_OFF, VACUUM_TASKS
 NO_PROGRESS_BAR = "SET enable_progress_bar = false"
 
 
+def set_flow_session(connection: duckdb.DuckDBPyConnection) -> None:
+    """The settings of every connection the flow writes through: UTC, no progress bar."""
+    # Every time the flow stamps (loaded_at, a run's start) is UTC wall time, whatever the time
+    # zone of the process that runs it: the incremental fact and the raw quality suite find new
+    # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(NO_PROGRESS_BAR)
+
+
 @contextmanager
 def connect(
     path: Path, read_only: bool = False, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -34,11 +43,7 @@ def connect(
         # set at open: a checkpoint that replays a WAL left behind runs before any SET
         config[VACUUM_TASKS] = VACUUM_OFF
     connection = duckdb.connect(str(path), read_only=read_only, config=config)
-    # Every time the flow stamps (loaded_at, a run's start) is UTC wall time, whatever the time
-    # zone of the process that runs it: the incremental fact and the raw quality suite find new
-    # rows by loaded_at, and a run under another TZ must not stamp rows behind earlier ones.
-    connection.execute("SET TimeZone = 'UTC'")
-    connection.execute(NO_PROGRESS_BAR)
+    set_flow_session(connection)
     try:
         yield connection
     finally:

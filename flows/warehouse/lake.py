@@ -28,9 +28,9 @@ from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
 from flows.sql import quote_literal
 from flows.warehouse.connection import (
     CONFINED_CONFIG,
-    NO_PROGRESS_BAR,
     connect,
     connect_confined,
+    set_flow_session,
 )
 
 INTERNAL = "internal"
@@ -160,8 +160,7 @@ def connect_lake(
     """An in-memory DuckDB with the catalog attached and in use; always closed."""
     connection = duckdb.connect(":memory:", config={**NO_DOWNLOADS, "memory_limit": memory_limit})
     try:
-        connection.execute("SET TimeZone = 'UTC'")  # as flows.warehouse.connection.connect
-        connection.execute(NO_PROGRESS_BAR)
+        set_flow_session(connection)
         for statement in lake.statements():
             connection.execute(statement)
         yield connection
