@@ -151,7 +151,20 @@ def test_a_measured_refresh_reports_what_it_and_its_worker_held_at_once(
     run = bench.run_refresh(landing, tmp_path / "data", prefect_api.url)
 
     assert run["status"] == "published"
+    assert set(run["files_failed"]) <= {"lao-2024-sengdao.md", "lao-2025-noy-draft.md"}
     assert run["worker_peak_rss_mib"] > 100  # it imported Great Expectations
     # sampled at once, never more than the two peaks added
     assert run["refresh_peak_rss_mib"] / 2 < run["together_peak_rss_mib"] <= run["peak_rss_mib"]
     assert run["peak_rss_mib"] == run["refresh_peak_rss_mib"] + run["worker_peak_rss_mib"]
+
+
+@pytest.mark.slow
+def test_a_refresh_that_failed_a_file_stops_the_bench(bench, tmp_path, prefect_api):
+    landing = tmp_path / "landing"
+    generate_landing_zone(landing, surveys=200, seed=SEED, csv_only=True)
+    write_csv(landing / "fmr" / "unrelated.csv", [{"x": "1"}])  # no FMR column: it fails
+
+    # the refresh itself publishes without the file, as designed; the bench refuses to time it
+    # (the story files the generator plants as bad fail too, and are allowed to)
+    with pytest.raises(RuntimeError, match=r"failed 1 file\(s\).*unrelated\.csv"):
+        bench.run_refresh(landing, tmp_path / "data", prefect_api.url)
