@@ -17,7 +17,9 @@ rows the warehouse quarantines); then the raw FMS quality suite is timed
 against the same checks in plain SQL, and the disclosure control (protection pass and
 audit, bench/disclosure.py) of the full refresh. Each refresh runs in its own process; its peak
 memory is that process's peak plus its quality worker's (an upper bound of what the two
-held at once). Stage times come from the flow's outcome. The refreshes talk to a Prefect
+held at once). Stage times come from the flow's outcome. A refresh that failed a file (the
+generator's planted bad story files excepted) or loaded fewer rows than the new valid ones
+stops the benchmark: it would time less work than it reports. The refreshes talk to a Prefect
 server the benchmark starts once, as the nightly schedule does (README); what `fmw
 refresh` without a server adds (Prefect's ephemeral API) is measured separately, or use
 --ephemeral to run every refresh that way. Writes results.md and results.json into
