@@ -51,7 +51,9 @@ lake, lake_data = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 3 else (None, No
 outcome = nightly_refresh(landing_dir=sys.argv[1], data_dir=sys.argv[2], lake=lake,
                           lake_data=lake_data)
 print(json.dumps({"wall_seconds": time.perf_counter() - started, "status": outcome.status,
-                  "stage_seconds": outcome.stage_seconds}))
+                  "stage_seconds": outcome.stage_seconds,
+                  "files_failed": {f"{f['source']}/{f['file_name']}": f["reason"]
+                                   for f in outcome.files if f["status"] == "failed"}}))
 """
 
 
@@ -88,7 +90,9 @@ def refresh(
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"refresh failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    run._check_no_file_failed_unplanted(measured, landing)  # it would time less work
+    return measured
 
 
 def reader(published: str, lake: str | None, lake_data: str | None, out: str, stop: str) -> None:

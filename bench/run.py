@@ -113,7 +113,8 @@ print(json.dumps({"wall_seconds": wall, "peak_rss_mib": refresh_peak + worker_pe
                   "together_peak_rss_mib": together["peak"],
                   "stage_seconds": outcome.stage_seconds, "status": outcome.status,
                   "rows_loaded": sum(f["counts"]["rows_loaded"] for f in outcome.files),
-                  "files_failed": {f["file_name"]: f["reason"] for f in outcome.files
+                  "files_failed": {f"{f['source']}/{f['file_name']}": f["reason"]
+                                   for f in outcome.files
                                    if f["status"] == "failed"}}))
 """
 )
@@ -571,7 +572,7 @@ def _check_no_file_failed_unplanted(run: dict[str, object], landing: Path) -> No
     timed it would time less work than it says (a lower memory cap once did exactly that).
     Only the bad story files the generator plants, listed in its manifest, may fail."""
     manifest = json.loads((landing / "sample_manifest.json").read_text())
-    planted = {bad["file"] for bad in manifest["bad_story_files"]}
+    planted = {f"stories/{bad['file']}" for bad in manifest["bad_story_files"]}
     failed = {name: reason for name, reason in run["files_failed"].items() if name not in planted}
     if failed:
         listed = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
