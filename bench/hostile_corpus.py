@@ -33,10 +33,11 @@ from pathlib import Path
 import duckdb
 from flows.form.xlsform import default_form
 from flows.ingest.landing_zone import ingest_landing_zone
+from flows.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from flows.warehouse.schema import ensure_schema
 
 landing, database = Path(sys.argv[1]), sys.argv[2]
-connection = duckdb.connect(database, config={"memory_limit": "2GB"})
+connection = duckdb.connect(database, config={"memory_limit": DEFAULT_DUCKDB_MEMORY_LIMIT})
 form = default_form()
 ensure_schema(connection, form)
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -462,7 +462,7 @@ def floor_all_columns(fms_dir: Path, scratch: Path) -> tuple[float, list[tuple[o
     resolves edits as the warehouse does and counts the corridor cells, returned with the
     seconds (month, direction, origin, destination, respondents, female respondents; no
     validation, so the few planted bad rows the warehouse quarantines count). DuckDB's own
-    settings: under the refresh's 2 GB memory limit its window over every column runs out
+    settings: under the refresh's memory limit its window over every column runs out
     of memory at 1 M submissions."""
     files = _fms_exports_in_arrival_order(fms_dir)
     reads = " UNION ALL BY NAME ".join(

@@ -26,9 +26,10 @@ DEFAULT_KEEP_SNAPSHOTS = 7
 DEFAULT_SCHEDULE_CRON = "0 2 * * *"
 DEFAULT_SCHEDULE_TIMEZONE = "Asia/Vientiane"
 # DuckDB's default is 80% of RAM, kept as cache; a nightly refresh shares the machine, so
-# it is capped and DuckDB spills to disk beyond it (a 5 M-submission refresh must stay
-# under 4 GB). FMW_DUCKDB_MEMORY_LIMIT overrides it, for the flow's own connections, the
-# dbt build and the quality gates alike.
+# it is capped and DuckDB spills to disk beyond it. A 5 M-submission refresh must stay under
+# 3 GB with its quality worker: with 2 GB the two held 2,792-2,976 MiB at once; 1.6 GB ran
+# the 5 M ingest out of memory (bench/results.md). FMW_DUCKDB_MEMORY_LIMIT overrides it,
+# for the flow's own connections, the dbt build and the quality gates alike.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 
